@@ -1,0 +1,30 @@
+"""The ``hark`` command. Exit codes: 0 ok, 1 runtime failure, 2 usage, config or rule error."""
+
+from __future__ import annotations
+
+import click
+
+from hark.classify_cli import classify
+from hark.rules_cli import rules
+from hark.settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hark")
+def cli() -> None:
+    """Hark: triage what people say about Caro, page the on-call for P0s."""
+
+
+@cli.command()
+def settings() -> None:
+    """Print the effective settings, secrets masked."""
+    for name, value in Settings().effective().items():
+        click.echo(f"{name}={value}")
+
+
+cli.add_command(rules)
+cli.add_command(classify)
+
+
+def main() -> None:
+    cli(prog_name="hark")

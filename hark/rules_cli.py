@@ -1,0 +1,175 @@
+"""``hark rules check | explain | test``: work on rulebooks like code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from hark.corpus import CorpusError, read_corpus
+from hark.rulebook_files import read_rulebook, shipped_rulebook_path
+from hark.settings import Settings
+from rules import Engine, RulebookError, Triage
+from rules.evaluation import Evaluation, Outcome
+from rules.schema import LEVELS
+
+CHANNELS = click.Choice(["x", "github", "discord", "email"])
+rules_option = click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Rulebook to use (default: $HARK_RULES, else the shipped rulebook).",
+)
+
+
+def default_rules_path() -> Path:
+    configured = Settings().rules
+    return Path(configured) if configured else shipped_rulebook_path()
+
+
+def load_engine(path: Path | None) -> Engine:
+    """The engine for a CLI command; a bad rulebook exits 2 with every problem listed."""
+    try:
+        return read_rulebook(path or default_rules_path())
+    except RulebookError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+
+
+@click.group()
+def rules() -> None:
+    """Check, explain and test rulebooks."""
+
+
+@rules.command()
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Validate rulebooks; print each problem as path:line: rule-id: field: message."""
+    failed = False
+    for path in paths or (default_rules_path(),):
+        try:
+            engine = read_rulebook(path)
+        except RulebookError as error:
+            failed = True
+            click.echo(str(error))
+            continue
+        click.echo(f"{path}: ok, {len(engine.rulebook.rules)} rules")
+    sys.exit(2 if failed else 0)
+
+
+@rules.command()
+@click.argument("text")
+@click.option("--channel", type=CHANNELS, default=None, help="The channel the text came from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the triage as JSON.")
+@rules_option
+def explain(text: str, channel: str | None, as_json: bool, rules_path: Path | None) -> None:
+    """Show the priority of TEXT and every rule that fired, with what it matched."""
+    engine = load_engine(rules_path)
+    triage = engine.classify(text, channel)
+    if as_json:
+        click.echo(json.dumps(triage.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(format_explanation(engine, triage))
+
+
+def format_explanation(engine: Engine, triage: Triage) -> str:
+    level = engine.rulebook.priorities[triage.priority]
+    lines = [
+        f"{triage.priority} ({level.label})  category: {triage.category}  kind: {triage.kind}"
+        f"  score: {triage.score:g}" + ("  pages the on-call" if triage.pages else ""),
+        "scores: "
+        + "  ".join(f"{name} {value:g}" for name, value in triage.scores.items())
+        + f"  (threshold {engine.rulebook.threshold:g})",
+    ]
+    if not triage.rules:
+        lines.append(f"no rule fired: the default priority {triage.priority} applies")
+    for rule in triage.rules:
+        lines.append(f"  {rule.weight:+g} {','.join(rule.levels):<9} {rule.id}: {rule.description}")
+        for match in rule.matches:
+            lines.append(
+                f"      {match.condition} {match.pattern!r} matched {match.text!r}"
+                f" at {match.start}-{match.end}"
+            )
+    return "\n".join(lines)
+
+
+@rules.command()
+@click.argument(
+    "corpora", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@rules_option
+def test(corpora: tuple[Path, ...], as_json: bool, rules_path: Path | None) -> None:
+    """Score labelled corpora; exit 1 when a P0 is missed.
+
+    Each line of a corpus is a JSON object with text, priority and optionally id,
+    channel and category.
+    """
+    engine = load_engine(rules_path)
+    reports = {}
+    for corpus in corpora:
+        try:
+            reports[str(corpus)] = evaluate(engine, corpus)
+        except CorpusError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {name: ev.to_dict() for name, ev in reports.items()}, indent=2, ensure_ascii=False
+            )
+        )
+    else:
+        for name, evaluation in reports.items():
+            click.echo(format_report(name, evaluation))
+    sys.exit(1 if any(ev.missed_p0() for ev in reports.values()) else 0)
+
+
+def evaluate(engine: Engine, corpus: Path) -> Evaluation:
+    evaluation = Evaluation()
+    for row in read_corpus(corpus):
+        triage = engine.classify(row.text, row.channel)
+        evaluation.add(
+            Outcome(
+                row.id,
+                row.priority,
+                triage.priority,
+                row.category,
+                triage.category,
+                tuple(r.id for r in triage.rules),
+                row.text,
+            )
+        )
+    return evaluation
+
+
+def format_report(name: str, evaluation: Evaluation) -> str:
+    lines = [
+        f"{name}: {evaluation.total} messages, exact priority accuracy {evaluation.accuracy():.1%}"
+    ]
+    category = evaluation.category_accuracy()
+    if category is not None:
+        lines.append(f"category accuracy {category:.1%}")
+    lines.append("confusion (rows: expected, columns: predicted)")
+    lines.append("        " + "".join(f"{level:>6}" for level in LEVELS))
+    for expected, row in evaluation.confusion().items():
+        lines.append(f"  {expected:<6}" + "".join(f"{row[level]:>6}" for level in LEVELS))
+    lines.append("priority  precision  recall  support")
+    for level, stats in evaluation.per_level().items():
+        precision = "-" if stats["precision"] is None else f"{stats['precision']:.2f}"
+        recall = "-" if stats["recall"] is None else f"{stats['recall']:.2f}"
+        lines.append(f"  {level:<8}{precision:>9}{recall:>8}{stats['support']:>9}")
+    misses = evaluation.misses()
+    if misses:
+        lines.append(f"misses ({len(misses)}):")
+        for miss in misses:
+            flag = "  MISSED P0" if miss.expected == "P0" else ""
+            snippet = " ".join(miss.text.split())[:70]
+            lines.append(
+                f"  {miss.id}: expected {miss.expected}, got {miss.predicted}{flag}"
+                f"  [{', '.join(miss.rules) or 'no rule'}]  {snippet}"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""Settings from the environment (prefix ``HARK_``); secrets are ``SecretStr``.
+
+Every field is optional here: each process checks only what it uses, and says which
+variable to set when something it needs is missing.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HARK_", extra="ignore")
+
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("HARK_REDIS_URL", "REDIS_URL")
+    )
+    rules: str | None = None
+    x_bearer_token: SecretStr | None = None
+    x_user_id: str | None = None
+    x_username: str | None = None
+    x_queries: str | None = None
+    x_api_url: str = "https://api.twitter.com"
+    pd_routing_key: SecretStr | None = None
+    pd_events_url: str = "https://events.pagerduty.com"
+    pd_api_token: SecretStr | None = None
+    pd_api_url: str = "https://api.pagerduty.com"
+    pd_schedule_ids: str | None = None
+    github_webhook_secret: SecretStr | None = None
+    api_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+
+    def effective(self) -> dict[str, str]:
+        """Every setting as the environment variable that sets it, secrets masked."""
+        shown = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else "(empty)"
+            shown[f"HARK_{name.upper()}"] = "(not set)" if value is None else str(value)
+        return shown

@@ -1,0 +1,21 @@
+"""The pure rule engine: rulebook schema, loader, matchers, scoring and explanation."""
+
+from rules.engine import Engine
+from rules.loader import Problem, RulebookError, parse_rulebook
+from rules.normalize import normalize
+from rules.schema import LEVELS, Rule, Rulebook
+from rules.triage import FiredRule, Match, Triage
+
+__all__ = [
+    "LEVELS",
+    "Engine",
+    "FiredRule",
+    "Match",
+    "Problem",
+    "Rule",
+    "Rulebook",
+    "RulebookError",
+    "Triage",
+    "normalize",
+    "parse_rulebook",
+]

@@ -1,0 +1,202 @@
+"""Parse rulebook YAML into a validated ``Rulebook``, reporting every problem at once.
+
+Each problem names the file, the line, the rule and the field, as
+``path:line: rule-id: field: message``, so the author can jump straight to it. The loader
+works on text; reading files is the caller's business (``rules/`` does no I/O).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from rules.schema import Condition, Defaults, PriorityLevel, Rule, Rulebook
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    source: str
+    line: int
+    rule_id: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.rule_id}: {self.field}: {self.message}"
+
+
+class RulebookError(ValueError):
+    """A rulebook that cannot be used, with every problem found in it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
+    """Validate rulebook YAML; raise ``RulebookError`` listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        reason = getattr(error, "problem", None) or str(error)
+        raise RulebookError(
+            [Problem(source, line, "-", "yaml", f"not valid YAML: {reason}")]
+        ) from None
+    if not isinstance(data, dict):
+        found = type(data).__name__ if data is not None else "an empty file"
+        raise RulebookError(
+            [Problem(source, 1, "-", "-", f"a rulebook is a mapping; found {found}")]
+        )
+
+    lines: dict[Path, int] = {}
+    problems: list[Problem] = []
+    _index_lines(root, (), lines, problems, source)
+    locate = _Locator(source, data, lines)
+    problems += _cross_checks(data, locate)
+    try:
+        rulebook = Rulebook.model_validate(data)
+    except ValidationError as error:
+        problems += _validation_problems(error, locate)
+        rulebook = None
+    if problems:
+        raise RulebookError(problems)
+    return rulebook
+
+
+def _index_lines(node: yaml.Node, path: Path, lines: dict, problems: list, source: str) -> None:
+    """Remember the line of every key and list item; flag duplicate keys."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    Problem(
+                        source,
+                        line,
+                        "-",
+                        ".".join(map(str, (*path, key))),
+                        f"duplicate key {key!r}: the later one would silently win",
+                    )
+                )
+            seen.add(key)
+            lines[(*path, key)] = line
+            _index_lines(value_node, (*path, key), lines, problems, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, (*path, index), lines, problems, source)
+
+
+class _Locator:
+    """Turns a path in the data into a Problem with its line, rule id and field name."""
+
+    def __init__(self, source: str, data: dict, lines: dict[Path, int]) -> None:
+        self.source, self.data, self.lines = source, data, lines
+
+    def problem(self, path: Path, message: str) -> Problem:
+        existing = self._existing_prefix(path)
+        line = self.lines.get(existing, 1)
+        # `priority: P5` is validated as the list [P5]: report `priority`, not `priority[0]`.
+        path = existing + tuple(part for part in path[len(existing) :] if not isinstance(part, int))
+        rule_id, field_path = "-", path
+        if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+            rule = self._get(("rules", path[1]))
+            raw_id = rule.get("id") if isinstance(rule, dict) else None
+            rule_id = raw_id if isinstance(raw_id, str) and raw_id else f"rules[{path[1]}]"
+            field_path = path[2:]
+        return Problem(self.source, line, rule_id, _field_name(field_path), message)
+
+    def _get(self, path: Path) -> Any:
+        value: Any = self.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+
+    def _existing_prefix(self, path: Path) -> Path:
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                return path[:n]
+        return ()
+
+
+def _field_name(path: Path) -> str:
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "-"
+
+
+def _cross_checks(data: dict, locate: _Locator) -> list[Problem]:
+    """Checks that span several places: duplicate ids, undeclared categories and kinds."""
+    problems = []
+    rules = data.get("rules")
+    if not isinstance(rules, list):
+        return problems
+    ids = Counter(rule.get("id") for rule in rules if isinstance(rule, dict))
+    declared = {name: data.get(name) for name in ("categories", "kinds")}
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        if isinstance(rule.get("id"), str) and ids[rule["id"]] > 1:
+            problems.append(
+                locate.problem(("rules", index, "id"), f"duplicate rule id {rule['id']!r}")
+            )
+        for field, name in (("category", "categories"), ("kind", "kinds")):
+            value, allowed = rule.get(field), declared[name]
+            if isinstance(value, str) and isinstance(allowed, list) and value not in allowed:
+                choices = ", ".join(map(str, allowed))
+                message = f"{value!r} is not one of the rulebook's {name}: {choices}"
+                problems.append(locate.problem(("rules", index, field), message))
+    return problems
+
+
+_MODELS_BY_DEPTH: dict[tuple[str, int], type[BaseModel]] = {
+    ("rules", 3): Rule,
+    ("rules", 5): Condition,
+    ("priorities", 3): PriorityLevel,
+    ("defaults", 2): Defaults,
+    ("", 1): Rulebook,
+}
+
+
+def _validation_problems(error: ValidationError, locate: _Locator) -> list[Problem]:
+    problems, seen = [], set()
+    for detail in error.errors():
+        path = tuple(detail["loc"])
+        if path in seen:
+            continue
+        seen.add(path)
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "extra_forbidden":
+            message = _unknown_key_message(path)
+        elif detail["type"] == "missing":
+            message = f"required field {path[-1]!r} is missing"
+        problems.append(locate.problem(path, message))
+    return problems
+
+
+def _unknown_key_message(path: Path) -> str:
+    key = str(path[-1])
+    top = str(path[0]) if len(path) > 1 else ""
+    model = _MODELS_BY_DEPTH.get((top, len(path)))
+    if model is None:
+        return f"unknown key {key!r}"
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key {key!r}: {hint}allowed keys are {', '.join(allowed)}"

@@ -1,0 +1,140 @@
+"""The typed registry of condition types: ``keyword``, ``phrase`` and ``regex``.
+
+Keywords and phrases become literals for one shared Aho-Corasick automaton (a single pass
+over the text finds every literal of every rule); regular expressions run on RE2, a
+linear-time engine, so a pattern such as ``(a+)+$`` cannot hang a worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import re2
+
+from rules.normalize import normalize
+
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.log_errors = False
+RE2_OPTIONS.case_sensitive = False
+
+
+@dataclass(frozen=True)
+class LiteralForm:
+    """A literal to look for in normalized text, and whether its ends must sit on word
+    boundaries (``crash`` must not match inside ``crashpad``; ``abstürz*`` may run on)."""
+
+    text: str
+    left_bounded: bool = True
+    right_bounded: bool = True
+
+
+def is_word_char(char: str) -> bool:
+    """A letter or digit of a script that separates words with spaces.
+
+    Chinese and Japanese have no spaces between words, so for them every position is a
+    boundary: ``崩溃`` must be found inside ``程序崩溃了``.
+    """
+    return (char.isalnum() or char == "_") and ord(char) < 0x2E80
+
+
+_VOWELS = set("aeiou")
+
+
+def english_forms(word: str) -> list[str]:
+    """The regular inflections of an English verb or noun: crash, crashes, crashed, crashing.
+
+    Irregular forms (froze, frozen) are listed by the rule's author.
+    """
+    forms = {word}
+    if word.endswith("e"):
+        forms |= {word + "s", word + "d", word[:-1] + "ing"}
+    elif word.endswith("y") and len(word) > 2 and word[-2] not in _VOWELS:
+        forms |= {word[:-1] + "ies", word[:-1] + "ied", word + "ing"}
+    else:
+        plural = word + "es" if word.endswith(("s", "sh", "ch", "x", "z")) else word + "s"
+        stem = word
+        consonant_vowel_consonant = (
+            len(word) >= 3
+            and word[-1] not in _VOWELS | set("wxy")
+            and word[-2] in _VOWELS
+            and word[-3] not in _VOWELS
+        )
+        one_syllable = len(re.findall(r"[aeiou]+", word)) == 1
+        if consonant_vowel_consonant and one_syllable:
+            stem = word + word[-1]  # stop -> stopped, stopping (but open -> opened)
+        forms |= {plural, stem + "ed", stem + "ing"}
+    return sorted(forms)
+
+
+def keyword_forms(pattern: str) -> list[LiteralForm]:
+    """``crash`` -> its inflections; ``abstürz*`` -> a prefix; ``dyld`` -> itself."""
+    text = normalize(pattern)
+    if text.endswith("*"):
+        return [LiteralForm(text[:-1], right_bounded=False)]
+    if text.isascii() and text.isalpha():
+        return [LiteralForm(form) for form in english_forms(text)]
+    return [LiteralForm(text)]
+
+
+def phrase_forms(pattern: str) -> list[LiteralForm]:
+    return [LiteralForm(normalize(pattern))]
+
+
+def _check_keyword(pattern: str) -> None:
+    text = normalize(pattern)
+    if not text.rstrip("*"):
+        raise ValueError("a keyword cannot be empty")
+    if " " in text:
+        raise ValueError(f"keyword {pattern!r} has a space: write it as a phrase")
+    if "*" in text[:-1]:
+        raise ValueError(f"keyword {pattern!r}: '*' is allowed only at the end (a prefix)")
+
+
+def _check_phrase(pattern: str) -> None:
+    if not normalize(pattern):
+        raise ValueError("a phrase cannot be empty")
+
+
+def compile_regex(pattern: str) -> re2._Regexp:
+    """Compile for RE2, case-insensitively, with a message a rule author can act on."""
+    try:
+        compiled = re2.compile(pattern, RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0].decode() if isinstance(error.args[0], bytes) else error.args[0]
+        raise ValueError(
+            f"invalid regular expression {pattern!r}: {reason} (RE2 syntax: no lookaround "
+            "or backreferences; \\w and \\b are ASCII, use \\pL for any letter)"
+        ) from None
+    if compiled.search("") is not None:
+        raise ValueError(
+            f"regular expression {pattern!r} matches empty text: it would fire on every message"
+        )
+    return compiled
+
+
+def _check_regex(pattern: str) -> None:
+    compile_regex(pattern)
+
+
+@dataclass(frozen=True)
+class MatcherType:
+    """How one condition type is validated and compiled."""
+
+    check: Callable[[str], None]
+    literal_forms: Callable[[str], list[LiteralForm]] | None  # None: a regular expression
+
+
+MATCHER_TYPES: dict[str, MatcherType] = {
+    "keyword": MatcherType(_check_keyword, keyword_forms),
+    "phrase": MatcherType(_check_phrase, phrase_forms),
+    "regex": MatcherType(_check_regex, None),
+}
+
+
+def validate_patterns(matcher: str, patterns: list[str]) -> None:
+    if not patterns:
+        raise ValueError(f"{matcher}: give at least one pattern")
+    for pattern in patterns:
+        MATCHER_TYPES[matcher].check(pattern)

@@ -1,0 +1,35 @@
+"""Text normalization applied before any matching.
+
+Users (and spammers) write the same word many ways: fullwidth letters, ligatures, capitals,
+zero-width joiners inside a word, typographic apostrophes. Matching runs on one canonical
+form so that none of these can hide a keyword: Unicode NFKC, case folding, invisible
+characters removed, apostrophes unified, and runs of whitespace collapsed to one space
+(or one line break, which the engine treats as the end of a clause).
+
+Spans reported by the engine are offsets into this normalized text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Format characters that render as nothing but split a word for a naive matcher.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+        "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
+        "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\ufeff",
+    )
+)
+_APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07`"}
+_TRANSLATION = {**_INVISIBLE, **_APOSTROPHES}
+_SPACES = re.compile(r"[^\S\n]+")
+_LINE_BREAKS = re.compile(r" ?\n\s*")
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of ``text`` that rules are matched against."""
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATION).casefold()
+    return _LINE_BREAKS.sub("\n", _SPACES.sub(" ", text)).strip()

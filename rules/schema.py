@@ -1,0 +1,167 @@
+"""The rulebook as validated data: pydantic models with ``extra="forbid"``.
+
+A rulebook is the priority table (SLA targets, which levels page), business hours, the
+allowed categories and kinds, and the rules. Each rule names conditions (see
+``rules.matchers`` for the registry of condition types) and one effect: a weight toward a
+priority, and optionally a category and a kind.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from rules.matchers import MATCHER_TYPES, validate_patterns
+
+Level = Literal["P0", "P1", "P2", "P3"]
+LEVELS: tuple[Level, ...] = ("P0", "P1", "P2", "P3")
+Channel = Literal["x", "github", "discord", "email"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
+_UNIT_SECONDS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _as_list(value: object) -> object:
+    """Let YAML authors write one item where a list is expected."""
+    return [value] if isinstance(value, str) else value
+
+
+def parse_duration(value: object) -> object:
+    """``30m``, ``4h``, ``3d`` or ``1w`` to a timedelta; other values pass to pydantic."""
+    if isinstance(value, str):
+        found = _DURATION.match(value)
+        if not found:
+            raise ValueError(f"{value!r} is not a duration such as 30m, 4h, 3d or 1w")
+        return timedelta(seconds=int(found[1]) * _UNIT_SECONDS[found[2]])
+    return value
+
+
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriorityLevel(Strict):
+    """One row of the playbook's SLA table."""
+
+    label: str
+    first_response: Duration
+    resolution: Duration | Literal["next-release"]
+    pages: bool = False
+    page_severity: Literal["critical", "error", "warning", "info"] = "critical"
+    clock: Literal["always", "business-hours"] = "business-hours"
+
+
+class BusinessHours(Strict):
+    timezone: str = "America/New_York"
+    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    start: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    holidays: list[str] = []
+
+
+class Condition(Strict):
+    """One condition: alternatives of one or more matcher types; any of them satisfies it.
+
+    ``{keyword: [crash, segfault]}``, ``{phrase: "every command fails"}``,
+    ``{regex: 'rm\\s+-rf'}``, or ``{keyword: [launch], phrase: ["on startup"]}``.
+    """
+
+    keyword: StrList | None = None
+    phrase: StrList | None = None
+    regex: StrList | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one_type(self) -> Condition:
+        if not self.matchers():
+            raise ValueError(f"a condition needs at least one of {', '.join(MATCHER_TYPES)}")
+        return self
+
+    def matchers(self) -> list[tuple[str, list[str]]]:
+        """``(matcher type, patterns)`` for each type this condition uses."""
+        return [
+            (name, getattr(self, name)) for name in MATCHER_TYPES if getattr(self, name) is not None
+        ]
+
+    @field_validator("keyword", "phrase", "regex")
+    @classmethod
+    def _patterns_valid(cls, patterns: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if patterns is not None:
+            validate_patterns(info.field_name, patterns)
+        return patterns
+
+
+Conditions = Annotated[
+    list[Condition], BeforeValidator(lambda v: [v] if isinstance(v, dict) else v)
+]
+
+
+class Rule(Strict):
+    """A rule fires when any ``match`` condition hits, every ``require`` condition hits too,
+    no ``unless`` condition hits, and the channel passes the filter.
+
+    A ``match`` hit preceded (within ``negation_window`` characters) by one of
+    ``negated_by`` does not count: "no longer crashes" is not a crash.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str
+    match: Conditions = Field(min_length=1)
+    require: Conditions = []
+    unless: Conditions = []
+    negated_by: StrList = []
+    negation_window: int = Field(24, ge=1, le=200)
+    channels: list[Channel] = []
+    priority: Annotated[list[Level], BeforeValidator(_as_list), Field(min_length=1)]
+    weight: float = Field(ge=-10, le=10)
+    category: str | None = None
+    kind: str | None = None
+
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        """The levels this rule's weight counts toward (several for a counter-signal)."""
+        return tuple(self.priority)
+
+
+class Defaults(Strict):
+    priority: Level = "P3"
+    category: str = "other"
+    kind: str = "other"
+
+
+class Rulebook(Strict):
+    version: Literal[1] = 1
+    priorities: dict[Level, PriorityLevel]
+    threshold: float = Field(1.0, gt=0)
+    business_hours: BusinessHours = BusinessHours()
+    categories: list[str] = Field(min_length=1)
+    kinds: list[str] = Field(min_length=1)
+    defaults: Defaults = Defaults()
+    definitions: dict[str, object] = {}  # free space for YAML anchors shared by rules
+    rules: list[Rule] = []
+
+    @field_validator("priorities")
+    @classmethod
+    def _all_levels(cls, value: dict[Level, PriorityLevel]) -> dict[Level, PriorityLevel]:
+        missing = [level for level in LEVELS if level not in value]
+        if missing:
+            raise ValueError(f"the priority table needs every level; missing {missing}")
+        return value
+
+    def paging_levels(self) -> list[Level]:
+        return [level for level in LEVELS if self.priorities[level].pages]
