@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from rules.schema import Condition, Defaults, PriorityLevel, Rule, Rulebook
+from rules.schema import BusinessHours, Condition, Defaults, PriorityLevel, Rule, Rulebook
 
 Path = tuple[str | int, ...]
 
@@ -59,9 +59,13 @@ def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
         )
 
     lines: dict[Path, int] = {}
-    problems: list[Problem] = []
-    _index_lines(root, (), lines, problems, source)
+    duplicate_keys: list[tuple[Path, int]] = []
+    _index_lines(root, (), lines, duplicate_keys)
     locate = _Locator(source, data, lines)
+    problems = [
+        locate.problem(path, f"duplicate key {path[-1]!r}: the later one would silently win", line)
+        for path, line in duplicate_keys
+    ]
     problems += _cross_checks(data, locate)
     try:
         rulebook = Rulebook.model_validate(data)
@@ -73,30 +77,24 @@ def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
     return rulebook
 
 
-def _index_lines(node: yaml.Node, path: Path, lines: dict, problems: list, source: str) -> None:
-    """Remember the line of every key and list item; flag duplicate keys."""
+def _index_lines(
+    node: yaml.Node, path: Path, lines: dict[Path, int], duplicates: list[tuple[Path, int]]
+) -> None:
+    """Remember the line of every key and list item; collect duplicate keys."""
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = key_node.value
-            line = key_node.start_mark.line + 1
             if key in seen:
-                problems.append(
-                    Problem(
-                        source,
-                        line,
-                        "-",
-                        ".".join(map(str, (*path, key))),
-                        f"duplicate key {key!r}: the later one would silently win",
-                    )
-                )
+                duplicates.append(((*path, key), key_node.start_mark.line + 1))
+                continue
             seen.add(key)
-            lines[(*path, key)] = line
-            _index_lines(value_node, (*path, key), lines, problems, source)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _index_lines(value_node, (*path, key), lines, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, (*path, index), lines, problems, source)
+            _index_lines(item, (*path, index), lines, duplicates)
 
 
 class _Locator:
@@ -105,11 +103,14 @@ class _Locator:
     def __init__(self, source: str, data: dict, lines: dict[Path, int]) -> None:
         self.source, self.data, self.lines = source, data, lines
 
-    def problem(self, path: Path, message: str) -> Problem:
+    def problem(self, path: Path, message: str, line: int | None = None) -> Problem:
         existing = self._existing_prefix(path)
-        line = self.lines.get(existing, 1)
-        # `priority: P5` is validated as the list [P5]: report `priority`, not `priority[0]`.
-        path = existing + tuple(part for part in path[len(existing) :] if not isinstance(part, int))
+        line = line or self.lines.get(existing, 1)
+        # Past what the file holds, keep only field names: `priority: P5` is validated as the
+        # list [P5] and unions add tags such as `literal['next-release']`; neither is a field.
+        path = existing + tuple(
+            part for part in path[len(existing) :] if isinstance(part, str) and part.isidentifier()
+        )
         rule_id, field_path = "-", path
         if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
             rule = self._get(("rules", path[1]))
@@ -145,23 +146,21 @@ def _cross_checks(data: dict, locate: _Locator) -> list[Problem]:
     """Checks that span several places: duplicate ids, undeclared categories and kinds."""
     problems = []
     rules = data.get("rules")
-    if not isinstance(rules, list):
-        return problems
+    rules = rules if isinstance(rules, list) else []
     ids = Counter(rule.get("id") for rule in rules if isinstance(rule, dict))
-    declared = {name: data.get(name) for name in ("categories", "kinds")}
-    for index, rule in enumerate(rules):
-        if not isinstance(rule, dict):
+    holders: list[tuple[Path, Any]] = [(("defaults",), data.get("defaults"))]
+    holders += [(("rules", index), rule) for index, rule in enumerate(rules)]
+    for path, holder in holders:
+        if not isinstance(holder, dict):
             continue
-        if isinstance(rule.get("id"), str) and ids[rule["id"]] > 1:
-            problems.append(
-                locate.problem(("rules", index, "id"), f"duplicate rule id {rule['id']!r}")
-            )
+        if path[0] == "rules" and isinstance(holder.get("id"), str) and ids[holder["id"]] > 1:
+            problems.append(locate.problem((*path, "id"), f"duplicate rule id {holder['id']!r}"))
         for field, name in (("category", "categories"), ("kind", "kinds")):
-            value, allowed = rule.get(field), declared[name]
+            value, allowed = holder.get(field), data.get(name)
             if isinstance(value, str) and isinstance(allowed, list) and value not in allowed:
-                choices = ", ".join(map(str, allowed))
+                choices = ", ".join(map(str, allowed)) or "(none declared)"
                 message = f"{value!r} is not one of the rulebook's {name}: {choices}"
-                problems.append(locate.problem(("rules", index, field), message))
+                problems.append(locate.problem((*path, field), message))
     return problems
 
 
@@ -170,6 +169,7 @@ _MODELS_BY_DEPTH: dict[tuple[str, int], type[BaseModel]] = {
     ("rules", 5): Condition,
     ("priorities", 3): PriorityLevel,
     ("defaults", 2): Defaults,
+    ("business_hours", 2): BusinessHours,
     ("", 1): Rulebook,
 }
 
@@ -178,15 +178,16 @@ def _validation_problems(error: ValidationError, locate: _Locator) -> list[Probl
     problems, seen = [], set()
     for detail in error.errors():
         path = tuple(detail["loc"])
-        if path in seen:
-            continue
-        seen.add(path)
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = _unknown_key_message(path)
         elif detail["type"] == "missing":
             message = f"required field {path[-1]!r} is missing"
-        problems.append(locate.problem(path, message))
+        problem = locate.problem(path, message)
+        where = (problem.line, problem.rule_id, problem.field)
+        if where not in seen:  # a union reports each alternative; the first says it best
+            seen.add(where)
+            problems.append(problem)
     return problems
 
 

@@ -36,7 +36,7 @@ def is_word_char(char: str) -> bool:
     Chinese and Japanese have no spaces between words, so for them every position is a
     boundary: ``崩溃`` must be found inside ``程序崩溃了``.
     """
-    return (char.isalnum() or char == "_") and ord(char) < 0x2E80
+    return (char.isalnum() or char == "_") and char < "\u2e80"
 
 
 _VOWELS = set("aeiou")
@@ -68,18 +68,28 @@ def english_forms(word: str) -> list[str]:
     return sorted(forms)
 
 
+def bounded(text: str, prefix: bool = False) -> LiteralForm:
+    """A literal that must stand as whole words; an edge that is punctuation ("?",
+    "error:") needs no boundary, and a prefix may run on into a longer word."""
+    return LiteralForm(
+        text,
+        left_bounded=is_word_char(text[0]),
+        right_bounded=is_word_char(text[-1]) and not prefix,
+    )
+
+
 def keyword_forms(pattern: str) -> list[LiteralForm]:
     """``crash`` -> its inflections; ``abstürz*`` -> a prefix; ``dyld`` -> itself."""
     text = normalize(pattern)
     if text.endswith("*"):
-        return [LiteralForm(text[:-1], right_bounded=False)]
+        return [bounded(text[:-1], prefix=True)]
     if text.isascii() and text.isalpha():
-        return [LiteralForm(form) for form in english_forms(text)]
-    return [LiteralForm(text)]
+        return [bounded(form) for form in english_forms(text)]
+    return [bounded(text)]
 
 
 def phrase_forms(pattern: str) -> list[LiteralForm]:
-    return [LiteralForm(normalize(pattern))]
+    return [bounded(normalize(pattern))]
 
 
 def _check_keyword(pattern: str) -> None:
@@ -131,10 +141,3 @@ MATCHER_TYPES: dict[str, MatcherType] = {
     "phrase": MatcherType(_check_phrase, phrase_forms),
     "regex": MatcherType(_check_regex, None),
 }
-
-
-def validate_patterns(matcher: str, patterns: list[str]) -> None:
-    if not patterns:
-        raise ValueError(f"{matcher}: give at least one pattern")
-    for pattern in patterns:
-        MATCHER_TYPES[matcher].check(pattern)

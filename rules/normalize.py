@@ -23,13 +23,26 @@ _INVISIBLE = dict.fromkeys(
         "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\ufeff",
     )
 )
-_APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07`"}
-_TRANSLATION = {**_INVISIBLE, **_APOSTROPHES}
-_SPACES = re.compile(r"[^\S\n]+")
-_LINE_BREAKS = re.compile(r" ?\n\s*")
+_APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07"}
+_LINE_SEPARATORS = {ord(c): "\n" for c in "\x85\u2028\u2029"}
+_TRANSLATION = {**_INVISIBLE, **_APOSTROPHES, **_LINE_SEPARATORS}
+# Only the whitespace that needs rewriting is matched, so ordinary text costs one scan.
+_ODD_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+_LINE_BREAK_RUNS = re.compile(r"\n\s+")
+_INVISIBLE_OR_APOSTROPHE = re.compile("[" + "".join(map(chr, _TRANSLATION)) + "]")
 
 
 def normalize(text: str) -> str:
     """Return the canonical form of ``text`` that rules are matched against."""
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATION).casefold()
-    return _LINE_BREAKS.sub("\n", _SPACES.sub(" ", text)).strip()
+    if text.isascii():  # NFKC and the translation table leave ASCII unchanged
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        if _INVISIBLE_OR_APOSTROPHE.search(text):
+            text = text.translate(_TRANSLATION)
+        text = text.casefold()
+    if "  " in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text:
+        text = _ODD_SPACES.sub(" ", text)
+    if "\n" in text:
+        text = _LINE_BREAK_RUNS.sub("\n", text.replace(" \n", "\n"))
+    return text.strip()

@@ -13,16 +13,16 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from rules.matchers import MATCHER_TYPES, validate_patterns
+from rules.matchers import MATCHER_TYPES
 
 Level = Literal["P0", "P1", "P2", "P3"]
 LEVELS: tuple[Level, ...] = ("P0", "P1", "P2", "P3")
@@ -49,6 +49,23 @@ def parse_duration(value: object) -> object:
 
 
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+def _pattern_list(matcher: str) -> object:
+    """A list of patterns, each checked by its matcher type, so that a problem is reported
+    at the line of the pattern itself."""
+
+    def check(pattern: str) -> str:
+        MATCHER_TYPES[matcher].check(pattern)
+        return pattern
+
+    item = Annotated[str, AfterValidator(check)]
+    return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+KeywordPatterns = _pattern_list("keyword")
+PhrasePatterns = _pattern_list("phrase")
+RegexPatterns = _pattern_list("regex")
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
@@ -82,9 +99,9 @@ class Condition(Strict):
     ``{regex: 'rm\\s+-rf'}``, or ``{keyword: [launch], phrase: ["on startup"]}``.
     """
 
-    keyword: StrList | None = None
-    phrase: StrList | None = None
-    regex: StrList | None = None
+    keyword: KeywordPatterns | None = None
+    phrase: PhrasePatterns | None = None
+    regex: RegexPatterns | None = None
 
     @model_validator(mode="after")
     def _at_least_one_type(self) -> Condition:
@@ -97,13 +114,6 @@ class Condition(Strict):
         return [
             (name, getattr(self, name)) for name in MATCHER_TYPES if getattr(self, name) is not None
         ]
-
-    @field_validator("keyword", "phrase", "regex")
-    @classmethod
-    def _patterns_valid(cls, patterns: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if patterns is not None:
-            validate_patterns(info.field_name, patterns)
-        return patterns
 
 
 Conditions = Annotated[

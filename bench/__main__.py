@@ -1,0 +1,66 @@
+"""``make bench``: classify throughput against the naive baseline and the automaton floor.
+
+Prints messages per second for each, and the ratios the goals are stated in:
+engine / naive >= 10 and floor / engine <= 3 at 1,000 rules, and throughput at 1,000
+rules >= half of that at the shipped rulebook's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from bench.references import NaiveClassifier, floor_automaton, floor_pass
+from bench.workload import generated_rulebook, message_mix
+from hark.rulebook_files import read_rulebook, shipped_rulebook_path
+from rules import Engine, parse_rulebook
+
+
+def _rate(count: int, run) -> float:
+    start = time.perf_counter()
+    run()
+    return count / (time.perf_counter() - start)
+
+
+def measure(engine: Engine, mix: list[tuple[str, str]], naive_sample: int) -> dict[str, float]:
+    texts = [text for text, _ in mix]
+    sample = random.Random(3).sample(mix, naive_sample)
+    naive = NaiveClassifier(engine.rulebook)
+    automaton = floor_automaton(engine.rulebook)
+    return {
+        "engine": _rate(len(mix), lambda: [engine.classify(t, c) for t, c in mix]),
+        "naive": _rate(len(sample), lambda: [naive.fired(t) for t, _ in sample]),
+        "floor": _rate(len(texts), lambda: floor_pass(automaton, texts)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--naive-sample", type=int, default=3_000,
+                        help="messages the (slow) naive baseline classifies; a random sample")
+    args = parser.parse_args()
+    mix = message_mix(args.messages)
+    print(f"workload: {len(mix):,} messages, {sum(len(t) for t, _ in mix) / len(mix):.0f} chars "
+          f"on average; naive baseline on a random sample of {args.naive_sample:,}")
+    engines = {
+        "shipped": read_rulebook(shipped_rulebook_path()),
+        "generated-1000": Engine(parse_rulebook(generated_rulebook(1000), "<generated>")),
+    }
+    results = {}
+    for name, engine in engines.items():
+        rates = measure(engine, mix, args.naive_sample)
+        results[name] = rates
+        rules = len(engine.rulebook.rules)
+        print(f"\n{name} ({rules} rules), messages per second:")
+        for label, rate in rates.items():
+            print(f"  {label:<8}{rate:>12,.0f}")
+        print(f"  engine / naive  {rates['engine'] / rates['naive']:8.1f}x   (goal >= 10x at 1,000 rules)")
+        print(f"  floor / engine  {rates['floor'] / rates['engine']:8.2f}x   (goal <= 3x at 1,000 rules)")
+    ratio = results["generated-1000"]["engine"] / results["shipped"]["engine"]
+    print(f"\nthroughput at 1,000 rules / at the shipped size: {ratio:.2f}   (goal >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

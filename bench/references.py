@@ -1,0 +1,79 @@
+"""The two references the engine is measured against, run in the same process.
+
+- naive: what one writes first: every rule's patterns tried one by one with ``re.search``.
+- floor: one pass of a single Aho-Corasick automaton holding every literal of the
+  rulebook over the same texts, doing nothing else: no normalization, no evaluation.
+"""
+
+from __future__ import annotations
+
+import re
+
+import ahocorasick
+
+from rules import Rulebook, normalize
+from rules.matchers import MATCHER_TYPES
+
+
+def _patterns(condition) -> list[re.Pattern]:
+    """One compiled Python regex per pattern, as a naive implementation would hold them."""
+    compiled = []
+    for matcher, patterns in condition.matchers():
+        forms_of = MATCHER_TYPES[matcher].literal_forms
+        for pattern in patterns:
+            if forms_of is None:  # RE2's \pL (any letter) in Python's spelling
+                compiled.append(re.compile(pattern.replace(r"\pL", r"[^\W\d_]"), re.IGNORECASE))
+            else:
+                forms = "|".join(re.escape(form.text) for form in forms_of(pattern))
+                compiled.append(re.compile(rf"(?<!\w)(?:{forms})(?!\w)"))
+    return compiled
+
+
+class NaiveClassifier:
+    """Fires a rule when one of its match patterns, all of its requirements and none of its
+    exclusions are found, trying each pattern with ``re.search`` in turn."""
+
+    def __init__(self, rulebook: Rulebook) -> None:
+        self.rules = [
+            (
+                rule.id,
+                [p for c in rule.match for p in _patterns(c)],
+                [_patterns(c) for c in rule.require],
+                [p for c in rule.unless for p in _patterns(c)],
+            )
+            for rule in rulebook.rules
+        ]
+
+    def fired(self, text: str) -> list[str]:
+        text = normalize(text)
+        fired = []
+        for rule_id, match, require, unless in self.rules:
+            if not any(p.search(text) for p in match):
+                continue
+            if not all(any(p.search(text) for p in group) for group in require):
+                continue
+            if any(p.search(text) for p in unless):
+                continue
+            fired.append(rule_id)
+        return fired
+
+
+def floor_automaton(rulebook: Rulebook) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for rule in rulebook.rules:
+        for condition in (*rule.match, *rule.require, *rule.unless):
+            for matcher, patterns in condition.matchers():
+                forms_of = MATCHER_TYPES[matcher].literal_forms
+                for pattern in patterns if forms_of else ():
+                    for form in forms_of(pattern):
+                        automaton.add_word(form.text, form.text)
+    automaton.make_automaton()
+    return automaton
+
+
+def floor_pass(automaton: ahocorasick.Automaton, texts: list[str]) -> int:
+    found = 0
+    for text in texts:
+        for _ in automaton.iter(text):
+            found += 1
+    return found

@@ -1,0 +1,43 @@
+"""Shared fixtures: the shipped engine and a factory for small rulebooks."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hark.rulebook_files import read_rulebook, shipped_rulebook_path
+from rules import Engine, parse_rulebook
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+SHARED = ROOT.parent / "shared"
+
+RULEBOOK_HEADER = """\
+priorities:
+  P0: {label: Critical, first_response: 1h, resolution: 24h, pages: true, clock: always}
+  P1: {label: High, first_response: 4h, resolution: 3d}
+  P2: {label: Medium, first_response: 24h, resolution: 1w}
+  P3: {label: Low, first_response: 48h, resolution: next-release}
+categories: [command-generation, safety, installation, documentation, privacy, other]
+kinds: [bug, feature, question, praise, other]
+"""
+
+
+@pytest.fixture(scope="session")
+def shipped() -> Engine:
+    """The engine built from the rulebook Hark ships."""
+    return read_rulebook(shipped_rulebook_path())
+
+
+@pytest.fixture
+def make_engine() -> Callable[[str], Engine]:
+    """Build an engine from the YAML of a ``rules:`` list (the header is supplied)."""
+
+    def build(rules_yaml: str, header: str = RULEBOOK_HEADER) -> Engine:
+        text = header + "rules:\n" + textwrap.indent(textwrap.dedent(rules_yaml), "  ")
+        return Engine(parse_rulebook(text, "<test>"))
+
+    return build
