@@ -17,27 +17,32 @@ from collections import defaultdict
 import ahocorasick
 import re2
 
-from rules.matchers import MATCHER_TYPES, RE2_OPTIONS, compile_regex, is_word_char
+from rules.matchers import MATCHER_TYPES, RE2_OPTIONS, WORD_CHARS, compile_regex
 from rules.normalize import normalize
-from rules.schema import LEVELS, Rule, Rulebook
+from rules.schema import LEVELS, Condition, Rule, Rulebook
 from rules.triage import FiredRule, Match, Triage
 
-_MAX_MATCHES_PER_CONDITION = 5
-_LAST_CLAUSE_BREAK = re.compile(r".*[,.;:!?()\n]", re.DOTALL)
+_MAX_MATCHES_SHOWN = 20  # per rule, in the explanation
+_MAX_REGEX_MATCHES = 20  # per regular expression and message
+_CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
+
+_CATEGORY, _KIND = FiredRule._fields.index("category"), FiredRule._fields.index("kind")
 
 # A hit: (target id, start, end) in the normalized text.
 Hit = tuple[int, int, int]
 
 
 class _CompiledRule:
-    """A rule's conditions as slot numbers (one slot per condition)."""
+    """A rule's conditions as slot numbers (one slot per condition; the negations of a
+    rule share one slot, found in the same automaton pass as everything else)."""
 
-    __slots__ = ("channels", "match", "negations", "require", "rule", "unless", "window")
+    __slots__ = ("channels", "match", "negation", "require", "rule", "unless", "window")
 
-    def __init__(self, rule: Rule, match: list[int], require: list[int], unless: list[int]):
+    def __init__(self, rule: Rule, slots: dict[str, list[int]]):
         self.rule = rule
-        self.match, self.require, self.unless = tuple(match), tuple(require), tuple(unless)
-        self.negations = tuple(normalize(n) for n in rule.negated_by)
+        self.match, self.require = tuple(slots["match"]), tuple(slots["require"])
+        self.unless = tuple(slots["unless"])
+        self.negation = slots["negation"][0] if slots["negation"] else None
         self.window = rule.negation_window
         self.channels = frozenset(rule.channels)
 
@@ -51,22 +56,27 @@ class Engine:
         self._slot_rule: list[int] = []  # slot -> rule index
         self._slot_is_match: list[bool] = []
         self._targets: list[tuple[str, str]] = []  # target id -> (condition name, pattern)
-        literals: dict[str, list[tuple[int, int, bool, bool]]] = defaultdict(list)
+        # literal -> {(left bounded, right bounded): [(slot, target id), ...]}
+        literals: dict[str, dict[tuple[bool, bool], list]] = defaultdict(lambda: defaultdict(list))
         self._regexes: list[tuple[int, int, re2._Regexp]] = []  # (slot, target id, regex)
         for rule_index, rule in enumerate(rulebook.rules):
-            slots: dict[str, list[int]] = {"match": [], "require": [], "unless": []}
-            for role, role_slots in slots.items():
-                for position, condition in enumerate(getattr(rule, role)):
+            slots: dict[str, list[int]] = {"match": [], "require": [], "unless": [], "negation": []}
+            conditions = {role: getattr(rule, role) for role in ("match", "require", "unless")}
+            if rule.negated_by:
+                conditions["negation"] = [Condition(phrase=rule.negated_by)]
+            for role, role_conditions in conditions.items():
+                for position, condition in enumerate(role_conditions):
                     slot = len(self._slot_rule)
                     self._slot_rule.append(rule_index)
                     self._slot_is_match.append(role == "match")
-                    role_slots.append(slot)
+                    slots[role].append(slot)
                     for matcher, patterns in condition.matchers():
                         name = f"{role}[{position}].{matcher}"
                         self._add_patterns(slot, name, matcher, patterns, literals)
-            self._compiled.append(_CompiledRule(rule, **slots))
+            self._compiled.append(_CompiledRule(rule, slots))
         self._automaton = _build_automaton(literals)
         self._regex_set = _build_regex_set([regex.pattern for _, _, regex in self._regexes])
+        self._pages = {level: rulebook.priorities[level].pages for level in LEVELS}
 
     def _add_patterns(
         self, slot: int, name: str, matcher: str, patterns: list[str], literals: dict
@@ -79,7 +89,8 @@ class Engine:
                 self._regexes.append((slot, target, compile_regex(pattern)))
                 continue
             for form in forms_of(pattern):
-                literals[form.text].append((slot, target, form.left_bounded, form.right_bounded))
+                bounds = (form.left_bounded, form.right_bounded)
+                literals[form.text][bounds].append((slot, target))
 
     def classify(self, text: str, channel: str | None = None) -> Triage:
         """Score one message. ``channel`` is x, github, discord or email when known."""
@@ -97,23 +108,26 @@ class Engine:
     def _find_hits(self, text: str) -> dict[int, list[Hit]]:
         hits: dict[int, list[Hit]] = {}
         last = len(text) - 1
-        for end, (length, targets) in self._automaton.iter(text) if self._automaton else ():
+        word = WORD_CHARS
+        for end, (length, groups) in self._automaton.iter(text) if self._automaton else ():
             start = end - length + 1
-            before_ok = start == 0 or not is_word_char(text[start - 1])
-            after_ok = end == last or not is_word_char(text[end + 1])
-            for slot, target, left_bounded, right_bounded in targets:
-                if (before_ok or not left_bounded) and (after_ok or not right_bounded):
+            before_ok = start == 0 or not word[text[start - 1]]
+            after_ok = end == last or not word[text[end + 1]]
+            for left_bounded, right_bounded, targets in groups:
+                if (left_bounded and not before_ok) or (right_bounded and not after_ok):
+                    continue
+                for slot, target in targets:
                     found = hits.get(slot)
                     if found is None:
                         hits[slot] = [(target, start, end + 1)]
-                    elif len(found) < _MAX_MATCHES_PER_CONDITION:
+                    else:
                         found.append((target, start, end + 1))
         if self._regex_set is not None:
             for index in self._regex_set.Match(text) or ():
                 slot, target, regex = self._regexes[index]
                 found = hits.setdefault(slot, [])
                 for number, match in enumerate(regex.finditer(text)):
-                    if number == _MAX_MATCHES_PER_CONDITION:
+                    if number == _MAX_REGEX_MATCHES:
                         break
                     found.append((target, *match.span()))
         return hits
@@ -123,16 +137,17 @@ class Engine:
     ) -> FiredRule | None:
         if compiled.channels and channel not in compiled.channels:
             return None
-        if any(slot in hits for slot in compiled.unless):
-            return None
-        if not all(slot in hits for slot in compiled.require):
-            return None
+        for slot in compiled.unless:
+            if slot in hits:
+                return None
+        for slot in compiled.require:
+            if slot not in hits:
+                return None
         matched = [hit for slot in compiled.match for hit in hits.get(slot, ())]
-        if compiled.negations:
+        negations = hits.get(compiled.negation)
+        if negations:
             matched = [
-                hit
-                for hit in matched
-                if not _negated(text, hit[1], compiled.negations, compiled.window)
+                hit for hit in matched if not _negated(text, hit[1], negations, compiled.window)
             ]
             if not matched:
                 return None
@@ -140,7 +155,7 @@ class Engine:
         rule = compiled.rule
         matches = tuple(
             Match(*self._targets[target], text[start:end], start, end)
-            for target, start, end in matched + required
+            for target, start, end in matched[:_MAX_MATCHES_SHOWN] + required
         )
         return FiredRule(
             rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind, matches
@@ -152,28 +167,29 @@ class Engine:
         for rule in fired:
             for level in rule.levels:
                 scores[level] += rule.weight
-        for level in LEVELS:
+        priority = book.defaults.priority
+        for level in reversed(LEVELS):  # ends on the most urgent level that reached it
             scores[level] = round(scores[level], 3)  # 0.1 + 0.2 must reach 0.3
-        reached = (level for level in LEVELS if scores[level] >= book.threshold)
-        priority = next(reached, book.defaults.priority)
+            if scores[level] >= book.threshold:
+                priority = level
         return Triage(
-            priority=priority,
-            category=_pick(fired, priority, "category") or book.defaults.category,
-            kind=_pick(fired, priority, "kind") or book.defaults.kind,
-            score=scores[priority],
-            pages=book.priorities[priority].pages,
-            scores=scores,
-            rules=tuple(fired),
+            priority,
+            _pick(fired, priority, _CATEGORY) or book.defaults.category,
+            _pick(fired, priority, _KIND) or book.defaults.kind,
+            scores[priority],
+            self._pages[priority],
+            scores,
+            tuple(fired),
         )
 
 
-def _pick(fired: list[FiredRule], priority: str, field: str) -> str | None:
-    """The category (or kind) of the strongest rule behind the decision: first among the
-    rules that voted for the chosen priority, then among any positive rule."""
+def _pick(fired: list[FiredRule], priority: str, field: int) -> str | None:
+    """The category (or kind: ``field`` is the FiredRule index) of the strongest rule behind
+    the decision: first among the rules that voted for the chosen priority, then among any
+    positive rule."""
     best_for_priority = best_any = None
     for rule in fired:
-        value = getattr(rule, field)
-        if value is None or rule.weight <= 0:
+        if rule[field] is None or rule.weight <= 0:
             continue
         if priority in rule.levels and (
             best_for_priority is None or rule.weight > best_for_priority.weight
@@ -182,25 +198,19 @@ def _pick(fired: list[FiredRule], priority: str, field: str) -> str | None:
         if best_any is None or rule.weight > best_any.weight:
             best_any = rule
     best = best_for_priority or best_any
-    return getattr(best, field) if best else None
+    return best[field] if best else None
 
 
-def _negated(text: str, start: int, negations: tuple[str, ...], window: int) -> bool:
-    """True when a negation ("no longer", "not", "不再") stands as whole words within
-    ``window`` characters before ``start``, in the same clause."""
-    before = text[max(0, start - window) : start]
-    clause = _LAST_CLAUSE_BREAK.match(before)
-    if clause:  # "it doesn't work, crashes on launch": the negation is in another clause
-        before = before[clause.end() :]
-    for negation in negations:
-        position = before.find(negation)
-        while position != -1:
-            end = position + len(negation)
-            left_ok = position == 0 or not is_word_char(before[position - 1])
-            right_ok = end == len(before) or not is_word_char(before[end])
-            if left_ok and right_ok:
-                return True
-            position = before.find(negation, position + 1)
+def _negated(text: str, start: int, negations: list[Hit], window: int) -> bool:
+    """True when a negation ("no longer", "not", "不再") ends within ``window`` characters
+    before ``start``, in the same clause: "it doesn't work, crashes on launch" is a crash."""
+    for _, negation_start, negation_end in negations:
+        if (
+            start - window <= negation_start
+            and negation_end <= start
+            and _CLAUSE_BREAK.search(text, negation_end, start) is None
+        ):
+            return True
     return False
 
 
@@ -208,8 +218,11 @@ def _build_automaton(literals: dict[str, list]) -> ahocorasick.Automaton | None:
     if not literals:
         return None
     automaton = ahocorasick.Automaton()
-    for literal, targets in literals.items():
-        automaton.add_word(literal, (len(literal), tuple(targets)))
+    for literal, by_bounds in literals.items():
+        groups = tuple(
+            (left, right, tuple(targets)) for (left, right), targets in by_bounds.items()
+        )
+        automaton.add_word(literal, (len(literal), groups))
     automaton.make_automaton()
     return automaton
 

@@ -30,6 +30,17 @@ class LiteralForm:
     right_bounded: bool = True
 
 
+class _WordChars(dict):
+    """``WORD_CHARS[c]``: is_word_char(c), memoized (the engine's hot loop asks often)."""
+
+    def __missing__(self, char: str) -> bool:
+        self[char] = is_word_char(char)
+        return self[char]
+
+
+WORD_CHARS = _WordChars()
+
+
 def is_word_char(char: str) -> bool:
     """A letter or digit of a script that separates words with spaces.
 

@@ -1,12 +1,15 @@
-"""The result of triage: a priority, a category, a kind, a score, and why."""
+"""The result of triage: a priority, a category, a kind, a score, and why.
+
+Named tuples rather than dataclasses: the engine builds these for every rule that fires
+on every message, and tuples are the cheapest immutable records Python has.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """Where a condition matched, as offsets into the normalized text."""
 
     condition: str  # e.g. "match[0].keyword"
@@ -16,8 +19,7 @@ class Match:
     end: int
 
 
-@dataclass(frozen=True)
-class FiredRule:
+class FiredRule(NamedTuple):
     id: str
     description: str
     levels: tuple[str, ...]
@@ -27,8 +29,7 @@ class FiredRule:
     matches: tuple[Match, ...]
 
 
-@dataclass(frozen=True)
-class Triage:
+class Triage(NamedTuple):
     priority: str
     category: str
     kind: str
@@ -38,19 +39,19 @@ class Triage:
     rules: tuple[FiredRule, ...]
 
     def to_dict(self) -> dict:
-        """The JSON shape used by ``hark classify`` and the API."""
+        """The JSON shape used by ``hark rules explain --json`` and the API."""
         return {
             "priority": self.priority,
             "category": self.category,
             "kind": self.kind,
             "score": self.score,
             "pages": self.pages,
-            "scores": self.scores,
+            "scores": dict(self.scores),
             "rules": [
                 {
-                    **asdict(rule),
+                    **rule._asdict(),
                     "levels": list(rule.levels),
-                    "matches": [asdict(match) for match in rule.matches],
+                    "matches": [match._asdict() for match in rule.matches],
                 }
                 for rule in self.rules
             ],
