@@ -24,8 +24,10 @@ _INVISIBLE = dict.fromkeys(
     )
 )
 _APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07"}
+# Markdown code quotes: "even `caro --version`" must read as "even caro --version".
+_CODE_QUOTES = {ord("`"): " "}
 _LINE_SEPARATORS = {ord(c): "\n" for c in "\x85\u2028\u2029"}
-_TRANSLATION = {**_INVISIBLE, **_APOSTROPHES, **_LINE_SEPARATORS}
+_TRANSLATION = {**_INVISIBLE, **_APOSTROPHES, **_LINE_SEPARATORS, **_CODE_QUOTES}
 # Only the whitespace that needs rewriting is matched, so ordinary text costs one scan.
 _ODD_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _LINE_BREAK_RUNS = re.compile(r"\n\s+")
@@ -36,6 +38,8 @@ def normalize(text: str) -> str:
     """Return the canonical form of ``text`` that rules are matched against."""
     if text.isascii():  # NFKC and the translation table leave ASCII unchanged
         text = text.lower()
+        if "`" in text:
+            text = text.replace("`", " ")
     else:
         text = unicodedata.normalize("NFKC", text)
         if _INVISIBLE_OR_APOSTROPHE.search(text):
