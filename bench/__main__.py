@@ -52,12 +52,18 @@ def measure(engine: Engine, mix: list[tuple[str, str]], naive_sample: int) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--naive-sample", type=int, default=3_000,
-                        help="messages the (slow) naive baseline classifies; a random sample")
+    parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=3_000,
+        help="messages the (slow) naive baseline classifies; a random sample",
+    )
     args = parser.parse_args()
     mix = message_mix(args.messages)
-    print(f"workload: {len(mix):,} messages, {sum(len(t) for t, _ in mix) / len(mix):.0f} chars "
-          f"on average; naive baseline on a random sample of {args.naive_sample:,}")
+    print(
+        f"workload: {len(mix):,} messages, {sum(len(t) for t, _ in mix) / len(mix):.0f} chars "
+        f"on average; naive baseline on a random sample of {args.naive_sample:,}"
+    )
     engines = {
         "shipped": read_rulebook(shipped_rulebook_path()),
         "generated-1000": Engine(parse_rulebook(generated_rulebook(1000), "<generated>")),
@@ -71,8 +77,12 @@ def main() -> None:
         print(f"\n{name} ({rules} rules, {fired:.1f} fire per message), messages per second:")
         for label, rate in rates.items():
             print(f"  {label:<8}{rate:>12,.0f}")
-        print(f"  engine / naive  {rates['engine'] / rates['naive']:8.1f}x   (goal >= 10x at 1,000 rules)")
-        print(f"  floor / engine  {rates['floor'] / rates['engine']:8.2f}x   (goal <= 3x at 1,000 rules)")
+        print(
+            f"  engine / naive  {rates['engine'] / rates['naive']:8.1f}x   (goal >= 10x at 1,000 rules)"
+        )
+        print(
+            f"  floor / engine  {rates['floor'] / rates['engine']:8.2f}x   (goal <= 3x at 1,000 rules)"
+        )
     ratio = results["generated-1000"]["engine"] / results["shipped"]["engine"]
     print(f"\nthroughput at 1,000 rules / at the shipped size: {ratio:.2f}   (goal >= 0.5)")
 

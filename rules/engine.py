@@ -153,9 +153,12 @@ class Engine:
                 return None
         required = [hits[slot][0] for slot in compiled.require]
         rule = compiled.rule
+        shown: dict[tuple[int, int], Hit] = {}  # one entry per span: crash* and crash overlap
+        for hit in matched[:_MAX_MATCHES_SHOWN] + required:
+            shown.setdefault(hit[1:], hit)
         matches = tuple(
             Match(*self._targets[target], text[start:end], start, end)
-            for target, start, end in matched[:_MAX_MATCHES_SHOWN] + required
+            for target, start, end in shown.values()
         )
         return FiredRule(
             rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind, matches

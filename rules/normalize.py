@@ -49,4 +49,6 @@ def normalize(text: str) -> str:
         text = _ODD_SPACES.sub(" ", text)
     if "\n" in text:
         text = _LINE_BREAK_RUNS.sub("\n", text.replace(" \n", "\n"))
+    if "n't" in text:  # "doesn't" and the "doesnt" of quick typing read the same
+        text = text.replace("n't", "nt")
     return text.strip()

@@ -126,7 +126,11 @@ def test_category_and_kind_come_from_the_rule_behind_the_decision(make_engine):
     leak = engine.classify("does it leak? see the docs")
     assert (leak.priority, leak.category, leak.kind) == ("P0", "privacy", "bug")
     question = engine.classify("where are the docs?")
-    assert (question.priority, question.category, question.kind) == ("P3", "documentation", "question")
+    assert (question.priority, question.category, question.kind) == (
+        "P3",
+        "documentation",
+        "question",
+    )
 
 
 def test_channel_filter(make_engine):
