@@ -37,7 +37,8 @@ _WRAPPERS = {
     "github": '### Bug Description\n{body}\n\n### Steps to reproduce\n1. caro "{filler}"\n'
     "2. see output\n\n### Caro Version\nv1.1.{n}\n\n### Operating System\nmacOS 14.{n}\n",
     "discord": "{body} lol",
-    "email": "Hello,\n\n{body}\n\n{filler}\n\nBest regards,\nSam\n\nOn Tue, Jan 2 wrote:\n> {filler}",
+    "email": "Hello,\n\n{body}\n\n{filler}\n\nBest regards,\nSam\n\n"
+    "On Tue, Jan 2 wrote:\n> {filler}",
 }
 
 
