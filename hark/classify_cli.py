@@ -1,7 +1,7 @@
 """``hark classify``: JSON Lines in, the same objects with their triage out.
 
-Streams: one line is read, classified and written at a time, so input of any size runs in
-constant memory. A line that cannot be classified yields an error object in its place on
+Streams: one line is read, classified and written (and flushed) at a time, so input of any
+size runs in constant memory and a live feed gets each answer as soon as it is ready. A line that cannot be classified yields an error object in its place on
 stdout (output lines stay aligned with input lines) and a message on stderr; the run goes
 on, and the exit status is 1 if any line was refused.
 """
@@ -51,7 +51,7 @@ def classify_stream(engine: Engine, source: BinaryIO, out: TextIO, err: TextIO) 
             err.write(f"line {number}: {problem}\n")
             result = {"line": number, "error": {"code": problem.code, "message": str(problem)}}
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
-    out.flush()
+        out.flush()  # a live feed (tail -f | hark classify) sees each answer at once
     return refused
 
 

@@ -1,0 +1,183 @@
+"""The ``hark`` CLI through click's runner: exit codes, output shapes, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from hark.cli import cli
+
+
+@pytest.fixture
+def run():
+    def invoke(*args: str, input: bytes | str | None = None, env: dict | None = None):
+        return CliRunner().invoke(cli, list(args), input=input, env=env)
+
+    return invoke
+
+
+def test_rules_check_shipped_rulebook(run):
+    result = run("rules", "check")
+    assert result.exit_code == 0
+    assert "rulebook.yaml: ok" in result.stdout
+
+
+def test_rules_check_uses_hark_rules_setting(run, tmp_path):
+    broken = tmp_path / "rules.yaml"
+    broken.write_text("rules: [1, 2]\n")
+    result = run("rules", "check", env={"HARK_RULES": str(broken)})
+    assert result.exit_code == 2
+    assert f"{broken}:1: -: priorities: required field 'priorities' is missing" in result.stdout
+
+
+def test_rules_check_missing_file_names_it(run, tmp_path):
+    missing = tmp_path / "nope.yaml"
+    result = run("rules", "check", str(missing))
+    assert result.exit_code == 2
+    assert f"{missing}:1: -: -: cannot read rulebook: No such file or directory" in result.stdout
+
+
+def test_explain_shows_priority_rules_weights_and_matched_text(run):
+    result = run("rules", "explain", "Caro crashes on launch, every single time", "--channel", "x")
+    assert result.exit_code == 0
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("P0 (Critical)")
+    assert "pages the on-call" in first
+    assert "+1 P0" in result.stdout
+    assert "crash-for-everyone" in result.stdout
+    assert "matched 'crashes'" in result.stdout
+
+
+def test_explain_json(run):
+    result = run("rules", "explain", "how do I set the default backend?", "--json")
+    triage = json.loads(result.stdout)
+    assert (triage["priority"], triage["kind"]) == ("P3", "question")
+    assert triage["pages"] is False
+
+
+def test_explain_rejects_unknown_channel(run):
+    result = run("rules", "explain", "hello", "--channel", "myspace")
+    assert result.exit_code == 2
+    assert "Invalid value for '--channel'" in result.output
+
+
+def _corpus(tmp_path, rows):
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_rules_test_reports_matrix_and_exits_1_on_a_missed_p0(run, tmp_path):
+    corpus = _corpus(
+        tmp_path,
+        [
+            {"id": "a", "text": "Caro crashes on launch every time", "priority": "P0"},
+            {"id": "b", "text": "I love it, thanks!", "priority": "P3"},
+            {"id": "missed", "text": "the sky is blue", "priority": "P0"},
+        ],
+    )
+    result = run("rules", "test", str(corpus))
+    assert result.exit_code == 1
+    assert "3 messages, exact priority accuracy 66.7%" in result.stdout
+    assert "missed: expected P0, got P3  MISSED P0" in result.stdout
+    report = json.loads(run("rules", "test", str(corpus), "--json").stdout)[str(corpus)]
+    assert report["per_priority"]["P0"] == {"precision": 1.0, "recall": 0.5, "support": 2}
+    assert report["missed_p0"] == ["missed"]
+    assert report["confusion"]["P0"]["P3"] == 1
+
+
+def test_rules_test_passes_when_no_p0_is_missed(run, tmp_path):
+    corpus = _corpus(tmp_path, [{"text": "Caro crashes on launch every time", "priority": "P0"}])
+    assert run("rules", "test", str(corpus)).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b"not json", "corpus.jsonl:2: not valid JSON"),
+        (b'{"text": "x", "priority": "P9"}', "corpus.jsonl:2: 'priority' must be one of"),
+        (b'["a list"]', "corpus.jsonl:2: each line must be a JSON object"),
+        (b"\xff\xfe", "corpus.jsonl:2: not UTF-8 text"),
+    ],
+)
+def test_rules_test_names_the_bad_corpus_line(run, tmp_path, line, message):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_bytes(b'{"text": "fine", "priority": "P3"}\n' + line + b"\n")
+    result = run("rules", "test", str(corpus))
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def _classify(run, lines: list[bytes]):
+    result = run("classify", input=b"\n".join(lines) + b"\n")
+    return result, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_classify_adds_triage_and_keeps_the_input_fields(run):
+    result, out = _classify(
+        run,
+        [
+            json.dumps({"id": "x:1", "channel": "x", "text": "caro crashes on launch!"}).encode(),
+            json.dumps({"text": "love it 🔥", "extra": [1, 2]}).encode(),
+        ],
+    )
+    assert result.exit_code == 0
+    assert out[0]["id"] == "x:1" and out[0]["priority"] == "P0"
+    assert out[0]["rules"][0]["id"] == "crash-for-everyone"
+    assert "crashes" in out[0]["rules"][0]["matched"]
+    assert out[1]["extra"] == [1, 2] and out[1]["kind"] == "praise"
+    assert set(out[1]) >= {"priority", "category", "kind", "score", "rules"}
+
+
+def test_classify_bad_lines_yield_error_objects_and_the_run_goes_on(run):
+    lines = [
+        b'{"text": "first"}',
+        b'{"text": "caf\xe9 crash"}',  # Latin-1, not UTF-8
+        b"[1, 2, 3]",
+        b'"just a string"',
+        b"{not json",
+        b'{"no_text": true, "id": "m-5"}',
+        b'{"text": "x", "channel": "myspace"}',
+        b"",  # blank lines are skipped, not refused
+        b'{"text": "last"}',
+    ]
+    result, out = _classify(run, lines)
+    assert result.exit_code == 1
+    assert [row.get("error", {}).get("code") for row in out] == [
+        None,
+        "invalid_utf8",
+        "not_an_object",
+        "not_an_object",
+        "invalid_json",
+        "missing_text",
+        "invalid_channel",
+        None,
+    ]
+    assert out[1]["line"] == 2
+    assert out[-1]["text"] == "last"
+    assert "line 2: not UTF-8" in result.stderr
+    assert "line 6: the object needs a 'text' string" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "🔥🔥🔥", "كارو يتعطل عند التشغيل", "x" * 1_000_000, "a\u202eb\u200bc"],
+    ids=["empty", "emoji-only", "right-to-left", "one-megabyte", "bidi-and-zero-width"],
+)
+def test_classify_unusual_text(run, text):
+    result, out = _classify(run, [json.dumps({"text": text}, ensure_ascii=False).encode()])
+    assert result.exit_code == 0
+    assert out[0]["priority"] in {"P0", "P1", "P2", "P3"}
+
+
+def test_settings_masks_secrets(run):
+    env = {"HARK_API_TOKEN": "s3cret-token-value", "HARK_RULES": "/etc/hark/rules.yaml"}
+    result = run("settings", env=env)
+    assert result.exit_code == 0
+    assert "HARK_API_TOKEN=********" in result.stdout
+    assert "s3cret-token-value" not in result.stdout
+    assert "HARK_RULES=/etc/hark/rules.yaml" in result.stdout
+    assert "HARK_PD_ROUTING_KEY=(not set)" in result.stdout
