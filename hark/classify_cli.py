@@ -1,9 +1,10 @@
 """``hark classify``: JSON Lines in, the same objects with their triage out.
 
 Streams: one line is read, classified and written (and flushed) at a time, so input of any
-size runs in constant memory and a live feed gets each answer as soon as it is ready. A line that cannot be classified yields an error object in its place on
-stdout (output lines stay aligned with input lines) and a message on stderr; the run goes
-on, and the exit status is 1 if any line was refused.
+size runs in constant memory and a live feed gets each answer as soon as it is ready.
+A line that cannot be classified yields an error object in its place on stdout (output
+lines stay aligned with input lines) and a message on stderr; the run goes on, and the
+exit status is 1 if any line was refused.
 """
 
 from __future__ import annotations

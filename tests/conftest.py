@@ -41,3 +41,12 @@ def make_engine() -> Callable[[str], Engine]:
         return Engine(parse_rulebook(text, "<test>"))
 
     return build
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test is a tier that did not run: fail the run instead of passing quietly."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and exitstatus == 0:
+        reporter.write_line(f"{len(skipped)} test(s) skipped: every tier must run", red=True)
+        session.exitstatus = 1

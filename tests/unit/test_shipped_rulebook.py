@@ -100,7 +100,10 @@ def test_p1_signals_in_every_language(shipped, text):
 CLASSIFIED = {
     # text: (priority, category)
     "caro hangs forever on a directory with millions of files": ("P2", "other"),
-    "on FreeBSD the generated ps command fails with an illegal option": ("P2", "command-generation"),
+    "on FreeBSD the generated ps command fails with an illegal option": (
+        "P2",
+        "command-generation",
+    ),
     "caro uses find -printf on my mac and it errors: BSD find has no -printf": (
         "P2",
         "command-generation",
