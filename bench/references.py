@@ -1,6 +1,8 @@
 """The two references the engine is measured against, run in the same process.
 
-- naive: what one writes first: every rule's patterns tried one by one with ``re.search``.
+- naive: what one writes first: every rule's patterns tried one by one with ``re.search``
+  (keywords and phrases as Python regexes; the rulebook's own regexes, which are RE2
+  syntax, with RE2's search).
 - floor: one pass of a single Aho-Corasick automaton holding every literal of the
   rulebook over the same texts, doing nothing else: no normalization, no evaluation.
 """
@@ -10,9 +12,13 @@ from __future__ import annotations
 import re
 
 import ahocorasick
+import re2
 
 from rules import Rulebook, normalize
 from rules.matchers import MATCHER_TYPES
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.case_sensitive = False
 
 
 def _patterns(condition) -> list[re.Pattern]:
@@ -21,8 +27,8 @@ def _patterns(condition) -> list[re.Pattern]:
     for matcher, patterns in condition.matchers():
         forms_of = MATCHER_TYPES[matcher].literal_forms
         for pattern in patterns:
-            if forms_of is None:  # RE2's \pL (any letter) in Python's spelling
-                compiled.append(re.compile(pattern.replace(r"\pL", r"[^\W\d_]"), re.IGNORECASE))
+            if forms_of is None:  # rulebook regexes are RE2 syntax (\pL): searched with RE2
+                compiled.append(re2.compile(pattern, _RE2_OPTIONS))
             else:
                 forms = "|".join(re.escape(form.text) for form in forms_of(pattern))
                 compiled.append(re.compile(rf"(?<!\w)(?:{forms})(?!\w)"))

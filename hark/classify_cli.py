@@ -51,9 +51,18 @@ def classify_stream(engine: Engine, source: BinaryIO, out: TextIO, err: TextIO) 
             refused += 1
             err.write(f"line {number}: {problem}\n")
             result = {"line": number, "error": {"code": problem.code, "message": str(problem)}}
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.write(_json_line(result))
         out.flush()  # a live feed (tail -f | hark classify) sees each answer at once
     return refused
+
+
+def _json_line(result: dict) -> str:
+    line = json.dumps(result, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (\ud800) came in: keep it, escaped
+        line = json.dumps(result)
+    return line + "\n"
 
 
 def _parse(raw: bytes) -> dict:

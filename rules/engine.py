@@ -15,10 +15,10 @@ import re
 from collections import defaultdict
 
 import ahocorasick
-import re2
 
-from rules.matchers import MATCHER_TYPES, RE2_OPTIONS, WORD_CHARS, compile_regex
+from rules.matchers import MATCHER_TYPES, WORD_CHARS
 from rules.normalize import normalize
+from rules.regex import LinearRegex, RegexSet, char_offset
 from rules.schema import LEVELS, Condition, Rule, Rulebook
 from rules.triage import FiredRule, Match, Triage
 
@@ -58,7 +58,7 @@ class Engine:
         self._targets: list[tuple[str, str]] = []  # target id -> (condition name, pattern)
         # literal -> {(left bounded, right bounded): [(slot, target id), ...]}
         literals: dict[str, dict[tuple[bool, bool], list]] = defaultdict(lambda: defaultdict(list))
-        self._regexes: list[tuple[int, int, re2._Regexp]] = []  # (slot, target id, regex)
+        self._regexes: list[tuple[int, int, LinearRegex]] = []  # (slot, target id, regex)
         for rule_index, rule in enumerate(rulebook.rules):
             slots: dict[str, list[int]] = {"match": [], "require": [], "unless": [], "negation": []}
             conditions = {role: getattr(rule, role) for role in ("match", "require", "unless")}
@@ -75,7 +75,8 @@ class Engine:
                         self._add_patterns(slot, name, matcher, patterns, literals)
             self._compiled.append(_CompiledRule(rule, slots))
         self._automaton = _build_automaton(literals)
-        self._regex_set = _build_regex_set([regex.pattern for _, _, regex in self._regexes])
+        patterns = [regex.pattern for _, _, regex in self._regexes]
+        self._regex_set = RegexSet(patterns) if patterns else None
         self._pages = {level: rulebook.priorities[level].pages for level in LEVELS}
 
     def _add_patterns(
@@ -86,7 +87,7 @@ class Engine:
             target = len(self._targets)
             self._targets.append((name, pattern))
             if forms_of is None:
-                self._regexes.append((slot, target, compile_regex(pattern)))
+                self._regexes.append((slot, target, LinearRegex(pattern)))
                 continue
             for form in forms_of(pattern):
                 bounds = (form.left_bounded, form.right_bounded)
@@ -123,14 +124,19 @@ class Engine:
                     else:
                         found.append((target, start, end + 1))
         if self._regex_set is not None:
-            for index in self._regex_set.Match(text) or ():
-                slot, target, regex = self._regexes[index]
-                found = hits.setdefault(slot, [])
-                for number, match in enumerate(regex.finditer(text)):
-                    if number == _MAX_REGEX_MATCHES:
-                        break
-                    found.append((target, *match.span()))
+            self._find_regex_hits(text, hits)
         return hits
+
+    def _find_regex_hits(self, text: str, hits: dict[int, list[Hit]]) -> None:
+        encoded = text.encode("utf-8")  # normalize() has replaced any lone surrogate
+        ascii_only = len(encoded) == len(text)
+        for index in self._regex_set.matching(encoded):
+            slot, target, regex = self._regexes[index]
+            found = hits.setdefault(slot, [])
+            for start, end in regex.spans(encoded, _MAX_REGEX_MATCHES):
+                if not ascii_only:
+                    start, end = char_offset(encoded, start), char_offset(encoded, end)
+                found.append((target, start, end))
 
     def _evaluate(
         self, compiled: _CompiledRule, hits: dict[int, list[Hit]], text: str, channel: str | None
@@ -228,13 +234,3 @@ def _build_automaton(literals: dict[str, list]) -> ahocorasick.Automaton | None:
         automaton.add_word(literal, (len(literal), groups))
     automaton.make_automaton()
     return automaton
-
-
-def _build_regex_set(patterns: list[str]) -> re2.Set | None:
-    if not patterns:
-        return None
-    regex_set = re2.Set.SearchSet(RE2_OPTIONS)
-    for pattern in patterns:
-        regex_set.Add(pattern)
-    regex_set.Compile()
-    return regex_set

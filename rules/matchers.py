@@ -11,13 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import re2
-
+from rules import regex
 from rules.normalize import normalize
-
-RE2_OPTIONS = re2.Options()
-RE2_OPTIONS.log_errors = False
-RE2_OPTIONS.case_sensitive = False
 
 
 @dataclass(frozen=True)
@@ -118,25 +113,8 @@ def _check_phrase(pattern: str) -> None:
         raise ValueError("a phrase cannot be empty")
 
 
-def compile_regex(pattern: str) -> re2._Regexp:
-    """Compile for RE2, case-insensitively, with a message a rule author can act on."""
-    try:
-        compiled = re2.compile(pattern, RE2_OPTIONS)
-    except re2.error as error:
-        reason = error.args[0].decode() if isinstance(error.args[0], bytes) else error.args[0]
-        raise ValueError(
-            f"invalid regular expression {pattern!r}: {reason} (RE2 syntax: no lookaround "
-            "or backreferences; \\w and \\b are ASCII, use \\pL for any letter)"
-        ) from None
-    if compiled.search("") is not None:
-        raise ValueError(
-            f"regular expression {pattern!r} matches empty text: it would fire on every message"
-        )
-    return compiled
-
-
 def _check_regex(pattern: str) -> None:
-    compile_regex(pattern)
+    regex.check(pattern)
 
 
 @dataclass(frozen=True)

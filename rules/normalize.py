@@ -28,6 +28,7 @@ _APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07"}
 _CODE_QUOTES = {ord("`"): " "}
 _LINE_SEPARATORS = {ord(c): "\n" for c in "\x85\u2028\u2029"}
 _TRANSLATION = {**_INVISIBLE, **_APOSTROPHES, **_LINE_SEPARATORS, **_CODE_QUOTES}
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Only the whitespace that needs rewriting is matched, so ordinary text costs one scan.
 _ODD_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _LINE_BREAK_RUNS = re.compile(r"\n\s+")
@@ -41,6 +42,8 @@ def normalize(text: str) -> str:
         if "`" in text:
             text = text.replace("`", " ")
     else:
+        if _LONE_SURROGATE.search(text):  # invalid Unicode (a broken emoji from JSON)
+            text = _LONE_SURROGATE.sub("\ufffd", text)
         text = unicodedata.normalize("NFKC", text)
         if _INVISIBLE_OR_APOSTROPHE.search(text):
             text = text.translate(_TRANSLATION)
