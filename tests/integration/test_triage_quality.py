@@ -7,7 +7,6 @@ Fails when a P0 is missed on the project's corpus or on the real development set
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,10 +16,9 @@ import pytest
 
 from tests.conftest import DATA, SHARED
 
-SHARED_DIR = Path(os.environ.get("HARK_SHARED_DIR", SHARED))
 CORPORA = {
     "project": DATA / "corpus" / "caro-support.jsonl",
-    "real-dev": SHARED_DIR / "corpus" / "real-github-issues.dev.jsonl",
+    "real-dev": SHARED / "corpus" / "real-github-issues.dev.jsonl",
 }
 
 
