@@ -15,8 +15,6 @@ from rules import Engine, Problem, RulebookError, parse_rulebook
 
 log = logging.getLogger(__name__)
 
-SHIPPED_RULEBOOK = "rules/data/rulebook.yaml"
-
 
 def shipped_rulebook_path() -> Path:
     return Path(str(resources.files("rules") / "data" / "rulebook.yaml"))

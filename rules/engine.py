@@ -60,24 +60,28 @@ class Engine:
         literals: dict[str, dict[tuple[bool, bool], list]] = defaultdict(lambda: defaultdict(list))
         self._regexes: list[tuple[int, int, LinearRegex]] = []  # (slot, target id, regex)
         for rule_index, rule in enumerate(rulebook.rules):
-            slots: dict[str, list[int]] = {"match": [], "require": [], "unless": [], "negation": []}
-            conditions = {role: getattr(rule, role) for role in ("match", "require", "unless")}
-            if rule.negated_by:
-                conditions["negation"] = [Condition(phrase=rule.negated_by)]
-            for role, role_conditions in conditions.items():
-                for position, condition in enumerate(role_conditions):
-                    slot = len(self._slot_rule)
-                    self._slot_rule.append(rule_index)
-                    self._slot_is_match.append(role == "match")
-                    slots[role].append(slot)
-                    for matcher, patterns in condition.matchers():
-                        name = f"{role}[{position}].{matcher}"
-                        self._add_patterns(slot, name, matcher, patterns, literals)
-            self._compiled.append(_CompiledRule(rule, slots))
+            self._compiled.append(self._compile_rule(rule_index, rule, literals))
         self._automaton = _build_automaton(literals)
         patterns = [regex.pattern for _, _, regex in self._regexes]
         self._regex_set = RegexSet(patterns) if patterns else None
         self._pages = {level: rulebook.priorities[level].pages for level in LEVELS}
+
+    def _compile_rule(self, rule_index: int, rule: Rule, literals: dict) -> _CompiledRule:
+        """Give each condition of ``rule`` a slot and register its patterns."""
+        slots: dict[str, list[int]] = {"match": [], "require": [], "unless": [], "negation": []}
+        conditions = {role: getattr(rule, role) for role in ("match", "require", "unless")}
+        if rule.negated_by:
+            conditions["negation"] = [Condition(phrase=rule.negated_by)]
+        for role, role_conditions in conditions.items():
+            for position, condition in enumerate(role_conditions):
+                slot = len(self._slot_rule)
+                self._slot_rule.append(rule_index)
+                self._slot_is_match.append(role == "match")
+                slots[role].append(slot)
+                for matcher, patterns in condition.matchers():
+                    name = f"{role}[{position}].{matcher}"
+                    self._add_patterns(slot, name, matcher, patterns, literals)
+        return _CompiledRule(rule, slots)
 
     def _add_patterns(
         self, slot: int, name: str, matcher: str, patterns: list[str], literals: dict
