@@ -6,6 +6,7 @@ import click
 
 from hark.classify_cli import classify
 from hark.rules_cli import rules
+from hark.service_cli import replay, web, worker
 from hark.settings import Settings
 
 
@@ -24,6 +25,8 @@ def settings() -> None:
 
 cli.add_command(rules)
 cli.add_command(classify)
+for command in (worker, replay, web):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,0 +1,37 @@
+"""The Flask application: JSON API, webhooks (pages come with the web issue)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flask import Flask
+from redis import Redis
+
+from web import api, webhooks
+from web.errors import register_error_handlers
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+def create_app(
+    *,
+    redis: Redis,
+    api_token: str | None = None,
+    github_webhook_secret: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Flask:
+    """The app factory. Everything it needs is passed in; nothing is read from globals."""
+    app = Flask(__name__)
+    app.config.update(
+        REDIS=redis,
+        HARK_API_TOKEN=api_token,
+        HARK_GITHUB_WEBHOOK_SECRET=github_webhook_secret,
+        CLOCK=clock,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    register_error_handlers(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
+    return app

@@ -1,0 +1,80 @@
+"""``hark worker``, ``hark replay`` and ``hark web``: the pipeline's processes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from hark.redis_connection import ConfigError, connect
+from hark.rules_cli import default_rules_path
+from hark.settings import Settings
+from monitor.intake import Intake
+from monitor.mention import InvalidMessage, incoming_mention
+
+
+def _connect_or_exit(settings: Settings):
+    try:
+        return connect(settings)
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
+def worker(burst: bool) -> None:
+    """Triage queued mentions (RQ worker on HARK_REDIS_URL)."""
+    from hark.worker import run_worker  # rq's worker machinery only where it is used
+
+    settings = Settings()
+    connection = _connect_or_exit(settings)
+    ok = run_worker(
+        connection, Path(settings.rules) if settings.rules else default_rules_path(), burst=burst
+    )
+    sys.exit(0 if ok else 1)
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def replay(path: Path) -> None:
+    """Feed recorded mentions (JSON Lines, the POST /api/mentions shape) through the
+    real pipeline; already-seen mentions are skipped."""
+    intake = Intake(_connect_or_exit(Settings()))
+    counts = {"enqueued": 0, "duplicate": 0, "refused": 0}
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                mention = incoming_mention(json.loads(raw), datetime.now(UTC))
+            except (UnicodeDecodeError, json.JSONDecodeError, InvalidMessage) as error:
+                counts["refused"] += 1
+                click.echo(f"{path}:{number}: {error}", err=True)
+                continue
+            counts["enqueued" if intake.submit(mention) else "duplicate"] += 1
+    click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
+    sys.exit(1 if counts["refused"] else 0)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def web(host: str, port: int) -> None:
+    """Serve the JSON API and webhooks (development server; production uses gunicorn)."""
+    from web import create_app
+
+    settings = Settings()
+    app = create_app(
+        redis=_connect_or_exit(settings),
+        api_token=_secret(settings.api_token),
+        github_webhook_secret=_secret(settings.github_webhook_secret),
+    )
+    app.run(host=host, port=port, threaded=True)
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value else None

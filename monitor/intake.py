@@ -1,0 +1,63 @@
+"""Mentions into the pipeline: dedup, then an RQ triage job with a stable id.
+
+Delivery is at-least-once (a source's cursor moves only after ``submit`` returns) and
+every step after it is idempotent, so each mention is triaged exactly once in effect:
+
+- ``SET NX`` on the mention id drops redeliveries and re-polls;
+- the job id is ``triage:<mention id>``; if a crash left the marker set but no job and no
+  stored result, the next submission enqueues again instead of losing the mention.
+
+``monitor`` never imports ``oncall``: the job is enqueued by its dotted name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from monitor.mention import Mention
+
+TRIAGE_JOB = "oncall.triage.triage_mention"
+TRIAGE_QUEUE = "triage"
+SEEN_KEY = "hark:mention:seen:{id}"
+STORED_KEY = "hark:mention:{id}"  # written by the triage job (oncall.store)
+
+
+def triage_job_id(mention_id: str) -> str:
+    """A stable RQ job id (RQ allows only letters, digits, - and _ in ids)."""
+    channel = mention_id.split(":", 1)[0]
+    return f"triage-{channel}-{hashlib.sha256(mention_id.encode()).hexdigest()[:32]}"
+
+
+class Intake:
+    """Submits mentions for triage on one Redis connection."""
+
+    def __init__(self, connection: Redis, queue_name: str = TRIAGE_QUEUE) -> None:
+        self.connection = connection
+        self.queue = Queue(queue_name, connection=connection, serializer=JSONSerializer)
+
+    def submit(self, mention: Mention) -> bool:
+        """Enqueue ``mention`` unless it was seen before; True when a job was enqueued."""
+        first_time = self.connection.set(SEEN_KEY.format(id=mention.id), 1, nx=True)
+        if not first_time and not self._lost(mention.id):
+            return False
+        self.queue.enqueue(
+            TRIAGE_JOB,
+            mention.model_dump(mode="json"),
+            job_id=triage_job_id(mention.id),
+            result_ttl=86_400,
+            failure_ttl=30 * 86_400,
+        )
+        return True
+
+    def _lost(self, mention_id: str) -> bool:
+        """Seen, yet neither queued, running, failed nor stored: a crash between the marker
+        and the enqueue. Enqueueing again is safe (stable job id, idempotent job)."""
+        if self.connection.exists(STORED_KEY.format(id=mention_id)):
+            return False
+        job_id = triage_job_id(mention_id)
+        return not Job.exists(job_id, connection=self.connection)

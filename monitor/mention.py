@@ -1,0 +1,96 @@
+"""The normalized ``Mention``: one message about Caro from any channel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Channel = Literal["x", "github", "discord", "email"]
+MAX_TEXT_CHARS = 100_000  # longer messages are cut; the raw payload keeps the original
+
+
+class Mention(BaseModel):
+    """A message to triage. ``raw`` keeps the source payload for the record; it is
+    excluded from ``repr`` so that it never reaches a log line by accident."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str  # "<channel>:<native id>"
+    channel: Channel
+    native_id: str = Field(min_length=1, max_length=200)
+    author: str = Field("", max_length=200)
+    text: str
+    url: str | None = None
+    created_at: datetime
+    received_at: datetime
+    thread_id: str | None = None
+    reply_to: str | None = None
+    language: str | None = None
+    author_reach: int | None = None
+    raw: dict[str, Any] | None = Field(default=None, repr=False)
+
+    @field_validator("text")
+    @classmethod
+    def _bounded(cls, text: str) -> str:
+        return text[:MAX_TEXT_CHARS]
+
+    @field_validator("created_at", "received_at")
+    @classmethod
+    def _aware(cls, moment: datetime) -> datetime:
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def mention_id(channel: str, native_id: str) -> str:
+    return f"{channel}:{native_id}"
+
+
+def make_mention(*, channel: str, native_id: str, now: datetime, **fields: Any) -> Mention:
+    """Build a Mention with its id derived from channel and native id."""
+    fields.setdefault("created_at", now)
+    return Mention(
+        id=mention_id(channel, native_id),
+        channel=channel,
+        native_id=native_id,
+        received_at=now,
+        **fields,
+    )
+
+
+class IncomingMessage(BaseModel):
+    """The documented shape for ``POST /api/mentions`` and ``hark replay``: one message
+    from Discord, e-mail or any relay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    id: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    author: str = Field("", max_length=200)
+    url: str | None = Field(None, max_length=2000)
+    created_at: datetime | None = None
+    thread_id: str | None = Field(None, max_length=200)
+    reply_to: str | None = Field(None, max_length=200)
+    language: str | None = Field(None, max_length=20)
+    author_reach: int | None = Field(None, ge=0)
+
+
+class InvalidMessage(ValueError):
+    """An incoming message that does not fit ``IncomingMessage``; names the field."""
+
+
+def incoming_mention(payload: Any, now: datetime) -> Mention:
+    """Validate an incoming message and make it a Mention (the payload kept as raw)."""
+    if not isinstance(payload, dict):
+        raise InvalidMessage("body: a message is a JSON object")
+    try:
+        message = IncomingMessage.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        raise InvalidMessage(f"{field}: {first['msg']}") from None
+    fields = message.model_dump(exclude={"channel", "id"}, exclude_none=True)
+    return make_mention(
+        channel=message.channel, native_id=message.id, now=now, raw=payload, **fields
+    )

@@ -1,0 +1,1 @@
+"""One module per outside channel: each turns that channel's payloads into Mentions."""

@@ -1,0 +1,88 @@
+"""GitHub webhook deliveries (``issues``, ``issue_comment``) as Mentions; pure code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from monitor.mention import Mention, make_mention
+
+ISSUE_ACTIONS = {"opened", "edited", "reopened"}
+COMMENT_ACTIONS = {"created"}
+
+
+class PayloadError(ValueError):
+    """A delivery that does not have the shape GitHub documents."""
+
+
+def mention_from_delivery(event: str, payload: dict[str, Any], now: datetime) -> Mention | None:
+    """The Mention a delivery carries, or None for events and actions Hark ignores."""
+    action = payload.get("action")
+    if event == "issues" and action in ISSUE_ACTIONS:
+        issue = _object(payload, "issue")
+        return _issue_mention(issue, payload, now, action)
+    if event == "issue_comment" and action in COMMENT_ACTIONS:
+        issue, comment = _object(payload, "issue"), _object(payload, "comment")
+        return make_mention(
+            channel="github",
+            native_id=f"comment-{_field(comment, 'id')}",
+            now=now,
+            author=_login(comment),
+            text=comment.get("body") or "",
+            url=comment.get("html_url"),
+            created_at=_time(comment, "created_at", now),
+            thread_id=f"issue-{_field(issue, 'id')}",
+            reply_to=mention_native_issue(issue),
+            raw=payload,
+        )
+    return None
+
+
+def mention_native_issue(issue: dict[str, Any]) -> str:
+    return f"github:issue-{_field(issue, 'id')}"
+
+
+def _issue_mention(issue: dict, payload: dict, now: datetime, action: str) -> Mention:
+    title, body = issue.get("title") or "", issue.get("body") or ""
+    native_id = f"issue-{_field(issue, 'id')}"
+    if action == "edited":  # an edit is a new version of the text, triaged again
+        native_id += f"-edit-{_time(issue, 'updated_at', now).timestamp():.0f}"
+    return make_mention(
+        channel="github",
+        native_id=native_id,
+        now=now,
+        author=_login(issue),
+        text=f"{title}\n\n{body}".strip(),
+        url=issue.get("html_url"),
+        created_at=_time(issue, "created_at", now),
+        thread_id=f"issue-{_field(issue, 'id')}",
+        raw=payload,
+    )
+
+
+def _object(payload: dict, key: str) -> dict:
+    value = payload.get(key)
+    if not isinstance(value, dict):
+        raise PayloadError(f"'{key}' must be an object")
+    return value
+
+
+def _field(obj: dict, key: str) -> Any:
+    if obj.get(key) is None:
+        raise PayloadError(f"'{key}' is missing")
+    return obj[key]
+
+
+def _login(obj: dict) -> str:
+    user = obj.get("user")
+    return str(user.get("login", "")) if isinstance(user, dict) else ""
+
+
+def _time(obj: dict, key: str, default: datetime) -> datetime:
+    value = obj.get(key)
+    if not isinstance(value, str):
+        return default
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError(f"'{key}' is not an ISO 8601 time") from None

@@ -1,0 +1,103 @@
+"""Triaged mentions in Redis, indexed for ``GET /api/mentions``.
+
+Each mention is one JSON string at ``hark:mention:<id>``; sorted sets index it by time
+(score: created_at, epoch seconds) overall, per priority, per channel and per status. A
+save writes the record and all its indexes in one MULTI/EXEC transaction, so a reader never
+sees half of it; saving the same mention again rewrites the same keys (idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+
+RECORD = "hark:mention:{id}"
+BY_TIME = "hark:mentions:by-time"
+BY = "hark:mentions:{field}:{value}"  # field: priority, channel, status
+FILTER_FIELDS = ("priority", "channel", "status")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next: str | None
+
+
+class MentionStore:
+    def __init__(self, connection: Redis) -> None:
+        self.connection = connection
+
+    def save(self, mention: dict[str, Any], triage: dict[str, Any], status: str = "new") -> None:
+        """Store a mention with its triage (the raw payload is kept in the record)."""
+        record = {**mention, "triage": triage, "status": status}
+        score = _epoch(mention["created_at"])
+        old = self.get(mention["id"])
+        with self.connection.pipeline(transaction=True) as pipe:
+            if old:  # a re-triage may change the priority: drop the old index entries
+                for field in FILTER_FIELDS:
+                    pipe.zrem(BY.format(field=field, value=_value(old, field)), mention["id"])
+            pipe.set(RECORD.format(id=mention["id"]), json.dumps(record))
+            pipe.zadd(BY_TIME, {mention["id"]: score})
+            for field in FILTER_FIELDS:
+                pipe.zadd(
+                    BY.format(field=field, value=_value(record, field)), {mention["id"]: score}
+                )
+            pipe.execute()
+
+    def get(self, mention_id: str) -> dict[str, Any] | None:
+        data = self.connection.get(RECORD.format(id=mention_id))
+        return json.loads(data) if data else None
+
+    def count(self) -> int:
+        return self.connection.zcard(BY_TIME)
+
+    def list(self, filters: dict[str, str], limit: int, cursor: str | None) -> Page:
+        """Newest first. ``cursor`` is the ``next`` of the previous page: "<score>:<id>"."""
+        keys = [BY.format(field=f, value=v) for f, v in filters.items() if v] or [BY_TIME]
+        smallest, *others = sorted(keys, key=self.connection.zcard)
+        max_score, after_id = _parse_cursor(cursor)
+        items: list[dict[str, Any]] = []
+        offset = 0
+        while len(items) < limit:
+            batch = self.connection.zrevrangebyscore(
+                smallest, max_score, "-inf", start=offset, num=limit * 2, withscores=True
+            )
+            if not batch:
+                return Page(items, None)
+            offset += len(batch)
+            for member, score in batch:
+                mention_id = member.decode() if isinstance(member, bytes) else member
+                if after_id is not None and (score, mention_id) >= (max_score, after_id):
+                    continue
+                if any(self.connection.zscore(key, mention_id) is None for key in others):
+                    continue
+                record = self.get(mention_id)
+                if record:
+                    items.append(_public(record))
+                if len(items) == limit:
+                    return Page(items, f"{score!r}:{mention_id}")
+        return Page(items, None)
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    """The API shape: everything but the raw payload."""
+    return {key: value for key, value in record.items() if key != "raw"}
+
+
+def _value(record: dict[str, Any], field: str) -> str:
+    return record["triage"]["priority"] if field == "priority" else record[field]
+
+
+def _epoch(moment: str) -> float:
+    return datetime.fromisoformat(moment).timestamp()
+
+
+def _parse_cursor(cursor: str | None) -> tuple[float | str, str | None]:
+    if not cursor:
+        return "+inf", None
+    score, _, mention_id = cursor.partition(":")
+    return float(score), mention_id

@@ -1,0 +1,51 @@
+"""The JSON API: list triaged mentions; ingest a mention from any channel."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from monitor.intake import Intake
+from monitor.mention import InvalidMessage, incoming_mention
+from oncall.store import MentionStore
+from web.auth import require_token
+from web.errors import ApiError
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_LIMIT = 200
+
+
+@bp.post("/mentions")
+@require_token
+def ingest():
+    """One message in the ``monitor.mention.IncomingMessage`` shape; 202 once queued."""
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError(
+            400, "invalid_json", "the body must be JSON (Content-Type: application/json)"
+        )
+    try:
+        mention = incoming_mention(payload, current_app.config["CLOCK"]())
+    except InvalidMessage as error:
+        raise ApiError(422, "invalid_field", str(error)) from None
+    enqueued = Intake(current_app.config["REDIS"]).submit(mention)
+    return jsonify({"id": mention.id, "enqueued": enqueued}), 202
+
+
+@bp.get("/mentions")
+@require_token
+def list_mentions():
+    """Newest first; filters ``priority``, ``channel``, ``status``; ``limit``; ``cursor``."""
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", "limit must be a number") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, "invalid_parameter", f"limit must be between 1 and {MAX_LIMIT}")
+    filters = {field: request.args.get(field) for field in ("priority", "channel", "status")}
+    store = MentionStore(current_app.config["REDIS"])
+    try:
+        page = store.list(filters, limit, request.args.get("cursor"))
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", "cursor is not one this API returned") from None
+    return jsonify({"items": page.items, "next": page.next})
