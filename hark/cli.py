@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hark.classify_cli import classify
+from hark.poll_cli import poll
 from hark.rules_cli import rules
 from hark.service_cli import replay, web, worker
 from hark.settings import Settings
@@ -25,7 +26,7 @@ def settings() -> None:
 
 cli.add_command(rules)
 cli.add_command(classify)
-for command in (worker, replay, web):
+for command in (worker, replay, web, poll):
     cli.add_command(command)
 
 

@@ -31,9 +31,20 @@ class MentionStore:
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
 
-    def save(self, mention: dict[str, Any], triage: dict[str, Any], status: str = "new") -> None:
+    def save(
+        self,
+        mention: dict[str, Any],
+        triage: dict[str, Any],
+        triaged_at: datetime,
+        status: str = "new",
+    ) -> None:
         """Store a mention with its triage (the raw payload is kept in the record)."""
-        record = {**mention, "triage": triage, "status": status}
+        record = {
+            **mention,
+            "triage": triage,
+            "triaged_at": triaged_at.isoformat(),
+            "status": status,
+        }
         score = _epoch(mention["created_at"])
         old = self.get(mention["id"])
         with self.connection.pipeline(transaction=True) as pipe:

@@ -7,6 +7,7 @@ changes) and hands it in through ``use_rulebook``; the job itself holds no setti
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from rq import get_current_job
@@ -31,5 +32,5 @@ def triage_mention(mention: dict[str, Any]) -> dict[str, Any]:
         )
     triage = _engine_source().classify(mention["text"], mention["channel"]).to_dict()
     job = get_current_job()
-    MentionStore(job.connection).save(mention, triage)
+    MentionStore(job.connection).save(mention, triage, triaged_at=datetime.now(UTC))
     return {"id": mention["id"], "priority": triage["priority"]}

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from monitor.intake import Intake
 from monitor.mention import InvalidMessage, incoming_mention
+from monitor.store import MonitorState
 from oncall.store import MentionStore
 from web.auth import require_token
 from web.errors import ApiError
@@ -49,3 +50,11 @@ def list_mentions():
     except ValueError:
         raise ApiError(400, "invalid_parameter", "cursor is not one this API returned") from None
     return jsonify({"items": page.items, "next": page.next})
+
+
+@bp.get("/sources")
+@require_token
+def sources():
+    """Each source's last successful poll and last error; unhealthy after 3 silent intervals."""
+    state = MonitorState(current_app.config["REDIS"])
+    return jsonify({"items": state.health(current_app.config["CLOCK"]()), "next": None})

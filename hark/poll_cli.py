@@ -1,0 +1,85 @@
+"""``hark poll --once | --every SECONDS``: the pollers for the configured sources."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+
+import click
+
+from hark.redis_connection import ConfigError, connect
+from hark.settings import Settings
+from monitor.intake import Intake
+from monitor.store import MonitorState
+from monitor.x_api import XApi
+from monitor.x_poller import XPoller
+
+
+def build_pollers(settings: Settings, connection, interval_s: float) -> list:
+    """One poller per configured source; a ConfigError names what to set."""
+    intake, state = Intake(connection), MonitorState(connection)
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    pollers = []
+    if settings.x_bearer_token:
+        queries = [q.strip() for q in (settings.x_queries or "").split(";") if q.strip()]
+        if not (settings.x_user_id or settings.x_username or queries):
+            raise ConfigError(
+                "HARK_X_BEARER_TOKEN is set but nothing to watch: set HARK_X_USER_ID or "
+                "HARK_X_USERNAME, and/or HARK_X_QUERIES (searches separated by ';')"
+            )
+        api = XApi(settings.x_bearer_token.get_secret_value(), settings.x_api_url, time.time)
+        pollers.append(
+            XPoller(
+                api,
+                intake,
+                state,
+                clock,
+                time.sleep,
+                user_id=settings.x_user_id,
+                username=settings.x_username,
+                queries=queries,
+                interval_s=interval_s,
+            )
+        )
+    if not pollers:
+        raise ConfigError(
+            "no source to poll: set HARK_X_BEARER_TOKEN (with HARK_X_USER_ID or "
+            "HARK_X_USERNAME, or HARK_X_QUERIES)"
+        )
+    return pollers
+
+
+@click.command()
+@click.option("--once", "mode", flag_value="once", help="Poll every source once and exit.")
+@click.option(
+    "--every",
+    "interval",
+    type=click.FloatRange(min=5),
+    default=None,
+    help="Poll every SECONDS, until stopped.",
+)
+def poll(mode: str | None, interval: float | None) -> None:
+    """Poll the configured sources (X today) into the triage queue."""
+    if (mode == "once") == (interval is not None):
+        raise click.UsageError("give exactly one of --once or --every SECONDS")
+    settings = Settings()
+    try:
+        pollers = build_pollers(settings, connect(settings), interval or 60.0)
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    while True:
+        failed = False
+        for poller in pollers:
+            report = poller.poll_once()
+            click.echo(
+                f"x: {report.submitted} new, {report.duplicates} already seen, "
+                f"{report.skipped} skipped"
+            )
+            for error in report.errors:
+                failed = True
+                click.echo(f"x: error: {error}", err=True)
+        if mode == "once":
+            sys.exit(1 if failed else 0)
+        time.sleep(interval)

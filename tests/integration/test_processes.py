@@ -1,0 +1,123 @@
+"""The pipeline's commands run as a user runs them: ``hark poll``, ``hark worker`` (a
+long-running worker that reloads its rulebook) and ``GET /api/sources``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from oncall.store import MentionStore
+from tests.conftest import RULEBOOK_HEADER, SHARED
+from tests.fakes.x_server import FakeX
+from tests.integration.test_triage_quality import hark
+from web import create_app
+
+TOKEN = "cli-bearer-token"
+
+
+@pytest.fixture
+def fake_x():
+    server = FakeX(TOKEN).start()
+    server.users["CaroCLI"] = {"id": "4242", "username": "CaroCLI"}
+    yield server
+    server.stop()
+
+
+def _env(redis_url: str, **extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
+    return {**clean, "HARK_REDIS_URL": redis_url, **extra}
+
+
+def test_poll_once_then_worker(fake_x, redis_url, redis_conn):
+    fake_x.load_recording(SHARED / "x-recordings" / "get_users_mentions.json")
+    env = _env(
+        redis_url, HARK_X_BEARER_TOKEN=TOKEN, HARK_X_USERNAME="CaroCLI", HARK_X_API_URL=fake_x.url
+    )
+    polled = subprocess.run([hark(), "poll", "--once"], env=env, capture_output=True, text=True)
+    assert polled.returncode == 0, polled.stderr
+    assert "x: 10 new, 0 already seen, 0 skipped" in polled.stdout
+    assert TOKEN not in polled.stdout + polled.stderr
+
+    worked = subprocess.run([hark(), "worker", "--burst"], env=env, capture_output=True, text=True)
+    assert worked.returncode == 0, worked.stderr
+    assert MentionStore(redis_conn).count() == 10
+
+    app = create_app(redis=redis_conn, api_token="api")
+    sources = app.test_client().get("/api/sources", headers={"Authorization": "Bearer api"})
+    (x,) = sources.get_json()["items"]
+    assert x["source"] == "x" and x["healthy"] is True and x["last_error"] is None
+
+
+def test_poll_with_a_bad_token_says_which_setting(fake_x, redis_url):
+    env = _env(
+        redis_url, HARK_X_BEARER_TOKEN="nope", HARK_X_USER_ID="4242", HARK_X_API_URL=fake_x.url
+    )
+    polled = subprocess.run([hark(), "poll", "--once"], env=env, capture_output=True, text=True)
+    assert polled.returncode == 1
+    assert "HARK_X_BEARER_TOKEN" in polled.stderr
+    assert "Traceback" not in polled.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({}, "no source to poll: set HARK_X_BEARER_TOKEN"),
+        ({"HARK_X_BEARER_TOKEN": "t"}, "nothing to watch: set HARK_X_USER_ID"),
+    ],
+)
+def test_poll_configuration_errors(redis_url, extra, message):
+    result = subprocess.run(
+        [hark(), "poll", "--once"], env=_env(redis_url, **extra), capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def _rulebook(word: str) -> str:
+    return RULEBOOK_HEADER + (
+        "rules:\n  - {id: alert, description: d, match: {keyword: [" + word + "]}, "
+        "priority: P0, weight: 1}\n"
+    )
+
+
+def _ingest_and_wait(redis_conn, client, native_id: str, text: str, timeout_s: float = 20.0):
+    client.post(
+        "/api/mentions",
+        json={"channel": "discord", "id": native_id, "text": text},
+        headers={"Authorization": "Bearer api"},
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        record = MentionStore(redis_conn).get(f"discord:{native_id}")
+        if record:
+            return record["triage"]["priority"]
+        time.sleep(0.05)
+    raise AssertionError(f"discord:{native_id} was not triaged within {timeout_s} s")
+
+
+def test_running_worker_reloads_its_rulebook_and_keeps_the_last_good_one(
+    redis_url, redis_conn, tmp_path
+):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(_rulebook("outage"))
+    env = _env(redis_url, HARK_RULES=str(rules))
+    worker = subprocess.Popen(
+        [hark(), "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    client = create_app(redis=redis_conn, api_token="api").test_client()
+    try:
+        assert _ingest_and_wait(redis_conn, client, "1", "an outage!") == "P0"
+        rules.write_text(_rulebook("meltdown"))
+        os.utime(rules, ns=(time.time_ns() + 10**9,) * 2)
+        assert _ingest_and_wait(redis_conn, client, "2", "an outage!") == "P3"
+        assert _ingest_and_wait(redis_conn, client, "3", "a meltdown!") == "P0"
+        rules.write_text(_rulebook("meltdown") + "    colour: red\n")  # broken YAML
+        os.utime(rules, ns=(time.time_ns() + 2 * 10**9,) * 2)
+        assert _ingest_and_wait(redis_conn, client, "4", "another meltdown") == "P0"
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+    assert "keeping the last good one" in output
