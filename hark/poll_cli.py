@@ -10,6 +10,7 @@ import click
 
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
+from monitor.imap_source import ImapPoller, ImapSettings
 from monitor.intake import Intake
 from monitor.store import MonitorState
 from monitor.x_api import XApi
@@ -42,10 +43,24 @@ def build_pollers(settings: Settings, connection, interval_s: float) -> list:
                 interval_s=interval_s,
             )
         )
+    if settings.imap_host:
+        if not (settings.imap_user and settings.imap_password):
+            raise ConfigError(
+                "HARK_IMAP_HOST is set: set HARK_IMAP_USER and HARK_IMAP_PASSWORD too"
+            )
+        imap = ImapSettings(
+            settings.imap_host,
+            settings.imap_port,
+            settings.imap_user,
+            settings.imap_password.get_secret_value(),
+            settings.imap_mailbox,
+            settings.imap_cafile,
+        )
+        pollers.append(ImapPoller(imap, intake, state, clock, interval_s=interval_s))
     if not pollers:
         raise ConfigError(
             "no source to poll: set HARK_X_BEARER_TOKEN (with HARK_X_USER_ID or "
-            "HARK_X_USERNAME, or HARK_X_QUERIES)"
+            "HARK_X_USERNAME, or HARK_X_QUERIES), and/or HARK_IMAP_HOST"
         )
     return pollers
 
@@ -60,7 +75,7 @@ def build_pollers(settings: Settings, connection, interval_s: float) -> list:
     help="Poll every SECONDS, until stopped.",
 )
 def poll(mode: str | None, interval: float | None) -> None:
-    """Poll the configured sources (X today) into the triage queue."""
+    """Poll the configured sources (X, the support mailbox) into the triage queue."""
     if (mode == "once") == (interval is not None):
         raise click.UsageError("give exactly one of --once or --every SECONDS")
     settings = Settings()
@@ -74,12 +89,12 @@ def poll(mode: str | None, interval: float | None) -> None:
         for poller in pollers:
             report = poller.poll_once()
             click.echo(
-                f"x: {report.submitted} new, {report.duplicates} already seen, "
+                f"{poller.source}: {report.submitted} new, {report.duplicates} already seen, "
                 f"{report.skipped} skipped"
             )
             for error in report.errors:
                 failed = True
-                click.echo(f"x: error: {error}", err=True)
+                click.echo(f"{poller.source}: error: {error}", err=True)
         if mode == "once":
             sys.exit(1 if failed else 0)
         time.sleep(interval)

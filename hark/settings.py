@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     pd_api_url: str = "https://api.pagerduty.com"
     pd_schedule_ids: str | None = None
     github_webhook_secret: SecretStr | None = None
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_mailbox: str = "INBOX"
+    imap_cafile: str | None = None
     api_token: SecretStr | None = None
     secret_key: SecretStr | None = None
 

@@ -49,6 +49,7 @@ class Intake:
             TRIAGE_JOB,
             mention.model_dump(mode="json"),
             job_id=triage_job_id(mention.id),
+            description=f"triage {mention.id}",  # RQ logs this; the default shows the text
             result_ttl=86_400,
             failure_ttl=30 * 86_400,
         )
