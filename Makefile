@@ -39,6 +39,7 @@ test: $(STAMP) system-packages lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.pipeline
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache

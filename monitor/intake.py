@@ -50,7 +50,7 @@ class Intake:
             mention.model_dump(mode="json"),
             job_id=triage_job_id(mention.id),
             description=f"triage {mention.id}",  # RQ logs this; the default shows the text
-            result_ttl=86_400,
+            result_ttl=0,  # the stored mention is the result; keep no job copy
             failure_ttl=30 * 86_400,
         )
         return True

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hark.embedded_redis import free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 CONFIG = """\
@@ -71,12 +73,6 @@ def _accounts() -> dict[str, str]:
         "user": account.pw_name,
         "group": group,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Dovecot:
