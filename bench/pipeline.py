@@ -81,9 +81,8 @@ def main() -> None:
         print(f"{args.mentions:,} mentions, {args.workers} workers, append-only Redis")
         rate = args.mentions / replayed
         print(f"  replay enqueued them in {replayed:.1f} s ({rate:,.0f}/s)")
-        print(
-            f"  all triaged and stored after {elapsed:.1f} s: {args.mentions / elapsed:,.0f} mentions/s"
-        )
+        throughput = args.mentions / elapsed
+        print(f"  all triaged and stored after {elapsed:.1f} s: {throughput:,.0f} mentions/s")
         print(f"  enqueue -> stored triage: p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms")
     finally:
         for worker in workers:
