@@ -32,9 +32,8 @@ def worker(burst: bool) -> None:
 
     settings = Settings()
     connection = _connect_or_exit(settings)
-    ok = run_worker(
-        connection, Path(settings.rules) if settings.rules else default_rules_path(), burst=burst
-    )
+    rules_path = Path(settings.rules) if settings.rules else default_rules_path()
+    ok = run_worker(connection, rules_path, burst=burst, oncall=oncall_config(settings))
     sys.exit(0 if ok else 1)
 
 
@@ -72,8 +71,26 @@ def web(host: str, port: int) -> None:
         redis=_connect_or_exit(settings),
         api_token=_secret(settings.api_token),
         github_webhook_secret=_secret(settings.github_webhook_secret),
+        pagerduty_webhook_secret=_secret(settings.pd_webhook_secret),
     )
     app.run(host=host, port=port, threaded=True)
+
+
+def oncall_config(settings: Settings):
+    """The pager and windows for this worker: PagerDuty with HARK_PD_ROUTING_KEY, else the
+    dry-run pager that only records what it would send."""
+    from hark.worker import escalation_window
+    from oncall.pagerduty import DryRunPager, PagerDutyEvents
+    from oncall.runtime import OncallConfig
+
+    key = _secret(settings.pd_routing_key)
+    pager = PagerDutyEvents(key, settings.pd_events_url) if key else DryRunPager()
+    return OncallConfig(
+        pager=pager,
+        escalate_after=escalation_window(settings.escalate_after_minutes, settings.launch_day),
+        public_url=settings.public_url,
+        p1_pages=settings.p1_pages,
+    )
 
 
 def _secret(value) -> str | None:

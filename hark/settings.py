@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     pd_api_token: SecretStr | None = None
     pd_api_url: str = "https://api.pagerduty.com"
     pd_schedule_ids: str | None = None
+    pd_webhook_secret: SecretStr | None = None
+    escalate_after_minutes: float = 15.0
+    launch_day: bool = False
+    p1_pages: bool = False
+    public_url: str = "http://127.0.0.1:8000"
     github_webhook_secret: SecretStr | None = None
     imap_host: str | None = None
     imap_port: int = 993

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from monitor.intake import Intake
 from monitor.sources.github import PayloadError, mention_from_delivery
+from oncall.incidents import IncidentError, IncidentStore
 from web.errors import ApiError
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -68,3 +69,53 @@ def github():
     return jsonify(
         {"delivery": delivery, "mention": mention.id if mention else None, "enqueued": enqueued}
     ), 202
+
+
+PD_EVENT_KEY = "hark:pagerduty:event:{id}"
+PD_STATUSES = {"incident.acknowledged": "acknowledged", "incident.resolved": "resolved"}
+
+
+def pagerduty_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """``X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`` (several during secret rotation)."""
+    expected = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    given = [part.strip() for part in (header or "").split(",")]
+    return any(hmac.compare_digest(expected.encode(), part.encode()) for part in given)
+
+
+@bp.post("/pagerduty")
+def pagerduty():
+    """PagerDuty webhooks v3: incident.acknowledged and incident.resolved update the incident
+    whose dedup_key PagerDuty reports as the incident_key."""
+    secret = current_app.config.get("HARK_PD_WEBHOOK_SECRET")
+    if not secret:
+        raise ApiError(
+            503, "not_configured", "set HARK_PD_WEBHOOK_SECRET to accept PagerDuty webhooks"
+        )
+    body = request.get_data(cache=False)
+    if not pagerduty_signature_ok(secret, body, request.headers.get("X-PagerDuty-Signature")):
+        raise ApiError(401, "bad_signature", "X-PagerDuty-Signature is missing or does not match")
+    try:
+        event = json.loads(body)["event"]
+        event_type, data = event["event_type"], event.get("data") or {}
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(
+            400, "invalid_json", 'expected a v3 webhook body: {"event": {...}}'
+        ) from None
+    status = PD_STATUSES.get(event_type)
+    if status is None:
+        return jsonify({"ignored": event_type})
+    connection, now = current_app.config["REDIS"], current_app.config["CLOCK"]()
+    if event.get("id") and not connection.set(
+        PD_EVENT_KEY.format(id=event["id"]), 1, nx=True, ex=DELIVERY_TTL_S
+    ):
+        return jsonify({"duplicate": True})
+    store = IncidentStore(connection)
+    incident = store.by_dedup_key(str(data.get("incident_key") or ""))
+    if incident is None:
+        return jsonify({"ignored": "not a Hark incident"})
+    agent = (event.get("agent") or {}).get("summary") or "PagerDuty"
+    try:
+        store.transition(incident["id"], status, now, status, f"in PagerDuty by {agent}")
+    except IncidentError as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    return jsonify({"incident": incident["id"], "status": status})

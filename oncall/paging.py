@@ -1,0 +1,189 @@
+"""Paging jobs: trigger PagerDuty for an incident, escalate what nobody acknowledged,
+and send acknowledge/resolve events.
+
+Retries belong to RQ (``Retry`` with backoff); a 429, a 5xx or a timeout raises and is
+retried, a 400 is a configuration error and is not. When the last attempt fails the
+incident becomes page-failed, on the page and in the API: a page is never dropped silently.
+Everything sent is redacted (``rules.redact``): no PII leaves for PagerDuty.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+from rq import Callback, Queue, Retry, get_current_job
+from rq.serializers import JSONSerializer
+from rules.redact import redact
+
+from oncall.incidents import IncidentStore
+from oncall.pagerduty import PageEvent, PagingError
+from oncall.runtime import oncall_config
+from oncall.store import MentionStore
+
+PAGING_QUEUE = "paging"
+_VERSION = re.compile(r"\bv?(\d+\.\d+\.\d+)\b")
+_PLATFORMS = {
+    "macos": "macOS",
+    "mac": "macOS",
+    "linux": "Linux",
+    "ubuntu": "Linux (Ubuntu)",
+    "debian": "Linux (Debian)",
+    "fedora": "Linux (Fedora)",
+    "windows": "Windows",
+    "wsl": "Windows (WSL)",
+    "freebsd": "FreeBSD",
+}
+
+
+def enqueue_page(connection: Redis, incident_id: str, action: str, attempt_tag: str) -> None:
+    """Queue a page; ``attempt_tag`` makes the job id stable for this incident event."""
+    retries = oncall_config().page_retries
+    Queue(PAGING_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
+        "oncall.paging.page_incident",
+        incident_id,
+        action,
+        job_id=f"page-{incident_id}-{action}-{attempt_tag}",
+        description=f"page {incident_id} {action}",
+        retry=Retry(max=len(retries), interval=list(retries)),
+        on_failure=Callback(page_failed),
+        result_ttl=0,
+        failure_ttl=30 * 86_400,
+    )
+
+
+def schedule_escalation(connection: Redis, incident_id: str, tag: str) -> None:
+    """Check back after the acknowledgement window (RQ's scheduler: survives restarts)."""
+    Queue(PAGING_QUEUE, connection=connection, serializer=JSONSerializer).enqueue_in(
+        oncall_config().escalate_after,
+        "oncall.paging.escalate_incident",
+        incident_id,
+        job_id=f"escalate-{incident_id}-{tag}",
+        description=f"escalate {incident_id}",
+        result_ttl=0,
+    )
+
+
+def page_incident(incident_id: str, action: str) -> dict[str, Any]:
+    """RQ job: send one event (trigger, escalate, acknowledge, resolve) for the incident."""
+    connection = get_current_job().connection
+    store, now = IncidentStore(connection), datetime.now(UTC)
+    incident = store.get(incident_id)
+    pager = oncall_config().pager
+    event = build_event(incident, action, MentionStore(connection))
+    try:
+        dedup_key = pager.send(event)
+    except PagingError as error:
+        if error.retryable:
+            raise  # RQ retries; the failure callback notes it
+        store.note(incident_id, now, "page-error", f"{action}: {error}", config_error=True)
+        if incident["status"] != "resolved":
+            store.transition(incident_id, "page-failed", now, "page-failed", str(error))
+        return {"incident": incident_id, "sent": False}
+    store.note(
+        incident_id,
+        now,
+        "page-sent",
+        f"{action} sent{' (dry run)' if pager.dry_run else ''}",
+        action=action,
+        dedup_key=dedup_key,
+        dry_run=pager.dry_run,
+        summary=event.summary,
+        severity=event.severity,
+    )
+    return {"incident": incident_id, "sent": True, "dry_run": pager.dry_run}
+
+
+def escalate_incident(incident_id: str) -> dict[str, Any]:
+    """RQ scheduled job: if still unacknowledged, mark escalated and page again."""
+    connection = get_current_job().connection
+    store, now = IncidentStore(connection), datetime.now(UTC)
+    incident = store.get(incident_id)
+    if incident is None or incident["status"] not in {"triggered", "page-failed"}:
+        return {"incident": incident_id, "escalated": False}
+    store.transition(
+        incident_id,
+        "escalated",
+        now,
+        "escalated",
+        f"not acknowledged within {oncall_config().escalate_after}",
+    )
+    store.note(
+        incident_id,
+        now,
+        "escalation-summary",
+        escalation_summary(incident, MentionStore(connection)),
+    )
+    enqueue_page(connection, incident_id, "escalate", str(incident["escalations"] + 1))
+    return {"incident": incident_id, "escalated": True}
+
+
+def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
+    """RQ failure callback: runs after every failed attempt; the last one marks the incident."""
+    incident_id, action = job.args
+    store, now = IncidentStore(connection), datetime.now(UTC)
+    if job.retries_left:
+        store.note(incident_id, now, "page-retry", f"{action}: {exc_value} (retrying)")
+        return
+    store.note(incident_id, now, "page-error", f"{action}: {exc_value} (gave up)")
+    incident = store.get(incident_id)
+    if incident and incident["status"] not in {"resolved", "acknowledged"}:
+        store.transition(incident_id, "page-failed", now, "page-failed", f"{action}: {exc_value}")
+
+
+def build_event(incident: dict, action: str, mentions: MentionStore) -> PageEvent:
+    if action in ("acknowledge", "resolve"):
+        return PageEvent(action=action, dedup_key=incident["dedup_key"])
+    config = oncall_config()
+    page_url = f"{config.public_url.rstrip('/')}/incidents/{incident['id']}"
+    reports = len(incident["mentions"])
+    summary = redact(
+        f"[Caro {incident['priority']}] {incident['title']} "
+        f"({reports} report{'s' if reports != 1 else ''}: {', '.join(incident['channels'])})"
+    )[:1024]
+    details: dict[str, Any] = {
+        "incident": page_url,
+        "priority": incident["priority"],
+        "category": incident["category"],
+        "reports": reports,
+        "triage": incident["explanation"],
+        "mentions": [redact(link) for link in incident["links"][:10]],
+    }
+    if action == "escalate":
+        details["escalation"] = escalation_summary(incident, mentions)
+    severity = "critical" if incident["priority"] == "P0" else "warning"
+    links = [{"href": page_url, "text": "Hark incident"}]
+    return PageEvent(
+        action="trigger",
+        dedup_key=incident["dedup_key"],
+        summary=summary,
+        source=f"caro-support/{incident['channels'][0]}",
+        severity=severity,
+        custom_details=details,
+        links=links,
+    )
+
+
+def escalation_summary(incident: dict, mentions: MentionStore) -> str:
+    """The playbook's escalation template, filled from the incident (redacted)."""
+    first = mentions.get(incident["mentions"][0]) or {}
+    text = first.get("text", incident["title"])
+    lowered = text.lower()
+    platform = next(
+        (name for word, name in _PLATFORMS.items() if re.search(rf"\b{word}\b", lowered)), "unknown"
+    )
+    version = _VERSION.search(text)
+    lines = [
+        f"ESCALATION: {incident['priority']} {incident['category']}",
+        f"User: {first.get('author') or 'unknown'} ({first.get('channel', '?')})",
+        f"Issue: {incident['title']}",
+        f"Impact: {len(incident['mentions'])} report(s) on {', '.join(incident['channels'])} "
+        f"since {incident['opened_at']}",
+        f"Reproduction: {' '.join(text.split())[:300]}",
+        f"Platform: {platform}",
+        f"Caro version: {version.group(1) if version else 'unknown'}",
+        f"Links: {', '.join(incident['links'][:5]) or 'none'}",
+    ]
+    return redact("\n".join(lines))

@@ -1,0 +1,50 @@
+"""What a worker process hands to its jobs: the rulebook and the on-call configuration.
+
+RQ jobs are plain functions; the worker (``hark worker``) builds these once from the
+settings and sets them here before it starts, so jobs hold no settings of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from oncall.pagerduty import DryRunPager, PagerDutyEvents
+from rules import Engine
+
+
+@dataclass(frozen=True)
+class OncallConfig:
+    pager: PagerDutyEvents | DryRunPager = field(default_factory=DryRunPager)
+    escalate_after: timedelta = timedelta(minutes=15)
+    group_window: timedelta = timedelta(hours=2)
+    public_url: str = "http://127.0.0.1:8000"
+    p1_pages: bool = False  # P1 pages at low urgency (severity warning) when True
+    page_retries: tuple[int, ...] = (5, 15, 60, 120, 300)  # seconds between attempts
+
+
+@dataclass
+class Runtime:
+    engine: Callable[[], Engine] | None = None
+    oncall: OncallConfig = field(default_factory=OncallConfig)
+
+
+_runtime = Runtime()
+
+
+def configure(engine: Callable[[], Engine], oncall: OncallConfig) -> None:
+    """Called once by the worker process before it takes jobs."""
+    _runtime.engine, _runtime.oncall = engine, oncall
+
+
+def current_engine() -> Engine:
+    if _runtime.engine is None:
+        raise RuntimeError(
+            "no rulebook in this worker: run jobs with `hark worker`, which loads it"
+        )
+    return _runtime.engine()
+
+
+def oncall_config() -> OncallConfig:
+    return _runtime.oncall

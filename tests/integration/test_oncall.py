@@ -1,0 +1,326 @@
+"""P0s page the on-call: incidents, paging through the real pdpyras client to a fake
+PagerDuty enforcing the Events v2 contract, retries, escalation, acknowledge and resolve."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq import Queue
+from rq.registry import FailedJobRegistry
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+
+from hark.rulebook_files import shipped_rulebook_path
+from hark.worker import run_worker
+from monitor.intake import Intake
+from monitor.mention import make_mention
+from oncall.incidents import IncidentStore
+from oncall.pagerduty import DryRunPager, PagerDutyEvents
+from oncall.paging import PAGING_QUEUE
+from oncall.runtime import OncallConfig
+from tests.fakes.pagerduty_server import FakePagerDuty
+from web import create_app
+
+ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"  # 32 characters, as the contract requires
+NOW = datetime.now(UTC)
+CRASHES = [
+    "caro crashes on launch every time since 1.2.0",
+    "@CaroCLI segfault on startup, even caro --version",
+    "Caro panics on every single command now",
+    "caro se cierra al iniciar, cualquier comando",
+]
+
+
+@pytest.fixture
+def fake_pd():
+    server = FakePagerDuty().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def config(fake_pd):
+    def build(**overrides) -> OncallConfig:
+        options = {
+            "pager": PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=2),
+            "escalate_after": timedelta(hours=1),
+            "page_retries": (0, 0, 0, 0, 0),
+            "public_url": "https://hark.example",
+        }
+        return OncallConfig(**{**options, **overrides})
+
+    return build
+
+
+def _submit(connection, texts, channel="x", start=0):
+    intake = Intake(connection)
+    for number, text in enumerate(texts, start=start):
+        intake.submit(
+            make_mention(
+                channel=channel,
+                native_id=str(number),
+                text=text,
+                now=NOW,
+                url=f"https://x.com/u/status/{number}",
+            )
+        )
+
+
+def _work(connection, oncall):
+    return run_worker(connection, shipped_rulebook_path(), burst=True, oncall=oncall)
+
+
+def _run_scheduler_once(connection) -> None:
+    """What a worker's scheduler does each second: move due scheduled jobs to their queue."""
+    scheduler = RQScheduler([PAGING_QUEUE], connection=connection, serializer=JSONSerializer)
+    scheduler.acquire_locks()
+    scheduler.enqueue_scheduled_jobs()
+    scheduler.release_locks()
+
+
+def _only_incident(connection) -> dict:
+    items, _ = IncidentStore(connection).list(None, 10, None)
+    assert len(items) == 1, [i["id"] for i in items]
+    return IncidentStore(connection).get(items[0]["id"])
+
+
+def test_forty_reports_of_one_problem_page_once(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[n % 4] + f" #{n}" for n in range(40)], channel="x")
+    _submit(redis_conn, ["Discord here: caro crashes on launch for me too"], "discord", 100)
+    _submit(redis_conn, ["how do I change the default model?", "love it!"], "x", 200)
+    assert _work(redis_conn, config())
+
+    incident = _only_incident(redis_conn)
+    assert len(incident["mentions"]) == 41
+    assert incident["channels"] == ["x", "discord"]
+    assert incident["status"] == "triggered"
+    (trigger,) = fake_pd.triggers()
+    assert trigger["dedup_key"] == incident["dedup_key"]
+    assert trigger["routing_key"] == ROUTING_KEY
+    payload = trigger["payload"]
+    assert payload["severity"] == "critical" and len(payload["summary"]) <= 1024
+    assert payload["source"] == "caro-support/x"
+    assert (
+        payload["custom_details"]["incident"] == f"https://hark.example/incidents/{incident['id']}"
+    )
+    assert payload["custom_details"]["triage"][0]["rule"]
+    assert [e["event"] for e in incident["timeline"]].count("page-sent") == 1
+
+
+def test_no_pii_reaches_pagerduty(redis_conn, fake_pd, config):
+    secret_text = (
+        "Caro crashes on launch every time; my key sk-proj-abcdefghijklmnop1234 and "
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789 leaked, mail me at dana.k@example.com or "
+        "+1 415 555 0132, logs in /Users/dana/Library and /home/dana/.caro, host 10.2.3.4"
+    )
+    _submit(redis_conn, [secret_text])
+    assert _work(redis_conn, config())
+    escalate = Queue(PAGING_QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    escalate.enqueue("oncall.paging.escalate_incident", _only_incident(redis_conn)["id"])
+    assert _work(redis_conn, config())
+    bodies = b" ".join(request.body for request in fake_pd.requests)
+    assert len(fake_pd.triggers()) == 2  # the page and the escalation
+    for secret in (
+        b"sk-proj-abcdefghijklmnop1234",
+        b"ghp_abcdefghijkl",
+        b"dana.k@example.com",
+        b"555 0132",
+        b"/Users/dana",
+        b"/home/dana",
+        b"10.2.3.4",
+    ):
+        assert secret not in bodies, secret
+
+
+def test_dry_run_pager_records_instead_of_sending(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config(pager=DryRunPager()))
+    incident = _only_incident(redis_conn)
+    (page,) = incident["pages"]
+    assert page["dry_run"] is True and page["action"] == "trigger"
+    assert page["dedup_key"] == incident["dedup_key"]
+    assert fake_pd.requests == []
+
+
+def test_500_three_times_then_accepted(redis_conn, fake_pd, config):
+    fake_pd.fail_next(500, times=3)
+    _submit(redis_conn, [CRASHES[1]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    assert incident["status"] == "triggered"
+    assert len(fake_pd.requests) == 4 and len(fake_pd.triggers()) == 1
+    assert [e["event"] for e in incident["timeline"]].count("page-retry") == 3
+
+
+def test_a_429_storm_is_ridden_out_by_rq_retries(redis_conn, fake_pd, config):
+    fake_pd.rate_limit_storm(4)
+    _submit(redis_conn, [CRASHES[2]])
+    assert _work(redis_conn, config())
+    assert len(fake_pd.triggers()) == 1
+    assert _only_incident(redis_conn)["status"] == "triggered"
+
+
+def test_final_failure_marks_page_failed_and_keeps_the_job(redis_conn, fake_pd, config):
+    fake_pd.fail_next(503, times=20)
+    _submit(redis_conn, [CRASHES[0]])
+    _work(redis_conn, config(page_retries=(0, 0)))
+    incident = _only_incident(redis_conn)
+    assert incident["status"] == "page-failed"
+    assert "gave up" in incident["timeline"][-2]["detail"] + incident["timeline"][-1]["detail"]
+    failed = FailedJobRegistry(PAGING_QUEUE, connection=redis_conn)
+    assert len(failed.get_job_ids()) == 1  # visible, and replayable
+
+
+def test_a_400_is_a_configuration_error_and_is_not_retried(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0]])
+    bad_key = PagerDutyEvents("too-short", fake_pd.url, timeout_s=2)
+    assert _work(redis_conn, config(pager=bad_key))
+    incident = _only_incident(redis_conn)
+    assert incident["status"] == "page-failed"
+    assert len(fake_pd.requests) == 1
+    assert "400" in incident["timeline"][-1]["detail"]
+    assert "HARK_PD_ROUTING_KEY" in incident["timeline"][-2]["detail"]
+
+
+class _CrashAfterSending:
+    """A pager whose worker dies right after PagerDuty accepted the event, once."""
+
+    dry_run = False
+
+    def __init__(self, pager):
+        self.pager, self.crashed = pager, False
+
+    def send(self, event):
+        key = self.pager.send(event)
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("worker killed after the trigger left")
+        return key
+
+
+def test_a_job_dying_after_sending_is_retried_into_the_same_incident(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0], CRASHES[1]])
+    pager = _CrashAfterSending(PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=2))
+    assert _work(redis_conn, config(pager=pager))
+    triggers = fake_pd.triggers()
+    assert len(triggers) == 2 and len({t["dedup_key"] for t in triggers}) == 1
+    assert fake_pd.incident_count() == 1  # PagerDuty deduplicates by dedup_key
+
+
+def test_unacknowledged_p0_is_escalated_by_the_scheduler(redis_conn, fake_pd, config):
+    oncall = config(escalate_after=timedelta(seconds=1))
+    _submit(redis_conn, [CRASHES[0] + " on macOS 14 with caro 1.2.0"])
+    assert _work(redis_conn, oncall)
+    time.sleep(1.2)
+    _run_scheduler_once(redis_conn)
+    assert _work(redis_conn, oncall)
+    incident = _only_incident(redis_conn)
+    assert incident["status"] == "escalated"
+    first, second = fake_pd.triggers()
+    assert first["dedup_key"] == second["dedup_key"]
+    summary = second["payload"]["custom_details"]["escalation"]
+    for line in ("ESCALATION: P0", "Impact: 1 report(s)", "Platform: macOS", "Caro version: 1.2.0"):
+        assert line in summary
+
+
+def test_acknowledged_in_time_is_not_escalated(redis_conn, fake_pd, config):
+    oncall = config(escalate_after=timedelta(seconds=1))
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, oncall)
+    incident = _only_incident(redis_conn)
+    client = create_app(redis=redis_conn, api_token="t").test_client()
+    acked = client.post(
+        f"/api/incidents/{incident['id']}/acknowledge", headers={"Authorization": "Bearer t"}
+    )
+    assert acked.status_code == 200 and acked.get_json()["status"] == "acknowledged"
+    time.sleep(1.2)
+    _run_scheduler_once(redis_conn)
+    assert _work(redis_conn, oncall)
+    assert _only_incident(redis_conn)["status"] == "acknowledged"
+    actions = [e["event_action"] for e in fake_pd.events]
+    assert actions == ["trigger", "acknowledge"]
+
+
+def test_resolve_then_a_new_report_reopens_and_pages_again(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    client = create_app(redis=redis_conn, api_token="t").test_client()
+    auth = {"Authorization": "Bearer t"}
+    assert client.post(f"/api/incidents/{incident['id']}/resolve", headers=auth).status_code == 200
+    assert (
+        client.post(f"/api/incidents/{incident['id']}/acknowledge", headers=auth).status_code == 409
+    )
+    assert _work(redis_conn, config())
+    _submit(redis_conn, [CRASHES[1]], start=50)
+    assert _work(redis_conn, config())
+    reopened = _only_incident(redis_conn)
+    assert reopened["status"] == "triggered"
+    assert "reopened" in [e["event"] for e in reopened["timeline"]]
+    assert [e["event_action"] for e in fake_pd.events] == ["trigger", "resolve", "trigger"]
+    assert fake_pd.incident_count() == 2
+
+
+def _signed(secret: str, body: bytes) -> dict:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-PagerDuty-Signature": f"v1=deadbeef,v1={digest}", "Content-Type": "application/json"}
+
+
+def test_pagerduty_webhook_acknowledges_and_resolves(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    app = create_app(redis=redis_conn, api_token="t", pagerduty_webhook_secret="pd-secret")
+    client = app.test_client()
+
+    def event(kind: str, event_id: str) -> bytes:
+        return json.dumps(
+            {
+                "event": {
+                    "id": event_id,
+                    "event_type": kind,
+                    "resource_type": "incident",
+                    "occurred_at": NOW.isoformat(),
+                    "agent": {"summary": "Ana On-Call"},
+                    "data": {"id": "Q1", "type": "incident", "incident_key": incident["dedup_key"]},
+                }
+            }
+        ).encode()
+
+    ack = event("incident.acknowledged", "E1")
+    forged = client.post("/webhooks/pagerduty", data=ack, headers=_signed("wrong", ack))
+    assert forged.status_code == 401
+    assert IncidentStore(redis_conn).get(incident["id"])["status"] == "triggered"
+    assert (
+        client.post("/webhooks/pagerduty", data=ack, headers=_signed("pd-secret", ack)).status_code
+        == 200
+    )
+    again = client.post("/webhooks/pagerduty", data=ack, headers=_signed("pd-secret", ack))
+    assert again.get_json() == {"duplicate": True}
+    resolved = event("incident.resolved", "E2")
+    client.post("/webhooks/pagerduty", data=resolved, headers=_signed("pd-secret", resolved))
+    final = IncidentStore(redis_conn).get(incident["id"])
+    assert final["status"] == "resolved"
+    assert "by Ana On-Call" in final["timeline"][-1]["detail"]
+    assert [e["event_action"] for e in fake_pd.events] == ["trigger"]  # nothing echoed back
+
+
+def test_incident_api(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config())
+    client = create_app(redis=redis_conn, api_token="t").test_client()
+    auth = {"Authorization": "Bearer t"}
+    listed = client.get("/api/incidents?status=triggered", headers=auth).get_json()
+    (item,) = listed["items"]
+    assert set(item) >= {"id", "status", "priority", "dedup_key", "mentions", "timeline"}
+    assert "words" not in item
+    detail = client.get(f"/api/incidents/{item['id']}", headers=auth)
+    assert detail.status_code == 200 and detail.get_json()["mentions"] == ["x:0"]
+    assert client.get("/api/incidents/inc-nope", headers=auth).status_code == 404
+    assert client.get("/api/incidents?status=bogus", headers=auth).status_code == 400
+    assert client.get("/api/incidents", headers={}).status_code == 401

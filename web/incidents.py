@@ -1,0 +1,61 @@
+"""Incidents in the JSON API: the log, one incident, acknowledge and resolve.
+
+Acknowledge and resolve change Hark's incident and send the matching event to PagerDuty
+through the paging queue (so a PagerDuty outage never loses the action).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from oncall.incidents import STATUSES, IncidentError, IncidentStore, public
+from oncall.paging import enqueue_page
+from web.auth import require_token
+from web.errors import ApiError
+
+bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
+
+
+@bp.get("")
+@require_token
+def list_incidents():
+    status = request.args.get("status")
+    if status and status not in STATUSES:
+        raise ApiError(400, "invalid_parameter", f"status must be one of {', '.join(STATUSES)}")
+    try:
+        limit = int(request.args.get("limit", 50))
+        items, after = IncidentStore(current_app.config["REDIS"]).list(
+            status, max(1, min(limit, 200)), request.args.get("cursor")
+        )
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", "limit and cursor must be numbers") from None
+    return jsonify({"items": items, "next": after})
+
+
+@bp.get("/<incident_id>")
+@require_token
+def show(incident_id: str):
+    incident = IncidentStore(current_app.config["REDIS"]).get(incident_id)
+    if incident is None:
+        raise ApiError(404, "not_found", f"no incident {incident_id}")
+    return jsonify(public(incident))
+
+
+@bp.post("/<incident_id>/<action>")
+@require_token
+def act(incident_id: str, action: str):
+    statuses = {"acknowledge": "acknowledged", "resolve": "resolved"}
+    if action not in statuses:
+        raise ApiError(404, "not_found", "actions are acknowledge and resolve")
+    connection = current_app.config["REDIS"]
+    store, now = IncidentStore(connection), current_app.config["CLOCK"]()
+    if store.get(incident_id) is None:
+        raise ApiError(404, "not_found", f"no incident {incident_id}")
+    try:
+        incident = store.transition(
+            incident_id, statuses[action], now, statuses[action], "from Hark"
+        )
+    except IncidentError as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    enqueue_page(connection, incident_id, action, str(len(incident["timeline"])))
+    return jsonify(public(incident))
