@@ -25,15 +25,27 @@ def _connect_or_exit(settings: Settings):
 
 
 @click.command()
-@click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
-def worker(burst: bool) -> None:
-    """Triage queued mentions (RQ worker on HARK_REDIS_URL)."""
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
+@click.option(
+    "--with-scheduler/--without-scheduler",
+    default=True,
+    show_default=True,
+    help="Also run RQ's scheduler (escalations); ignored with --burst.",
+)
+def worker(burst: bool, with_scheduler: bool) -> None:
+    """Triage mentions and page the on-call (RQ worker on HARK_REDIS_URL)."""
     from hark.worker import run_worker  # rq's worker machinery only where it is used
 
     settings = Settings()
     connection = _connect_or_exit(settings)
     rules_path = Path(settings.rules) if settings.rules else default_rules_path()
-    ok = run_worker(connection, rules_path, burst=burst, oncall=oncall_config(settings))
+    ok = run_worker(
+        connection,
+        rules_path,
+        burst=burst,
+        oncall=oncall_config(settings),
+        with_scheduler=with_scheduler,
+    )
     sys.exit(0 if ok else 1)
 
 
@@ -67,8 +79,16 @@ def web(host: str, port: int) -> None:
     from web import create_app
 
     settings = Settings()
+    from hark.rotation_source import build_rotation
+
+    try:
+        rotation = build_rotation(settings)
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
     app = create_app(
         redis=_connect_or_exit(settings),
+        rotation_source=rotation,
         api_token=_secret(settings.api_token),
         github_webhook_secret=_secret(settings.github_webhook_secret),
         pagerduty_webhook_secret=_secret(settings.pd_webhook_secret),

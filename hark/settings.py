@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     pd_api_url: str = "https://api.pagerduty.com"
     pd_schedule_ids: str | None = None
     pd_webhook_secret: SecretStr | None = None
+    schedule: str | None = None  # local on-call schedule YAML (used without HARK_PD_API_TOKEN)
     escalate_after_minutes: float = 15.0
     launch_day: bool = False
     p1_pages: bool = False

@@ -17,7 +17,12 @@ from oncall.runtime import OncallConfig
 
 
 def run_worker(
-    connection: Redis, rules_path: Path, *, burst: bool = False, oncall: OncallConfig | None = None
+    connection: Redis,
+    rules_path: Path,
+    *,
+    burst: bool = False,
+    oncall: OncallConfig | None = None,
+    with_scheduler: bool = True,
 ) -> bool:
     """Work the paging and triage queues (paging first); with ``burst``, until they are
     empty. True if every job passed."""
@@ -35,7 +40,7 @@ def run_worker(
     # SimpleWorker runs jobs in this process rather than a fork per job: the compiled
     # rulebook (and RE2's warm DFA cache) stays loaded, and a reload sticks.
     worker = SimpleWorker(queues, connection=connection, serializer=JSONSerializer)
-    return worker.work(burst=burst, with_scheduler=not burst)
+    return worker.work(burst=burst, with_scheduler=with_scheduler and not burst)
 
 
 def escalation_window(minutes: float, launch_day: bool) -> timedelta:

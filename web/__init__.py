@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from redis import Redis
 
-from web import api, incidents, webhooks
+from web import api, incidents, rotation, webhooks
 from web.errors import register_error_handlers
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -20,6 +20,7 @@ def create_app(
     api_token: str | None = None,
     github_webhook_secret: str | None = None,
     pagerduty_webhook_secret: str | None = None,
+    rotation_source: object | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Flask:
     """The app factory. Everything it needs is passed in; nothing is read from globals."""
@@ -29,6 +30,7 @@ def create_app(
         HARK_API_TOKEN=api_token,
         HARK_GITHUB_WEBHOOK_SECRET=github_webhook_secret,
         HARK_PD_WEBHOOK_SECRET=pagerduty_webhook_secret,
+        ROTATION=rotation_source,
         CLOCK=clock,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
@@ -36,5 +38,6 @@ def create_app(
     register_error_handlers(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(rotation.bp)
     app.register_blueprint(webhooks.bp)
     return app

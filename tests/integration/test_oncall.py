@@ -324,3 +324,57 @@ def test_incident_api(redis_conn, fake_pd, config):
     assert client.get("/api/incidents/inc-nope", headers=auth).status_code == 404
     assert client.get("/api/incidents?status=bogus", headers=auth).status_code == 400
     assert client.get("/api/incidents", headers={}).status_code == 401
+
+
+def test_p1_pages_at_low_urgency_only_when_configured(redis_conn, fake_pd, config):
+    _submit(redis_conn, ["brew install caro fails on macOS 14 with a SHA256 mismatch"])
+    assert _work(redis_conn, config())
+    assert fake_pd.requests == []  # P1 does not page by default
+    _submit(redis_conn, ["the curl installer returns 404 on Ubuntu 24.04"], start=10)
+    assert _work(redis_conn, config(p1_pages=True))
+    (trigger,) = fake_pd.triggers()
+    assert trigger["payload"]["severity"] == "warning"
+
+
+def test_rotation_api_local_schedule_and_pagerduty(redis_conn, fake_pd):
+    from hark.rotation_source import build_rotation
+    from hark.settings import Settings
+    from tests.fakes.pagerduty_server import oncall_entry
+
+    moment = datetime(2026, 1, 14, 15, 0, tzinfo=UTC)
+    local = build_rotation(Settings(_env_file=None))
+    client = create_app(
+        redis=redis_conn, api_token="t", rotation_source=local, clock=lambda: moment
+    ).test_client()
+    view = client.get("/api/rotation", headers={"Authorization": "Bearer t"}).get_json()
+    assert view["source"] == "local" and view["error"] is None
+    assert [(o["level"], o["person"]) for o in view["on_call"]] == [
+        (1, "Ben Okafor"),
+        (2, "Farah Haddad"),
+    ]
+    assert view["next_handoffs"][0]["at"].startswith("2026-01-19T14:00")  # Monday 09:00 EST
+
+    fake_pd.set_oncalls(
+        [oncall_entry("PU1", "Ana Ruiz", start="2026-01-14T09:00:00Z", end="2026-01-21T09:00:00Z")]
+    )
+    remote = build_rotation(
+        Settings(
+            _env_file=None,
+            pd_api_token="fake-rest-api-token",
+            pd_api_url=fake_pd.url,
+            pd_schedule_ids="PSCHED1",
+        )
+    )
+    client = create_app(
+        redis=redis_conn, api_token="t", rotation_source=remote, clock=lambda: moment
+    ).test_client()
+    view = client.get("/api/rotation", headers={"Authorization": "Bearer t"}).get_json()
+    assert view["source"] == "pagerduty" and view["on_call"][0]["person"] == "Ana Ruiz"
+
+    broken = build_rotation(Settings(_env_file=None, pd_api_token="wrong", pd_api_url=fake_pd.url))
+    client = create_app(
+        redis=redis_conn, api_token="t", rotation_source=broken, clock=lambda: moment
+    ).test_client()
+    view = client.get("/api/rotation", headers={"Authorization": "Bearer t"})
+    assert view.status_code == 200
+    assert "HARK_PD_API_TOKEN" in view.get_json()["error"] and view.get_json()["on_call"] == []
