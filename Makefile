@@ -40,6 +40,7 @@ test: $(STAMP) system-packages lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.paging
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -108,6 +108,7 @@ def oncall_config(settings: Settings):
     return OncallConfig(
         pager=pager,
         escalate_after=escalation_window(settings.escalate_after_minutes, settings.launch_day),
+        group_window=timedelta(minutes=settings.group_window_minutes),
         public_url=settings.public_url,
         p1_pages=settings.p1_pages,
     )

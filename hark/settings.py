@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     pd_webhook_secret: SecretStr | None = None
     schedule: str | None = None  # local on-call schedule YAML (used without HARK_PD_API_TOKEN)
     escalate_after_minutes: float = 15.0
+    group_window_minutes: float = 120.0  # reports of one problem within it share an incident
     launch_day: bool = False
     p1_pages: bool = False
     public_url: str = "http://127.0.0.1:8000"

@@ -61,6 +61,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     status: int = 0  # the status answered
+    at: float = field(default_factory=time.time)  # when it arrived (epoch seconds)
 
 
 @dataclass
