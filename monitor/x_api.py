@@ -141,3 +141,38 @@ class XApi:
         meta = body.get("meta") or {}
         users = {user["id"]: user for user in (body.get("includes") or {}).get("users", [])}
         return XPage(body.get("data") or [], users, meta.get("newest_id"), meta.get("next_token"))
+
+
+class XPoster:
+    """Posts replies as the Caro account (OAuth 1.0a user context), after a person approved
+    the text in the reply queue."""
+
+    def __init__(self, consumer_key: str, consumer_secret: str, access_token: str,
+                 access_token_secret: str, api_url: str, timeout_s: float = 15.0) -> None:
+        self._client = tweepy.Client(
+            consumer_key=consumer_key, consumer_secret=consumer_secret,
+            access_token=access_token, access_token_secret=access_token_secret,
+            return_type=dict, wait_on_rate_limit=False,
+        )
+        self._client.session.mount(TWEEPY_HOST, _ApiHostAdapter(api_url, timeout_s))
+
+    def reply(self, text: str, in_reply_to_tweet_id: str) -> str:
+        """Post ``text`` as a reply; returns the new tweet's id."""
+        try:
+            body = self._client.create_tweet(
+                text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
+            )
+        except (tweepy.Unauthorized, tweepy.Forbidden) as error:
+            raise XAuthError(
+                f"X refused to post ({error.response.status_code}): check HARK_X_API_KEY, "
+                "HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN and HARK_X_ACCESS_TOKEN_SECRET"
+            ) from None
+        except tweepy.TooManyRequests:
+            raise XRateLimited("X rate limit reached for posting; try again later", 60) from None
+        except tweepy.TwitterServerError as error:
+            raise XTemporaryError(f"X answered {error.response.status_code}") from None
+        except requests.RequestException as error:
+            raise XTemporaryError(f"X unreachable: {type(error).__name__}") from None
+        except tweepy.HTTPException as error:
+            raise XError(f"X refused the reply ({error.response.status_code}): {error}") from None
+        return body["data"]["id"]

@@ -89,7 +89,7 @@ def _value(names: tuple[str, str, str], *, secretish: bool) -> str:
 
 
 # name=value, name: value, "name": "value", name => value, and command-line flags
-# (--password hunter2). Only names and separators are matched here; _find_assignments checks the
+# (--password hunter2). Only names and separators are matched here; _named_values checks the
 # name and then reads the value, so the work stays linear even for "token=token=token=...".
 _ASSIGN = re.compile(
     r"(?<![A-Za-z0-9_.$-])(?P<name>[A-Za-z0-9_.-]++)[\"']?[ \t]*+(?P<sep>=>?|:)[ \t]*+"
@@ -123,10 +123,20 @@ _BEARER = re.compile(
 # scheme://user:password@host
 _USERINFO = re.compile(r"(?<=://)(?P<v1>[^\s/:@\[\]]++:[^\s/@]++)(?=@)")
 
+# Cookie and Set-Cookie headers carry sessions: the rest of the line (or quoted header) goes.
+_COOKIE = re.compile(
+    rf"(?<![A-Za-z0-9_-])(?:set-)?cookie[\"']?[ \t]*+:[ \t]*+(?!{_PH}){_SECRETISH}"
+    r"(?P<v1>[^\r\n\"'`]*[^\s\"'`])",
+    re.IGNORECASE,
+)
+
 # Assignment names. Names with no lowercase letter are environment variables and count when
 # they contain a keyword anywhere (MAX_TOKENS, OPENAI_API_KEY); other names need the keyword as
 # a whole segment, split at _ - . or a camelCase hump (api_key, accessToken, not monkey).
-_ENV_KEYWORD = re.compile(r"KEY|TOKEN|SECRET|PASSW(?:OR)?D|PASSWORT|PASSPHRASE|CREDENTIAL|SIG")
+_ENV_KEYWORD = re.compile(
+    r"KEY|TOKEN|SECRET|PASSW(?:OR)?D|PASSWORT|KENNWORT|PASSPHRASE|CREDENTIAL|SIGNATURE"
+    r"|(?<![A-Z])(?:PASS|SIG)(?![A-Z])"  # DB_PASS, X_SIG; not BYPASS, SIGTERM
+)
 _SEGMENT_KEYWORD = (
     r"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))"
     r"(?i:apikey|key|token|secret|passw(?:or)?d|passwort|kennwort|passphrase|pass|pwd"
@@ -293,6 +303,21 @@ def _ipv6(text: str, match: re.Match[str]) -> _Span | None:
     return start, end
 
 
+_URL_USER_BEFORE = re.compile(r"://[^\s/:@\[\]]{1,200}:\Z")
+
+
+def _email(text: str, match: re.Match[str]) -> _Span | None:
+    """Not the "password@host" of scheme://user:password@host (_USERINFO has that part)."""
+    start = match.start()
+    if (
+        start
+        and text[start - 1] == ":"
+        and _URL_USER_BEFORE.search(text, max(0, start - 210), start)
+    ):
+        return None
+    return match.span()
+
+
 def _user(text: str, match: re.Match[str]) -> _Span | None:
     start, end = match.span("v1")
     while end > start and text[end - 1] in ".!":
@@ -317,7 +342,8 @@ _FINDERS: tuple[tuple[str, _Finder], ...] = (
     ("secret", _named_values(_ASSIGN, _is_secret_name)),
     ("secret", _named_values(_FLAG, _is_secret_flag)),
     ("secret", _matches(_USERINFO)),
-    ("email", _matches(_EMAIL)),
+    ("secret", _matches(_COOKIE)),
+    ("email", _matches(_EMAIL, _email)),
     ("phone", _matches(_PHONE_INTL, _digits(8, 15))),
     ("phone", _matches(_PHONE_NANP)),
     ("phone", _matches(_PHONE_TRUNK, _digits(9, 12))),

@@ -25,6 +25,7 @@ class FakeX:
         self.users: dict[str, dict] = {}
         self.faults: list[tuple[int, float]] = []  # (status, delay_s) for the next requests
         self.requests: list[str] = []
+        self.posted: list[dict] = []  # tweets created through POST /2/tweets
         self.reset_epoch = int(time.time()) + 900
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -52,9 +53,18 @@ class FakeX:
             def log_message(self, *args):  # quiet
                 pass
 
+            def do_POST(self):
+                fake.requests.append(f"POST {self.path}")
+                length = int(self.headers.get("content-length", 0))
+                status, body = fake._post(self, json.loads(self.rfile.read(length) or b"{}"))
+                self._send(status, body)
+
             def do_GET(self):
                 fake.requests.append(self.path)
                 status, body = fake._answer(self)
+                self._send(status, body)
+
+            def _send(self, status, body):
                 payload = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json; charset=utf-8")
@@ -66,6 +76,24 @@ class FakeX:
                 self.wfile.write(payload)
 
         return Handler
+
+    def _post(self, request, body: dict) -> tuple[int, dict]:
+        """``POST /2/tweets``: user context only (an OAuth 1.0a signature), as X requires."""
+        if self.faults:
+            status, delay = self.faults.pop(0)
+            time.sleep(delay)
+            if status != 200:
+                return status, {"title": "Fault", "status": status, "detail": "scripted fault"}
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("OAuth ") or "oauth_signature=" not in auth:
+            return 403, {"title": "Unsupported Authentication", "status": 403,
+                         "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden"}
+        if request.path != "/2/tweets" or not isinstance(body.get("text"), str):
+            return 400, {"title": "Invalid Request", "status": 400, "detail": "text is required"}
+        tweet_id = str(9_000_000_000 + len(self.posted))
+        self.posted.append({"id": tweet_id, **body})
+        return 201, {"data": {"id": tweet_id, "text": body["text"],
+                              "edit_history_tweet_ids": [tweet_id]}}
 
     def _answer(self, request) -> tuple[int, dict]:
         if self.faults:

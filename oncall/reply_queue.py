@@ -1,0 +1,195 @@
+"""The community manager's reply queue: one item per message that needs a public answer.
+
+An item holds the message, its triage, the drafted reply, its SLA due times, a status
+(open -> claimed -> replied, or dismissed) and a history of who did what. Changes are
+optimistic transactions (WATCH on the item): two people claiming the same post at once
+cannot both win, and the second is told who has it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import redis
+from redis import Redis
+
+ITEM = "hark:queue:item:{id}"
+BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response due time
+ALL = "hark:queue:by-received"
+NO_DUE = 4_102_444_800.0  # 2100-01-01: items without a due time sort last
+
+STATUSES = ("open", "claimed", "replied", "dismissed")
+
+
+class QueueError(ValueError):
+    """A queue action that cannot be done now; ``code`` is for the API's error shape."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ReplyQueue:
+    def __init__(self, connection: Redis) -> None:
+        self.connection = connection
+
+    def add(self, item: dict[str, Any]) -> bool:
+        """Queue an item once (a re-run triage job adds nothing)."""
+        item = {
+            "status": "open",
+            "claimed_by": None,
+            "first_response_at": None,
+            "resolved_at": None,
+            "reopened": 0,
+            "history": [],
+            **item,
+        }
+        key = ITEM.format(id=item["mention_id"])
+        if not self.connection.set(key, json.dumps(item), nx=True):
+            return False
+        received = datetime.fromisoformat(item["received_at"]).timestamp()
+        with self.connection.pipeline() as pipe:
+            pipe.zadd(BY_DUE, {item["mention_id"]: _due_score(item)})
+            pipe.zadd(ALL, {item["mention_id"]: received})
+            pipe.execute()
+        return True
+
+    def get(self, mention_id: str) -> dict[str, Any] | None:
+        raw = self.connection.get(ITEM.format(id=mention_id))
+        return json.loads(raw) if raw else None
+
+    def working_view(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+        """Open and claimed items, soonest due first, flagged overdue or warning."""
+        ids = [raw.decode() for raw in self.connection.zrange(BY_DUE, 0, limit - 1)]
+        items = [self.get(i) for i in ids]
+        return [with_clock(item, now) for item in items if item]
+
+    def items(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        ids = self.connection.zrangebyscore(ALL, since.timestamp(), f"({until.timestamp()}")
+        return [item for item in (self.get(raw.decode()) for raw in ids) if item]
+
+    def claim(self, mention_id: str, person: str, now: datetime) -> dict:
+        def change(item):
+            if item["status"] == "claimed" and item["claimed_by"] != person:
+                raise QueueError("claimed", f"{item['claimed_by']} is already answering this")
+            _require(item, {"open", "claimed"}, "claim")
+            item.update(status="claimed", claimed_by=person)
+            return "claimed", ""
+
+        return self._change(mention_id, person, now, change)
+
+    def release(self, mention_id: str, person: str, now: datetime) -> dict:
+        def change(item):
+            _require(item, {"claimed"}, "release")
+            _owner(item, person)
+            item.update(status="open", claimed_by=None)
+            return "released", ""
+
+        return self._change(mention_id, person, now, change)
+
+    def edit_draft(
+        self, mention_id: str, person: str, text: str, tone: list[str], now: datetime
+    ) -> dict:
+        def change(item):
+            _require(item, {"open", "claimed"}, "edit")
+            _owner(item, person)
+            item["draft"] = {
+                **(item.get("draft") or {}),
+                "text": text,
+                "tone": tone,
+                "edited_by": person,
+            }
+            return "draft-edited", f"{len(tone)} tone warning(s)" if tone else ""
+
+        return self._change(mention_id, person, now, change)
+
+    def mark_replied(
+        self, mention_id: str, person: str, now: datetime, how: str, reply_url: str | None = None
+    ) -> dict:
+        def change(item):
+            _require(item, {"open", "claimed"}, "mark replied")
+            _owner(item, person)
+            item.update(status="replied", replied_by=person, reply_url=reply_url)
+            item["first_response_at"] = item["first_response_at"] or now.isoformat()
+            return "replied", how
+
+        return self._change(mention_id, person, now, change)
+
+    def dismiss(self, mention_id: str, person: str, reason: str, now: datetime) -> dict:
+        if not reason.strip():
+            raise QueueError("invalid_field", "reason: say why this needs no answer")
+
+        def change(item):
+            _require(item, {"open", "claimed"}, "dismiss")
+            _owner(item, person)
+            item.update(status="dismissed", dismissed_reason=reason)
+            return "dismissed", reason
+
+        return self._change(mention_id, person, now, change)
+
+    def resolve(self, mention_id: str, person: str, now: datetime) -> dict:
+        def change(item):
+            _require(item, {"replied"}, "resolve")
+            item["resolved_at"] = now.isoformat()
+            return "resolved", ""
+
+        return self._change(mention_id, person, now, change)
+
+    def reopen(self, mention_id: str, person: str, now: datetime) -> dict:
+        def change(item):
+            _require(item, {"replied", "dismissed"}, "reopen")
+            item.update(status="open", claimed_by=None, resolved_at=None)
+            item["reopened"] += 1
+            return "reopened", ""
+
+        return self._change(mention_id, person, now, change)
+
+    def _change(self, mention_id: str, person: str, now: datetime, change) -> dict:
+        key = ITEM.format(id=mention_id)
+
+        def transaction(pipe: redis.client.Pipeline):
+            raw = pipe.get(key)
+            if raw is None:
+                raise QueueError("not_found", f"no queue item for {mention_id}")
+            item = json.loads(raw)
+            event, detail = change(item)
+            item["history"].append(
+                {"at": now.isoformat(), "actor": person, "event": event, "detail": detail}
+            )
+            pipe.multi()
+            pipe.set(key, json.dumps(item))
+            if item["status"] in ("open", "claimed"):
+                pipe.zadd(BY_DUE, {mention_id: _due_score(item)})
+            else:
+                pipe.zrem(BY_DUE, mention_id)
+            return item
+
+        return self.connection.transaction(transaction, key, value_from_callable=True)
+
+
+def with_clock(item: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The item with its SLA state for ``now``: ok, warning or overdue."""
+    state = "ok"
+    if item.get("due_at") and not item.get("first_response_at"):
+        if now >= datetime.fromisoformat(item["due_at"]):
+            state = "overdue"
+        elif item.get("warn_at") and now >= datetime.fromisoformat(item["warn_at"]):
+            state = "warning"
+    return {**item, "sla_state": state}
+
+
+def _due_score(item: dict) -> float:
+    due = item.get("due_at")
+    return datetime.fromisoformat(due).timestamp() if due else NO_DUE
+
+
+def _require(item: dict, allowed: set[str], action: str) -> None:
+    if item["status"] not in allowed:
+        raise QueueError("conflict", f"cannot {action}: the item is {item['status']}")
+
+
+def _owner(item: dict, person: str) -> None:
+    if item["status"] == "claimed" and item["claimed_by"] != person:
+        raise QueueError("claimed", f"{item['claimed_by']} is answering this; claim it first")

@@ -1,0 +1,100 @@
+"""The reply queue in the JSON API: the working view, claim, edit, send, mark replied,
+dismiss. Every action names the person doing it (``by``) until the web issue's logins
+replace it with the signed-in user."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from oncall.reply_queue import QueueError, ReplyQueue
+from web.auth import require_token
+from web.errors import ApiError
+
+bp = Blueprint("queue", __name__, url_prefix="/api/queue")
+STATUS = {"not_found": 404, "claimed": 409, "conflict": 409, "invalid_field": 422}
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    if not isinstance(body.get("by"), str) or not body["by"].strip():
+        raise ApiError(422, "invalid_field", "by: who is doing this (a name)")
+    return body
+
+
+def _queue() -> ReplyQueue:
+    return ReplyQueue(current_app.config["REDIS"])
+
+
+def _answer(action):
+    try:
+        return jsonify(action())
+    except QueueError as error:
+        raise ApiError(STATUS.get(error.code, 409), error.code, str(error)) from None
+
+
+@bp.get("")
+@require_token
+def working_view():
+    now = current_app.config["CLOCK"]()
+    return jsonify({"items": _queue().working_view(now), "next": None})
+
+
+@bp.post("/<path:mention_id>/<action>")
+@require_token
+def act(mention_id: str, action: str):
+    body, now, queue = _body(), current_app.config["CLOCK"](), _queue()
+    person = body["by"].strip()
+    if action == "claim":
+        return _answer(lambda: queue.claim(mention_id, person, now))
+    if action == "release":
+        return _answer(lambda: queue.release(mention_id, person, now))
+    if action == "draft":
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(422, "invalid_field", "text: the new draft")
+        tone = current_app.config["TONE_CHECK"](text)
+        return _answer(lambda: queue.edit_draft(mention_id, person, text, tone, now))
+    if action == "replied":
+        return _answer(lambda: queue.mark_replied(mention_id, person, now, "copied by hand"))
+    if action == "dismiss":
+        reason = body.get("reason") if isinstance(body.get("reason"), str) else ""
+        return _answer(lambda: queue.dismiss(mention_id, person, reason, now))
+    if action == "resolve":
+        return _answer(lambda: queue.resolve(mention_id, person, now))
+    if action == "reopen":
+        return _answer(lambda: queue.reopen(mention_id, person, now))
+    if action == "send":
+        return _send(queue, mention_id, person, body, now)
+    raise ApiError(404, "not_found", f"unknown action {action!r}")
+
+
+def _send(queue: ReplyQueue, mention_id: str, person: str, body: dict, now):
+    """Post the approved draft as an X reply (only with X user credentials configured)."""
+    from monitor.x_api import XError
+
+    if body.get("approve") is not True:
+        raise ApiError(422, "invalid_field", "approve: true is required to post publicly")
+    poster = current_app.config.get("X_POSTER")
+    item = queue.get(mention_id)
+    if item is None:
+        raise ApiError(404, "not_found", f"no queue item for {mention_id}")
+    if item["channel"] != "x" or poster is None:
+        raise ApiError(
+            409,
+            "cannot_post",
+            "posting is set up for X only (HARK_X_API_KEY and "
+            "friends): copy the draft, answer by hand, then mark it replied",
+        )
+    text = body.get("text") or (item.get("draft") or {}).get("text")
+    if not text:
+        raise ApiError(422, "invalid_field", "text: there is no draft to send")
+    if item["status"] == "claimed" and item["claimed_by"] != person:
+        raise ApiError(409, "claimed", f"{item['claimed_by']} is answering this")
+    try:
+        reply_id = poster.reply(text, item["native_id"])
+    except XError as error:
+        raise ApiError(502, "x_error", str(error)) from None
+    url = f"https://x.com/i/status/{reply_id}"
+    return _answer(lambda: queue.mark_replied(mention_id, person, now, "posted on X", url))
