@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
-from rules.redact import redact
 
 from rules import normalize
+from rules.redact import redact
 
 RECORD = "hark:incident:{id}"
 OF_MENTION = "hark:incident-of:{mention}"
@@ -184,6 +184,11 @@ class IncidentStore:
         items = [public(self.get(raw.decode())) for raw, _ in rows[:limit]]
         after = f"{rows[limit][1]!r}" if len(rows) > limit else None
         return [item for item in items if item], after
+
+    def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Every incident opened in [since, until), oldest first."""
+        ids = self.connection.zrangebyscore(BY_TIME, since.timestamp(), f"({until.timestamp()}")
+        return [public(self.get(raw.decode())) for raw in ids if self.get(raw.decode())]
 
     def _require(self, incident_id: str) -> dict[str, Any]:
         incident = self.get(incident_id)

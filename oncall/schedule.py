@@ -33,7 +33,7 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -50,6 +50,7 @@ from pydantic import (
 
 from oncall.pagerduty import RotationError
 from rules.loader import Problem
+from rules.yaml_lines import Path, field_name, index_lines, locate
 
 __all__ = [
     "Layer",
@@ -231,8 +232,6 @@ _ScheduleLoader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
-Path = tuple[str | int, ...]
-
 
 def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     """Validate schedule YAML; raise ``ScheduleError`` listing every problem."""
@@ -252,42 +251,20 @@ def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
             [Problem(source, 1, "-", "-", f"a schedule is a mapping; found {found}")]
         )
 
-    lines: dict[Path, int] = {}
-    duplicates: list[tuple[Path, int]] = []
-    _index_lines(root, (), lines, duplicates)
-    locate = _Locator(source, lines)
+    lines, duplicates = index_lines(root)
+    locator = _Locator(source, lines)
     problems = [
-        locate.problem(path, f"duplicate key {path[-1]!r}: the later one would silently win", line)
+        locator.problem(path, f"duplicate key {path[-1]!r}: the later one would silently win", line)
         for path, line in duplicates
     ]
-    problems += _override_levels(data, locate)
+    problems += _override_levels(data, locator)
     try:
         schedule = Schedule.model_validate(data)
     except ValidationError as error:
-        problems += _validation_problems(error, locate)
+        problems += _validation_problems(error, locator)
     if problems:
         raise ScheduleError(problems)
     return schedule
-
-
-def _index_lines(
-    node: yaml.Node, path: Path, lines: dict[Path, int], duplicates: list[tuple[Path, int]]
-) -> None:
-    """Remember the line of every key and list item; collect duplicate keys."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                duplicates.append(((*path, key), key_node.start_mark.line + 1))
-                continue
-            seen.add(key)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*path, key), lines, duplicates)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _index_lines(item, (*path, index), lines, duplicates)
 
 
 class _Locator:
@@ -295,22 +272,11 @@ class _Locator:
         self.source, self.lines = source, lines
 
     def problem(self, path: Path, message: str, line: int | None = None) -> Problem:
-        existing = next(
-            path[:n] for n in range(len(path), -1, -1) if path[:n] in self.lines or n == 0
-        )
-        line = line or self.lines.get(existing, 1)
-        # Past what the file holds keep only field names (pydantic adds tags such as
-        # `function-before[...]` to a path).
-        path = existing + tuple(
-            part for part in path[len(existing) :] if isinstance(part, str) and part.isidentifier()
-        )
-        name = ""
-        for part in path:
-            name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-        return Problem(self.source, line, "-", name or "-", message)
+        found_line, path = locate(path, self.lines)
+        return Problem(self.source, line or found_line, "-", field_name(path), message)
 
 
-def _override_levels(data: dict, locate: _Locator) -> list[Problem]:
+def _override_levels(data: dict, locator: _Locator) -> list[Problem]:
     """An override must name a level the schedule has."""
     levels, overrides = data.get("levels"), data.get("overrides")
     if not isinstance(levels, list) or not isinstance(overrides, list):
@@ -322,7 +288,7 @@ def _override_levels(data: dict, locate: _Locator) -> list[Problem]:
             continue
         have = {0: "no levels", 1: "only level 1"}.get(len(levels), f"levels 1 to {len(levels)}")
         message = f"level {level} does not exist: the schedule has {have}"
-        problems.append(locate.problem(("overrides", index, "level"), message))
+        problems.append(locator.problem(("overrides", index, "level"), message))
     return problems
 
 
@@ -336,7 +302,7 @@ def _model_at(path: Path) -> type[BaseModel] | None:
     return None
 
 
-def _validation_problems(error: ValidationError, locate: _Locator) -> list[Problem]:
+def _validation_problems(error: ValidationError, locator: _Locator) -> list[Problem]:
     problems, seen = [], set()
     for detail in error.errors():
         path = tuple(detail["loc"])
@@ -353,7 +319,7 @@ def _validation_problems(error: ValidationError, locate: _Locator) -> list[Probl
             message = f"required field {path[-1]!r} is missing"
         elif detail["type"] == "too_short" and detail.get("input") in ([], ()):
             message = "the list is empty: give at least one"
-        problem = locate.problem(path, message)
+        problem = locator.problem(path, message)
         where = (problem.line, problem.field)
         if where not in seen:
             seen.add(where)

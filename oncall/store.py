@@ -63,6 +63,12 @@ class MentionStore:
         data = self.connection.get(RECORD.format(id=mention_id))
         return json.loads(data) if data else None
 
+    def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Every mention created in [since, until), oldest first (the raw payload left out)."""
+        ids = self.connection.zrangebyscore(BY_TIME, since.timestamp(), f"({until.timestamp()}")
+        records = [self.get(raw.decode() if isinstance(raw, bytes) else raw) for raw in ids]
+        return [_public(record) for record in records if record]
+
     def count(self) -> int:
         return self.connection.zcard(BY_TIME)
 

@@ -16,8 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules.schema import BusinessHours, Condition, Defaults, PriorityLevel, Rule, Rulebook
-
-Path = tuple[str | int, ...]
+from rules.yaml_lines import Path, field_name, index_lines, locate
 
 
 @dataclass(frozen=True, order=True)
@@ -58,9 +57,7 @@ def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
             [Problem(source, 1, "-", "-", f"a rulebook is a mapping; found {found}")]
         )
 
-    lines: dict[Path, int] = {}
-    duplicate_keys: list[tuple[Path, int]] = []
-    _index_lines(root, (), lines, duplicate_keys)
+    lines, duplicate_keys = index_lines(root)
     locate = _Locator(source, data, lines)
     problems = [
         locate.problem(path, f"duplicate key {path[-1]!r}: the later one would silently win", line)
@@ -77,26 +74,6 @@ def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
     return rulebook
 
 
-def _index_lines(
-    node: yaml.Node, path: Path, lines: dict[Path, int], duplicates: list[tuple[Path, int]]
-) -> None:
-    """Remember the line of every key and list item; collect duplicate keys."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                duplicates.append(((*path, key), key_node.start_mark.line + 1))
-                continue
-            seen.add(key)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*path, key), lines, duplicates)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _index_lines(item, (*path, index), lines, duplicates)
-
-
 class _Locator:
     """Turns a path in the data into a Problem with its line, rule id and field name."""
 
@@ -104,20 +81,15 @@ class _Locator:
         self.source, self.data, self.lines = source, data, lines
 
     def problem(self, path: Path, message: str, line: int | None = None) -> Problem:
-        existing = self._existing_prefix(path)
-        line = line or self.lines.get(existing, 1)
-        # Past what the file holds, keep only field names: `priority: P5` is validated as the
-        # list [P5] and unions add tags such as `literal['next-release']`; neither is a field.
-        path = existing + tuple(
-            part for part in path[len(existing) :] if isinstance(part, str) and part.isidentifier()
-        )
+        found_line, path = locate(path, self.lines)
+        line = line or found_line
         rule_id, field_path = "-", path
         if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
             rule = self._get(("rules", path[1]))
             raw_id = rule.get("id") if isinstance(rule, dict) else None
             rule_id = raw_id if isinstance(raw_id, str) and raw_id else f"rules[{path[1]}]"
             field_path = path[2:]
-        return Problem(self.source, line, rule_id, _field_name(field_path), message)
+        return Problem(self.source, line, rule_id, field_name(field_path), message)
 
     def _get(self, path: Path) -> Any:
         value: Any = self.data
@@ -127,19 +99,6 @@ class _Locator:
             except (KeyError, IndexError, TypeError):
                 return None
         return value
-
-    def _existing_prefix(self, path: Path) -> Path:
-        for n in range(len(path), -1, -1):
-            if path[:n] in self.lines:
-                return path[:n]
-        return ()
-
-
-def _field_name(path: Path) -> str:
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or "-"
 
 
 def _cross_checks(data: dict, locate: _Locator) -> list[Problem]:

@@ -1,0 +1,60 @@
+"""Line numbers for YAML data, so that every problem in a YAML file (a rulebook, an on-call
+schedule, reply templates) names the line it is on.
+
+``index_lines`` walks the composed node tree once and maps each path in the data (a tuple
+of keys and list indexes) to its line; ``locate`` turns the path of a validation error
+(which may run past what the file holds, with pydantic's union tags) into that line and a
+readable field name such as ``match[0].regex[1]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+Path = tuple[str | int, ...]
+
+
+def index_lines(
+    node: yaml.Node,
+    path: Path = (),
+    lines: dict[Path, int] | None = None,
+    duplicates: list[tuple[Path, int]] | None = None,
+) -> tuple[dict[Path, int], list[tuple[Path, int]]]:
+    """The line of every key and list item, and every duplicate key with its line."""
+    lines = {} if lines is None else lines
+    duplicates = [] if duplicates is None else duplicates
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                duplicates.append(((*path, key), key_node.start_mark.line + 1))
+                continue
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            index_lines(value_node, (*path, key), lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            index_lines(item, (*path, index), lines, duplicates)
+    return lines, duplicates
+
+
+def locate(path: Path, lines: dict[Path, int]) -> tuple[int, Path]:
+    """The line of the deepest part of ``path`` the file holds, and ``path`` cleaned: past
+    that part only field names are kept (``priority: P5`` is validated as the list [P5],
+    and unions add tags such as ``literal['next-release']``; neither is a field)."""
+    existing: Path = next((path[:n] for n in range(len(path), -1, -1) if path[:n] in lines), ())
+    cleaned = existing + tuple(
+        part for part in path[len(existing) :] if isinstance(part, str) and part.isidentifier()
+    )
+    return lines.get(existing, 1), cleaned
+
+
+def field_name(path: Path) -> str:
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "-"
