@@ -147,12 +147,22 @@ class XPoster:
     """Posts replies as the Caro account (OAuth 1.0a user context), after a person approved
     the text in the reply queue."""
 
-    def __init__(self, consumer_key: str, consumer_secret: str, access_token: str,
-                 access_token_secret: str, api_url: str, timeout_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        access_token: str,
+        access_token_secret: str,
+        api_url: str,
+        timeout_s: float = 15.0,
+    ) -> None:
         self._client = tweepy.Client(
-            consumer_key=consumer_key, consumer_secret=consumer_secret,
-            access_token=access_token, access_token_secret=access_token_secret,
-            return_type=dict, wait_on_rate_limit=False,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            access_token=access_token,
+            access_token_secret=access_token_secret,
+            return_type=dict,
+            wait_on_rate_limit=False,
         )
         self._client.session.mount(TWEEPY_HOST, _ApiHostAdapter(api_url, timeout_s))
 

@@ -86,14 +86,18 @@ class FakeX:
                 return status, {"title": "Fault", "status": status, "detail": "scripted fault"}
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("OAuth ") or "oauth_signature=" not in auth:
-            return 403, {"title": "Unsupported Authentication", "status": 403,
-                         "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden"}
+            return 403, {
+                "title": "Unsupported Authentication",
+                "status": 403,
+                "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden",
+            }
         if request.path != "/2/tweets" or not isinstance(body.get("text"), str):
             return 400, {"title": "Invalid Request", "status": 400, "detail": "text is required"}
         tweet_id = str(9_000_000_000 + len(self.posted))
         self.posted.append({"id": tweet_id, **body})
-        return 201, {"data": {"id": tweet_id, "text": body["text"],
-                              "edit_history_tweet_ids": [tweet_id]}}
+        return 201, {
+            "data": {"id": tweet_id, "text": body["text"], "edit_history_tweet_ids": [tweet_id]}
+        }
 
     def _answer(self, request) -> tuple[int, dict]:
         if self.faults:
