@@ -7,7 +7,7 @@ import click
 from hark.classify_cli import classify
 from hark.poll_cli import poll
 from hark.rules_cli import rules
-from hark.service_cli import replay, web, worker
+from hark.service_cli import replay, report, web, worker
 from hark.settings import Settings
 
 
@@ -26,7 +26,7 @@ def settings() -> None:
 
 cli.add_command(rules)
 cli.add_command(classify)
-for command in (worker, replay, web, poll):
+for command in (worker, replay, web, poll, report):
     cli.add_command(command)
 
 

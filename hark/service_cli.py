@@ -116,3 +116,14 @@ def oncall_config(settings: Settings):
 
 def _secret(value) -> str | None:
     return value.get_secret_value() if value else None
+
+
+@click.command()
+@click.option("--day", "period", flag_value="day", default=True, help="The last 24 hours.")
+@click.option("--week", "period", flag_value="week", help="The last 7 days.")
+def report(period: str) -> None:
+    """Print the playbook's daily or weekly support report (Markdown)."""
+    from oncall.support_report import period_report
+
+    connection = _connect_or_exit(Settings())
+    click.echo(period_report(connection, period, datetime.now(UTC)))

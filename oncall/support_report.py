@@ -1,0 +1,37 @@
+"""The support metrics and report for a period, read from the stores (the computing is in
+``oncall.metrics`` and the Markdown in ``oncall.report``, both pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from redis import Redis
+
+from oncall.incidents import IncidentStore
+from oncall.metrics import compute_metrics
+from oncall.reply_queue import ReplyQueue
+from oncall.report import render_report
+from oncall.store import MentionStore
+
+Period = Literal["day", "week"]
+LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}
+
+
+QUEUE_LOOKBACK = timedelta(days=30)  # items still waiting from before the period count too
+
+
+def period_metrics(connection: Redis, period: Period, now: datetime) -> dict:
+    since = now - LENGTH[period]
+    # Mentions are indexed by creation time and counted by arrival: read a day earlier.
+    return compute_metrics(
+        MentionStore(connection).between(since - timedelta(days=1), now),
+        ReplyQueue(connection).items(since - QUEUE_LOOKBACK, now),
+        IncidentStore(connection).between(since, now),
+        since,
+        now,
+    )
+
+
+def period_report(connection: Redis, period: Period, now: datetime) -> str:
+    return render_report(period_metrics(connection, period, now), period, now)
