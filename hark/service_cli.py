@@ -101,6 +101,7 @@ def oncall_config(settings: Settings):
     dry-run pager that only records what it would send."""
     from hark.worker import escalation_window
     from oncall.pagerduty import DryRunPager, PagerDutyEvents
+    from oncall.replies import load_templates
     from oncall.runtime import OncallConfig
 
     key = _secret(settings.pd_routing_key)
@@ -111,6 +112,7 @@ def oncall_config(settings: Settings):
         group_window=timedelta(minutes=settings.group_window_minutes),
         public_url=settings.public_url,
         p1_pages=settings.p1_pages,
+        replies=load_templates(),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from oncall.pagerduty import DryRunPager, PagerDutyEvents
 from rules import Engine
@@ -22,6 +23,8 @@ class OncallConfig:
     public_url: str = "http://127.0.0.1:8000"
     p1_pages: bool = False  # P1 pages at low urgency (severity warning) when True
     page_retries: tuple[int, ...] = (5, 15, 60, 120, 300)  # seconds between attempts
+    replies: Any = None  # the reply templates (oncall.replies); None: no reply queue
+    no_reply: frozenset[tuple[str, str]] = frozenset({("x", "praise")})  # (channel|*, kind)
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""The triage job: classify a mention with the active rulebook, store it, and for a
-priority that pages, file it into an incident and page (once) through the paging queue."""
+"""The triage job: classify a mention with the active rulebook, store it; for a priority
+that pages, file it into an incident and page (once) through the paging queue; and when it
+needs a public answer, queue it for the community manager with a drafted reply."""
 
 from __future__ import annotations
 
@@ -10,18 +11,22 @@ from rq import get_current_job
 
 from oncall.incidents import IncidentStore
 from oncall.paging import enqueue_page, schedule_escalation
+from oncall.queue_items import needs_reply, queue_item
+from oncall.reply_queue import ReplyQueue
 from oncall.runtime import current_engine, oncall_config
 from oncall.store import MentionStore
 
 
 def triage_mention(mention: dict[str, Any]) -> dict[str, Any]:
     """RQ job: triage one mention (a ``Mention`` as JSON) and store it. Idempotent."""
-    triage = current_engine().classify(mention["text"], mention["channel"]).to_dict()
+    engine = current_engine()
+    triage = engine.classify(mention["text"], mention["channel"]).to_dict()
     connection = get_current_job().connection
     now = datetime.now(UTC)
     MentionStore(connection).save(mention, triage, triaged_at=now)
     result = {"id": mention["id"], "priority": triage["priority"]}
     config = oncall_config()
+    incident_url = ""
     if triage["pages"] or (triage["priority"] == "P1" and config.p1_pages):
         incident, outcome = IncidentStore(connection).record_report(
             mention, triage, now, config.group_window
@@ -31,4 +36,7 @@ def triage_mention(mention: dict[str, Any]) -> dict[str, Any]:
             enqueue_page(connection, incident["id"], "trigger", tag)
             schedule_escalation(connection, incident["id"], tag)
         result["incident"] = {"id": incident["id"], "outcome": outcome}
+    if config.replies is not None and needs_reply(mention["channel"], triage["kind"], config):
+        item = queue_item(mention, triage, engine.rulebook, config, incident_url)
+        result["queued"] = ReplyQueue(connection).add(item)
     return result

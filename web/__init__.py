@@ -8,10 +8,16 @@ from datetime import UTC, datetime
 from flask import Flask
 from redis import Redis
 
-from web import api, incidents, rotation, webhooks
+from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import register_error_handlers
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+def default_tone_check(text: str) -> list[str]:
+    from oncall.replies.tone import tone_problems
+
+    return tone_problems(text)
 
 
 def create_app(
@@ -21,6 +27,8 @@ def create_app(
     github_webhook_secret: str | None = None,
     pagerduty_webhook_secret: str | None = None,
     rotation_source: object | None = None,
+    x_poster: object | None = None,
+    tone_check: Callable[[str], list[str]] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Flask:
     """The app factory. Everything it needs is passed in; nothing is read from globals."""
@@ -31,6 +39,8 @@ def create_app(
         HARK_GITHUB_WEBHOOK_SECRET=github_webhook_secret,
         HARK_PD_WEBHOOK_SECRET=pagerduty_webhook_secret,
         ROTATION=rotation_source,
+        X_POSTER=x_poster,
+        TONE_CHECK=tone_check or default_tone_check,
         CLOCK=clock,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
@@ -39,5 +49,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(rotation.bp)
+    app.register_blueprint(queue.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(webhooks.bp)
     return app

@@ -1,0 +1,353 @@
+"""Reply templates: the team-editable YAML (``oncall/data/replies.yaml``), validated and
+compiled at load, and the choice of template for a triaged message.
+
+A file is a list of templates, each with an ``id``, a ``when`` (any of ``priorities``,
+``categories``, ``kinds``, ``channels``; missing or empty means any), a Jinja2 ``text`` and an
+optional shorter ``x_text`` for X. The most specific matching template wins (the number of
+constrained fields), ties going to the earlier one; a ``fallback`` with no ``when`` must exist.
+Templates see only ``VARIABLES``: never the message, so a reply cannot quote what was written.
+
+Loading reports every problem at once as ``path:line: template-id: field: message``: YAML and
+schema errors, Jinja syntax errors, unknown variables, the playbook's forbidden phrases
+(``tone.py``), destructive commands, render errors and an ``x_text`` too long for X.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+import yaml
+from jinja2 import StrictUndefined, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oncall.replies.tone import destructive_command, find_tone_problems
+from oncall.replies.x_length import X_LIMIT, x_weighted_length
+from rules.redact import find_pii
+
+VARIABLES = ("author", "channel", "priority", "category", "kind", "incident_url", "version_hint")
+CHANNELS = ("x", "github", "discord", "email")
+TEXT_FIELDS = ("text", "x_text")
+_SAMPLE_URL = "https://github.com/wildcard/caro/issues/1234"
+_Path = tuple[str | int, ...]
+
+
+class When(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    priorities: list[Literal["P0", "P1", "P2", "P3"]] = []
+    categories: list[
+        Literal["command-generation", "safety", "installation", "documentation", "privacy", "other"]
+    ] = []
+    kinds: list[Literal["bug", "feature", "question", "praise", "other"]] = []
+    channels: list[Literal["x", "github", "discord", "email"]] = []
+
+
+class TemplateSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)
+    when: When = Field(default_factory=When)
+    text: str = Field(min_length=1)
+    x_text: str | None = Field(default=None, min_length=1)
+
+
+@dataclass(frozen=True, order=True)
+class TemplateProblem:
+    source: str
+    line: int
+    template_id: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.template_id}: {self.field}: {self.message}"
+
+
+class TemplatesError(ValueError):
+    """A template file that cannot be used, with every problem found in it."""
+
+    def __init__(self, problems: list[TemplateProblem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class ReplyTemplate:
+    id: str
+    when: dict[str, frozenset[str]]  # priorities, categories, kinds, channels; empty: any
+    text: jinja2.Template
+    x_text: jinja2.Template | None
+    keep: frozenset[str]  # addresses the template itself writes (support@...): not PII
+    line: int
+
+    @property
+    def specificity(self) -> int:
+        return sum(1 for allowed in self.when.values() if allowed)
+
+    def matches(self, *, priority: str, category: str, kind: str, channel: str) -> bool:
+        values = dict(priorities=priority, categories=category, kinds=kind, channels=channel)
+        return all(not allowed or values[key] in allowed for key, allowed in self.when.items())
+
+
+class ReplyTemplates:
+    """The templates of one file, in file order."""
+
+    def __init__(self, templates: list[ReplyTemplate], source: str) -> None:
+        self.templates = tuple(templates)
+        self.source = source
+        self._by_id = {template.id: template for template in templates}
+
+    def select(self, *, priority: str, category: str, kind: str, channel: str) -> ReplyTemplate:
+        """The most specific matching template, the earlier one on a tie (else the fallback)."""
+        message = dict(priority=priority, category=category, kind=kind, channel=channel)
+        best: ReplyTemplate | None = None
+        for template in self.templates:
+            if template.matches(**message) and (
+                not best or template.specificity > best.specificity
+            ):
+                best = template
+        return best or self._by_id["fallback"]
+
+    def __getitem__(self, template_id: str) -> ReplyTemplate:
+        return self._by_id[template_id]
+
+    def __iter__(self) -> Iterator[ReplyTemplate]:
+        return iter(self.templates)
+
+    def __len__(self) -> int:
+        return len(self.templates)
+
+
+def shipped_templates_path() -> Path:
+    return Path(str(resources.files("oncall") / "data" / "replies.yaml"))
+
+
+def load_templates(path: str | os.PathLike[str] | None = None) -> ReplyTemplates:
+    """Read and validate a template file (default: the shipped ``oncall/data/replies.yaml``)."""
+    path = Path(path) if path is not None else shipped_templates_path()
+    return parse_templates(path.read_text(encoding="utf-8"), str(path))
+
+
+def sample_context(when: dict[str, frozenset[str]], channel: str, **overrides: str) -> dict:
+    """A representative context for a template's ``when`` (its first allowed values)."""
+    first = {key: min(values) if values else None for key, values in when.items()}
+    return {
+        "author": "",
+        "channel": channel,
+        "priority": first["priorities"] or "P3",
+        "category": first["categories"] or "other",
+        "kind": first["kinds"] or "other",
+        "incident_url": "",
+        "version_hint": "caro --version",
+        **overrides,
+    }
+
+
+def parse_templates(text: str, source: str = "<replies>") -> ReplyTemplates:
+    """Validate and compile template YAML; raise ``TemplatesError`` listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark, context = getattr(error, "problem_mark", None), getattr(error, "context_mark", None)
+        message = f"not valid YAML: {getattr(error, 'problem', None) or error}"
+        if context and mark and context.line != mark.line:
+            message += f" ({error.context} that starts on line {context.line + 1})"
+        line = min(mark.line + 1, text.count("\n") or 1) if mark else 1  # not past the end
+        raise TemplatesError([TemplateProblem(source, line, "-", "yaml", message)]) from None
+    if not isinstance(data, list):
+        found = type(data).__name__ if data is not None else "an empty file"
+        message = f"a template file is a list of templates; found {found}"
+        raise TemplatesError([TemplateProblem(source, 1, "-", "-", message)])
+
+    locate = _Locator(source, root, data)
+    env = SandboxedEnvironment(  # no autoescape; an undefined name is an error
+        autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    problems = [
+        locate.problem(path, f"duplicate key {path[-1]!r}: the later one would silently win", line)
+        for path, line in locate.duplicates
+    ]
+    specs: list[tuple[int, TemplateSpec]] = []
+    compiled: dict[tuple[int, str], jinja2.Template] = {}
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            problems.append(locate.problem((index,), "a template is a mapping with id and text"))
+            continue
+        try:
+            specs.append((index, TemplateSpec.model_validate(item)))
+        except ValidationError as error:
+            problems += _validation_problems(error, index, locate)
+        for field in TEXT_FIELDS:
+            if isinstance(item.get(field), str):
+                template, found = _compile(env, item[field], (index, field), locate)
+                problems += found
+                if template is not None:
+                    compiled[(index, field)] = template
+
+    ids = Counter(spec.id for _, spec in specs)
+    templates = []
+    for index, spec in specs:
+        if ids[spec.id] > 1:
+            problems.append(locate.problem((index, "id"), f"duplicate template id {spec.id!r}"))
+        if spec.id == "fallback" and any(dict(spec.when).values()):
+            message = "the fallback must match every message: remove its 'when'"
+            problems.append(locate.problem((index, "when"), message))
+        if (index, "text") in compiled and (spec.x_text is None or (index, "x_text") in compiled):
+            when = {key: frozenset(values) for key, values in spec.when.model_dump().items()}
+            literal = spec.text + "\n" + (spec.x_text or "")
+            keep = frozenset(literal[start:end] for _, start, end in find_pii(literal))
+            text, x_text = compiled[(index, "text")], compiled.get((index, "x_text"))
+            template = ReplyTemplate(spec.id, when, text, x_text, keep, locate.lines[(index,)])
+            problems += _try_rendering(template, index, locate)
+            templates.append(template)
+    if not any(isinstance(item, dict) and item.get("id") == "fallback" for item in data):
+        message = "no template has the id 'fallback' (the reply when nothing else matches)"
+        problems.append(TemplateProblem(source, 1, "-", "-", message))
+    if problems:
+        raise TemplatesError(problems)
+    return ReplyTemplates(templates, source)
+
+
+class _Locator:
+    """The line of every key, list item and line of text; problems built from data paths."""
+
+    def __init__(self, source: str, root: yaml.Node, data: list) -> None:
+        self.source, self.data = source, data
+        self.lines: dict[_Path, int] = {}
+        self.scalars: dict[_Path, yaml.ScalarNode] = {}
+        self.duplicates: list[tuple[_Path, int]] = []
+        self._index(root, ())
+
+    def _index(self, node: yaml.Node, path: _Path) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            self.scalars[path] = node
+        elif isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, value_node in node.value:
+                if key_node.value in seen:
+                    self.duplicates.append(((*path, key_node.value), key_node.start_mark.line + 1))
+                    continue
+                seen.add(key_node.value)
+                self.lines[(*path, key_node.value)] = key_node.start_mark.line + 1
+                self._index(value_node, (*path, key_node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._index(item, (*path, index))
+
+    def text_line(self, path: _Path, line_in_text: int) -> int:
+        """The file line of line ``line_in_text`` (0-based) of the string at ``path``: exact
+        for block scalars (``|``), the first line of the value for other styles."""
+        node = self.scalars.get(path)
+        if node is None:
+            return self.lines.get(path, 1)
+        if node.style in ("|", ">"):  # the text starts on the line after the indicator
+            return node.start_mark.line + 2 + line_in_text
+        return node.start_mark.line + 1
+
+    def problem(self, path: _Path, message: str, line: int | None = None) -> TemplateProblem:
+        existing = next(path[:n] for n in range(len(path), -1, -1) if path[:n] in self.lines)
+        path = existing + tuple(part for part in path[len(existing) :] if isinstance(part, str))
+        template_id = "-"
+        if path and isinstance(path[0], int):
+            raw = self.data[path[0]].get("id") if isinstance(self.data[path[0]], dict) else None
+            template_id = raw if isinstance(raw, str) and raw else f"templates[{path[0]}]"
+        field = ""
+        for part in path[1:]:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else part)
+        return TemplateProblem(
+            self.source, line or self.lines[existing], template_id, field or "-", message
+        )
+
+
+def _compile(
+    env: SandboxedEnvironment, body: str, path: _Path, locate: _Locator
+) -> tuple[jinja2.Template | None, list[TemplateProblem]]:
+    """The compiled template, or None with the problems of its text."""
+    problems = []
+    for found in find_tone_problems(body):
+        line = locate.text_line(path, body.count("\n", 0, found.start))
+        problems.append(locate.problem(path, f"tone: {found}", line))
+    kind = destructive_command(body)
+    if kind:
+        message = f"shows a destructive command ({kind}): a reply must never show one"
+        problems.append(locate.problem(path, message))
+    try:
+        tree = env.parse(body)
+    except jinja2.TemplateSyntaxError as error:
+        line = locate.text_line(path, (error.lineno or 1) - 1)
+        problems.append(locate.problem(path, f"Jinja syntax error: {error.message}", line))
+        return None, problems
+    for name in sorted(meta.find_undeclared_variables(tree) - set(VARIABLES)):
+        first = min((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), default=1)
+        close = difflib.get_close_matches(name, VARIABLES, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        message = f"unknown variable {name!r}: {hint}templates may use {', '.join(VARIABLES)}"
+        problems.append(locate.problem(path, message, locate.text_line(path, first - 1)))
+    if problems:  # rendering would only repeat what the author must fix first
+        return None, problems
+    return env.from_string(body), problems
+
+
+def _try_rendering(template: ReplyTemplate, index: int, locate: _Locator) -> list[TemplateProblem]:
+    """Render each text for every channel it serves, with and without the optional values."""
+    problems = []
+    channels = sorted(template.when["channels"]) or list(CHANNELS)
+    if template.x_text is not None and "x" not in channels:
+        message = "never used: x_text is the text for X, and this template's channels exclude x"
+        problems.append(locate.problem((index, "x_text"), message))
+    for field in TEXT_FIELDS:
+        body = getattr(template, field)
+        contexts = [
+            sample_context(template.when, channel, **overrides)
+            for channel in (channels if field == "text" else ["x"])
+            for overrides in ({}, {"author": "@" + "x" * 15, "incident_url": _SAMPLE_URL})
+        ]
+        found = (_render_problem(body, context, field) for context in contexts)
+        message = next(filter(None, found), None) if body is not None else None
+        if message:
+            problems.append(locate.problem((index, field), message))
+    return problems
+
+
+def _render_problem(body: jinja2.Template, context: dict, field: str) -> str | None:
+    try:
+        rendered = body.render(context)
+    except Exception as error:  # a Jinja error, or a filter failing on the sample values
+        return f"cannot be rendered ({type(error).__name__}): {error}"
+    kind = destructive_command(rendered)
+    if kind:
+        return f"renders a destructive command ({kind}): a reply must never show one"
+    length = x_weighted_length(rendered) if field == "x_text" else 0
+    if length > X_LIMIT:
+        return f"renders to {length} weighted characters on X, which allows {X_LIMIT}"
+    return None
+
+
+def _validation_problems(
+    error: ValidationError, index: int, locate: _Locator
+) -> list[TemplateProblem]:
+    problems, seen = [], set()
+    for detail in error.errors():
+        path = (index, *detail["loc"])
+        message = detail["msg"]
+        if detail["type"] == "extra_forbidden":
+            allowed = list((When if "when" in path[1:-1] else TemplateSpec).model_fields)
+            close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            message = f"unknown key {path[-1]!r}: {hint}allowed keys are {', '.join(allowed)}"
+        elif detail["type"] == "missing":
+            message = f"required field {path[-1]!r} is missing"
+        problem = locate.problem(path, message)
+        if (problem.line, problem.field) not in seen:
+            seen.add((problem.line, problem.field))
+            problems.append(problem)
+    return problems

@@ -1,0 +1,192 @@
+"""The community manager's reply queue through the JSON API, on a real Redis."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.x_api import XPoster
+from oncall.reply_queue import ReplyQueue
+from tests.fakes.x_server import FakeX
+from web import create_app
+
+NOW = datetime(2026, 1, 26, 15, 0, tzinfo=UTC)
+AUTH = {"Authorization": "Bearer t"}
+
+
+@pytest.fixture
+def make_item():
+    def build(number: int = 1, **overrides):
+        item = {
+            "mention_id": f"x:{number}",
+            "native_id": str(number),
+            "channel": "x",
+            "priority": "P2",
+            "category": "installation",
+            "kind": "bug",
+            "author": "sam",
+            "text": "brew install fails",
+            "url": f"https://x.com/sam/status/{number}",
+            "received_at": (NOW - timedelta(minutes=50)).isoformat(),
+            "due_at": (NOW + timedelta(minutes=10 * number)).isoformat(),
+            "warn_at": (NOW - timedelta(minutes=5)).isoformat(),
+            "draft": {"text": "Thanks for reporting this!", "template_id": "fallback", "tone": []},
+        }
+        return {**item, **overrides}
+
+    return build
+
+
+@pytest.fixture
+def fake_x():
+    server = FakeX("app-token").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(redis_conn, fake_x):
+    poster = XPoster("ck", "cs", "at", "ats", fake_x.url, timeout_s=2)
+    app = create_app(redis=redis_conn, api_token="t", clock=lambda: NOW, x_poster=poster)
+    return app.test_client()
+
+
+def test_working_view_sorted_by_due_with_sla_state(redis_conn, client, make_item):
+    queue = ReplyQueue(redis_conn)
+    queue.add(make_item(3))
+    queue.add(make_item(1, due_at=(NOW - timedelta(minutes=1)).isoformat()))
+    queue.add(make_item(2, warn_at=(NOW + timedelta(minutes=1)).isoformat()))
+    assert queue.add(make_item(2)) is False  # a re-run triage job queues nothing new
+    items = client.get("/api/queue", headers=AUTH).get_json()["items"]
+    assert [(i["mention_id"], i["sla_state"]) for i in items] == [
+        ("x:1", "overdue"),
+        ("x:2", "ok"),
+        ("x:3", "warning"),
+    ]
+
+
+def test_claiming_keeps_two_people_from_answering(redis_conn, client, make_item):
+    ReplyQueue(redis_conn).add(make_item())
+    first = client.post("/api/queue/x:1/claim", json={"by": "maria"}, headers=AUTH)
+    assert first.status_code == 200 and first.get_json()["claimed_by"] == "maria"
+    second = client.post("/api/queue/x:1/claim", json={"by": "tom"}, headers=AUTH)
+    assert second.status_code == 409
+    assert second.get_json()["error"]["message"] == "maria is already answering this"
+    edit = client.post("/api/queue/x:1/draft", json={"by": "tom", "text": "hi"}, headers=AUTH)
+    assert edit.status_code == 409
+
+
+def test_simultaneous_claims_have_one_winner(redis_conn, make_item):
+    ReplyQueue(redis_conn).add(make_item())
+    results = []
+
+    def claim(person):
+        try:
+            ReplyQueue(redis_conn).claim("x:1", person, NOW)
+            results.append(person)
+        except ValueError:
+            pass
+
+    threads = [threading.Thread(target=claim, args=(f"p{n}",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 1
+    assert ReplyQueue(redis_conn).get("x:1")["claimed_by"] == results[0]
+
+
+def test_edit_flags_tone_then_mark_replied_records_first_response(redis_conn, client, make_item):
+    ReplyQueue(redis_conn).add(make_item())
+    client.post("/api/queue/x:1/claim", json={"by": "maria"}, headers=AUTH)
+    edited = client.post(
+        "/api/queue/x:1/draft",
+        headers=AUTH,
+        json={"by": "maria", "text": "This is documented. Read the docs."},
+    )
+    assert edited.status_code == 200
+    assert edited.get_json()["draft"]["tone"], "the tone check flags the playbook's don'ts"
+    replied = client.post("/api/queue/x:1/replied", json={"by": "maria"}, headers=AUTH).get_json()
+    assert (replied["status"], replied["first_response_at"]) == ("replied", NOW.isoformat())
+    assert [h["event"] for h in replied["history"]] == ["claimed", "draft-edited", "replied"]
+    assert client.get("/api/queue", headers=AUTH).get_json()["items"] == []
+
+
+def test_dismiss_needs_a_reason(redis_conn, client, make_item):
+    ReplyQueue(redis_conn).add(make_item())
+    refused = client.post("/api/queue/x:1/dismiss", json={"by": "maria"}, headers=AUTH)
+    assert refused.status_code == 422
+    done = client.post(
+        "/api/queue/x:1/dismiss", json={"by": "maria", "reason": "spam"}, headers=AUTH
+    )
+    assert done.get_json()["dismissed_reason"] == "spam"
+
+
+def test_send_posts_an_x_reply_only_when_approved(redis_conn, client, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item(7))
+    unapproved = client.post("/api/queue/x:7/send", json={"by": "maria"}, headers=AUTH)
+    assert unapproved.status_code == 422 and fake_x.posted == []
+    sent = client.post("/api/queue/x:7/send", json={"by": "maria", "approve": True}, headers=AUTH)
+    assert sent.status_code == 200, sent.get_json()
+    (tweet,) = fake_x.posted
+    assert tweet["reply"]["in_reply_to_tweet_id"] == "7"
+    assert tweet["text"] == "Thanks for reporting this!"
+    assert sent.get_json()["reply_url"].endswith(tweet["id"])
+
+
+def test_send_without_x_credentials_says_to_copy(redis_conn, make_item):
+    ReplyQueue(redis_conn).add(make_item())
+    client = create_app(redis=redis_conn, api_token="t", clock=lambda: NOW).test_client()
+    response = client.post("/api/queue/x:1/send", json={"by": "m", "approve": True}, headers=AUTH)
+    assert (
+        response.status_code == 409 and "copy the draft" in response.get_json()["error"]["message"]
+    )
+
+
+def test_actions_need_a_person_and_a_known_item(client):
+    assert client.post("/api/queue/x:404/claim", json={}, headers=AUTH).status_code == 422
+    assert client.post("/api/queue/x:404/claim", json={"by": "m"}, headers=AUTH).status_code == 404
+    assert client.post("/api/queue/x:404/claim", json={"by": "m"}).status_code == 401
+
+
+def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
+    from hark.rulebook_files import shipped_rulebook_path
+    from hark.worker import run_worker
+    from monitor.intake import Intake
+    from monitor.mention import make_mention
+    from oncall.replies import load_templates
+    from oncall.runtime import OncallConfig
+    from oncall.support_report import period_report
+
+    friday = datetime(2026, 1, 23, 21, 30, tzinfo=UTC)  # 16:30 in New York
+    intake = Intake(redis_conn)
+    messages = [
+        ("github", "1", "brew install caro fails on macOS 14 with a SHA256 mismatch", "dana"),
+        ("discord", "2", "how do I change the default model?", "lee"),
+        ("x", "3", "love this tool, thank you!", "kim"),  # praise on X: a like, no reply
+        ("x", "4", "@CaroCLI caro crashes on launch, mail me at kim@example.com", "kim"),
+    ]
+    for channel, native_id, text, author in messages:
+        intake.submit(
+            make_mention(channel=channel, native_id=native_id, text=text, author=author, now=friday)
+        )
+    oncall = OncallConfig(replies=load_templates())
+    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True, oncall=oncall)
+
+    queue = ReplyQueue(redis_conn)
+    assert queue.get("x:3") is None
+    install = queue.get("github:1")
+    assert (install["priority"], install["draft"]["template_id"]) == ("P1", "p1-installation")
+    assert install["due_at"] == "2026-01-26T16:30:00+00:00"  # 4 business hours: Monday 11:30
+    assert "Monday" in install["due_reason"] and install["draft"]["tone"] == []
+    question = queue.get("discord:2")
+    assert question["due_at"] == "2026-01-23T22:00:00+00:00"  # Discord: 30 min, by closing
+    crash = queue.get("x:4")
+    assert crash["priority"] == "P0" and crash["draft"]["fits_x"] is True
+    assert "kim@example.com" not in crash["draft"]["text"]
+    assert crash["due_at"] == "2026-01-23T22:30:00+00:00"  # P0 runs 24/7: one hour
+
+    report = period_report(redis_conn, "day", friday + timedelta(hours=1))
+    assert "P0" in report and "# " in report
