@@ -39,12 +39,13 @@ def worker(burst: bool, with_scheduler: bool) -> None:
     settings = Settings()
     connection = _connect_or_exit(settings)
     rules_path = Path(settings.rules) if settings.rules else default_rules_path()
+    try:
+        oncall = oncall_config(settings)
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
     ok = run_worker(
-        connection,
-        rules_path,
-        burst=burst,
-        oncall=oncall_config(settings),
-        with_scheduler=with_scheduler,
+        connection, rules_path, burst=burst, oncall=oncall, with_scheduler=with_scheduler
     )
     sys.exit(0 if ok else 1)
 
@@ -82,13 +83,14 @@ def web(host: str, port: int) -> None:
     from hark.rotation_source import build_rotation
 
     try:
-        rotation = build_rotation(settings)
+        rotation, poster = build_rotation(settings), x_poster(settings)
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
     app = create_app(
         redis=_connect_or_exit(settings),
         rotation_source=rotation,
+        x_poster=poster,
         api_token=_secret(settings.api_token),
         github_webhook_secret=_secret(settings.github_webhook_secret),
         pagerduty_webhook_secret=_secret(settings.pd_webhook_secret),
@@ -113,7 +115,39 @@ def oncall_config(settings: Settings):
         public_url=settings.public_url,
         p1_pages=settings.p1_pages,
         replies=load_templates(),
+        no_reply=no_reply_pairs(settings.no_reply),
     )
+
+
+def no_reply_pairs(setting: str) -> frozenset[tuple[str, str]]:
+    """``HARK_NO_REPLY="x:praise,*:other"`` -> {("x", "praise"), ("*", "other")}."""
+    pairs = set()
+    for entry in filter(None, (part.strip() for part in setting.split(","))):
+        channel, _, kind = entry.partition(":")
+        if not kind:
+            raise ConfigError(f"HARK_NO_REPLY: {entry!r} is not channel:kind (e.g. x:praise)")
+        pairs.add((channel, kind))
+    return frozenset(pairs)
+
+
+def x_poster(settings: Settings):
+    """The X client that posts approved replies, when all four user-context settings are set."""
+    from monitor.x_api import XPoster
+
+    parts = [
+        settings.x_api_key,
+        settings.x_api_secret,
+        settings.x_access_token,
+        settings.x_access_token_secret,
+    ]
+    if not any(parts):
+        return None
+    if not all(parts):
+        raise ConfigError(
+            "posting replies on X needs all of HARK_X_API_KEY, HARK_X_API_SECRET, "
+            "HARK_X_ACCESS_TOKEN and HARK_X_ACCESS_TOKEN_SECRET"
+        )
+    return XPoster(*(part.get_secret_value() for part in parts), settings.x_api_url)
 
 
 def _secret(value) -> str | None:

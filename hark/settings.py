@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     x_username: str | None = None
     x_queries: str | None = None
     x_api_url: str = "https://api.twitter.com"
+    # User context (OAuth 1.0a) for posting approved replies from the queue.
+    x_api_key: SecretStr | None = None
+    x_api_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
+    no_reply: str = "x:praise"  # channel:kind pairs (channel may be *) that need no answer
     pd_routing_key: SecretStr | None = None
     pd_events_url: str = "https://events.pagerduty.com"
     pd_api_token: SecretStr | None = None

@@ -1,0 +1,30 @@
+"""Settings that wire the services: clear errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from hark.redis_connection import ConfigError
+from hark.service_cli import no_reply_pairs, x_poster
+from hark.settings import Settings
+
+
+def test_no_reply_pairs():
+    assert no_reply_pairs("x:praise, *:other") == {("x", "praise"), ("*", "other")}
+    assert no_reply_pairs("") == frozenset()
+    with pytest.raises(ConfigError, match="HARK_NO_REPLY: 'praise' is not channel:kind"):
+        no_reply_pairs("praise")
+
+
+def test_x_poster_needs_all_four_user_context_settings():
+    assert x_poster(Settings(_env_file=None)) is None
+    with pytest.raises(ConfigError, match="HARK_X_ACCESS_TOKEN_SECRET"):
+        x_poster(Settings(_env_file=None, x_api_key="k", x_api_secret="s", x_access_token="t"))
+    complete = Settings(
+        _env_file=None,
+        x_api_key="k",
+        x_api_secret="s",
+        x_access_token="t",
+        x_access_token_secret="ts",
+    )
+    assert x_poster(complete) is not None
