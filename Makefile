@@ -18,10 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	@if $(BIN)/hark run --help >/dev/null 2>&1; then $(BIN)/hark run; else \
-	  echo "hark run (the embedded service) is not built yet: see README, Status."; \
-	  echo "Try the rule engine: $(BIN)/hark rules explain \"Caro crashes on launch\""; \
-	  exit 1; fi
+	$(BIN)/hark run
 
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .

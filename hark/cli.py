@@ -6,8 +6,10 @@ import click
 
 from hark.classify_cli import classify
 from hark.poll_cli import poll
+from hark.replay import replay
 from hark.rules_cli import rules
-from hark.service_cli import replay, report, web, worker
+from hark.run import run
+from hark.service_cli import report, web, worker
 from hark.settings import Settings
 
 
@@ -26,7 +28,7 @@ def settings() -> None:
 
 cli.add_command(rules)
 cli.add_command(classify)
-for command in (worker, replay, web, poll, report):
+for command in (worker, replay, web, poll, report, run):
     cli.add_command(command)
 
 

