@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import click
+import redis
 
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
@@ -87,7 +88,12 @@ def poll(mode: str | None, interval: float | None) -> None:
     while True:
         failed = False
         for poller in pollers:
-            report = poller.poll_once()
+            try:
+                report = poller.poll_once()
+            except redis.RedisError as error:  # Redis away: say so, and try again next round
+                failed = True
+                click.echo(f"{poller.source}: error: Redis unavailable ({error})", err=True)
+                continue
             click.echo(
                 f"{poller.source}: {report.submitted} new, {report.duplicates} already seen, "
                 f"{report.skipped} skipped"

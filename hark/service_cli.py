@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 from hark.redis_connection import ConfigError, connect
 from hark.rules_cli import default_rules_path
 from hark.settings import Settings
+from rules import RulebookError
 
 
 def _connect_or_exit(settings: Settings):
@@ -41,9 +43,14 @@ def worker(burst: bool, with_scheduler: bool) -> None:
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
-    ok = run_worker(
-        connection, rules_path, burst=burst, oncall=oncall, with_scheduler=with_scheduler
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        ok = run_worker(
+            connection, rules_path, burst=burst, oncall=oncall, with_scheduler=with_scheduler
+        )
+    except RulebookError as error:
+        click.echo(f"error: the rulebook does not load:\n{error}", err=True)
+        sys.exit(2)
     sys.exit(0 if ok else 1)
 
 

@@ -6,12 +6,16 @@ variable to set when something it needs is missing.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HARK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HARK_", extra="ignore", env_ignore_empty=True)
 
     redis_url: str | None = Field(
         None, validation_alias=AliasChoices("HARK_REDIS_URL", "REDIS_URL")
@@ -57,5 +61,7 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else "(empty)"
+            elif isinstance(value, str):
+                value = _URL_PASSWORD.sub(r"\1********@", value)  # redis://:pw@host
             shown[f"HARK_{name.upper()}"] = "(not set)" if value is None else str(value)
         return shown

@@ -61,7 +61,9 @@ class XPoller:
             try:
                 self._poll_feed(name, fetch, report)
             except XRateLimited as error:
-                self.state.pause(name, self.clock() + timedelta(seconds=error.retry_after_s))
+                until = self.clock() + timedelta(seconds=error.retry_after_s)
+                self.state.pause(name, until)
+                self.state.pause(SOURCE, until)  # shown by GET /api/sources
                 self._failed(report, f"{name}: {error}")
             except XError as error:
                 self._failed(report, f"{name}: {error}")

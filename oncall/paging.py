@@ -82,6 +82,8 @@ def page_incident(incident_id: str, action: str) -> dict[str, Any]:
         if incident["status"] != "resolved":
             store.transition(incident_id, "page-failed", now, "page-failed", str(error))
         return {"incident": incident_id, "sent": False}
+    if action in ("trigger", "escalate") and incident["status"] == "page-failed":
+        store.transition(incident_id, "triggered", now, "triggered", "a page got through")
     store.note(
         incident_id,
         now,
