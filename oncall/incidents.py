@@ -176,14 +176,33 @@ class IncidentStore:
     def list(
         self, status: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict], str | None]:
+        """Newest first; ``cursor`` is the ``next`` of the previous page ("<score>:<id>"),
+        so incidents opened in the same second are neither repeated nor skipped."""
         key = BY_STATUS.format(status=status) if status else BY_TIME
-        top = float(cursor) if cursor else "+inf"
-        rows = self.connection.zrevrangebyscore(
-            key, top, "-inf", start=0, num=limit + 1, withscores=True
-        )
-        items = [public(self.get(raw.decode())) for raw, _ in rows[:limit]]
-        after = f"{rows[limit][1]!r}" if len(rows) > limit else None
-        return [item for item in items if item], after
+        top: float | str = "+inf"
+        after_id = None
+        if cursor:
+            score, _, after_id = cursor.partition(":")
+            top = float(score)
+        items: list[dict] = []
+        offset = 0
+        while len(items) < limit:
+            rows = self.connection.zrevrangebyscore(
+                key, top, "-inf", start=offset, num=limit * 2, withscores=True
+            )
+            if not rows:
+                return items, None
+            offset += len(rows)
+            for raw, score in rows:
+                incident_id = raw.decode()
+                if after_id and (score, incident_id) >= (top, after_id):
+                    continue  # shown on an earlier page
+                incident = self.get(incident_id)
+                if incident:
+                    items.append(public(incident))
+                if len(items) == limit:
+                    return items, f"{score!r}:{incident_id}"
+        return items, None
 
     def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         """Every incident opened in [since, until), oldest first."""

@@ -93,3 +93,18 @@ def test_titles_and_timeline_are_redacted(store):
     incident, _ = store.record_report(*_report(1, text), NOW, WINDOW)
     assert "sam@example.com" not in incident["title"] and "sk-abc" not in incident["title"]
     assert "sam@example.com" not in str(incident["timeline"])
+
+
+def test_the_log_pages_incidents_opened_in_the_same_second_exactly_once(store):
+    for number in range(7):  # seven problems reported in the same second
+        rule = f"rule-{number}"
+        store.record_report(
+            *_report(number, f"problem {number}", rule, f"cat{number}"), NOW, WINDOW
+        )
+    seen, cursor = [], None
+    while True:
+        items, cursor = store.list(None, 3, cursor)
+        seen += [item["id"] for item in items]
+        if cursor is None:
+            break
+    assert len(seen) == 7 and len(set(seen)) == 7
