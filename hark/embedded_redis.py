@@ -49,6 +49,7 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # stopped by its owner, not by a terminal's Ctrl-C
         )
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout_s

@@ -52,11 +52,23 @@ def _port_free(port: int) -> bool:
 
 
 def _secrets(data_dir: Path) -> dict[str, str]:
-    """The API token generated on the first run (kept in ``var/secrets.json``, mode 600)."""
+    """The API token, session key and admin login generated on the first run (kept in
+    ``var/secrets.json``, mode 600; the users file holds only the password's hash)."""
+    from web.users import hash_password
+
     path = data_dir / "secrets.json"
     if path.exists():
         return json.loads(path.read_text())
-    values = {"api_token": secrets.token_urlsafe(24), "secret_key": secrets.token_urlsafe(32)}
+    values = {
+        "api_token": secrets.token_urlsafe(24),
+        "secret_key": secrets.token_urlsafe(32),
+        "admin_password": secrets.token_urlsafe(12),
+    }
+    users = data_dir / "users.yaml"
+    users.write_text(
+        "users:\n  - name: admin\n    role: admin\n"
+        f'    password_hash: "{hash_password(values["admin_password"])}"\n'
+    )
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values
@@ -121,11 +133,17 @@ def run(port: int, data_dir: Path, speed: float) -> None:
         "HARK_PUBLIC_URL": os.environ.get("HARK_PUBLIC_URL") or f"http://127.0.0.1:{port}",
     }
     children = _children(settings, port, speed)
-    sys.exit(_supervise(children, env, data_dir, port, redis_server))
+    password = None if os.environ.get("HARK_USERS_FILE") else values.get("admin_password")
+    sys.exit(_supervise(children, env, data_dir, port, redis_server, password))
 
 
 def _supervise(
-    children: list[Child], env: dict, data_dir: Path, port: int, redis_server: EmbeddedRedis | None
+    children: list[Child],
+    env: dict,
+    data_dir: Path,
+    port: int,
+    redis_server: EmbeddedRedis | None,
+    admin_password: str | None,
 ) -> int:
     stopping = {"signal": None}
 
@@ -137,11 +155,15 @@ def _supervise(
     try:
         for child in children:
             log = (data_dir / "logs" / f"{child.name.replace(' ', '-')}.log").open("ab")
+            # Own sessions: a terminal's Ctrl-C reaches only this supervisor, which stops
+            # the children in order, and Redis after them.
             child.process = subprocess.Popen(
-                child.argv, env=env, stdout=log, stderr=subprocess.STDOUT
+                child.argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        click.echo(f"Hark is running: http://127.0.0.1:{port}/api/mentions")
-        click.echo(f"  API token: {env['HARK_API_TOKEN']}  (kept in {data_dir}/secrets.json)")
+        click.echo(f"Hark is running: http://127.0.0.1:{port}/")
+        if admin_password:
+            click.echo(f"  log in as admin / {admin_password}")
+        click.echo(f"  API token: {env['HARK_API_TOKEN']}  (both kept in {data_dir}/secrets.json)")
         where = f"embedded, data in {data_dir / 'redis'}" if redis_server else "HARK_REDIS_URL"
         click.echo(f"  Redis: {where}")
         click.echo(f"  logs: {data_dir}/logs/   Ctrl-C stops everything.")

@@ -58,25 +58,15 @@ def worker(burst: bool, with_scheduler: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def web(host: str, port: int) -> None:
-    """Serve the JSON API and webhooks (development server; production uses gunicorn)."""
-    from web import create_app
-
-    settings = Settings()
-    from hark.rotation_source import build_rotation
+    """Serve the pages, the JSON API and webhooks (Flask's server; production: the Procfile's
+    gunicorn)."""
+    from hark.wsgi import build_web_app
 
     try:
-        rotation, poster = build_rotation(settings), x_poster(settings)
+        app = build_web_app(Settings())
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
-    app = create_app(
-        redis=_connect_or_exit(settings),
-        rotation_source=rotation,
-        x_poster=poster,
-        api_token=_secret(settings.api_token),
-        github_webhook_secret=_secret(settings.github_webhook_secret),
-        pagerduty_webhook_secret=_secret(settings.pd_webhook_secret),
-    )
     app.run(host=host, port=port, threaded=True)
 
 

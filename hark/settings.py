@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     imap_mailbox: str = "INBOX"
     imap_cafile: str | None = None
     api_token: SecretStr | None = None
-    secret_key: SecretStr | None = None
+    secret_key: SecretStr | None = None  # signs the web page's sessions (32+ characters)
+    users_file: str | None = None  # the web page's users (web/users.py format)
+    insecure_cookies: bool = False  # only for http://127.0.0.1 development (hark run)
+    metrics_public: bool = False  # GET /metrics without the API token
 
     def effective(self) -> dict[str, str]:
         """Every setting as the environment variable that sets it, secrets masked."""

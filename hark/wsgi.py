@@ -13,6 +13,7 @@ from flask import Flask
 
 from hark.redis_connection import ConfigError, connect
 from hark.rotation_source import build_rotation
+from hark.rulebook_files import read_rulebook
 from hark.service_cli import x_poster
 from hark.settings import Settings
 
@@ -22,17 +23,33 @@ __all__ = ["ConfigError", "build_web_app", "create_wsgi_app"]
 def build_web_app(settings: Settings) -> Flask:
     """The Flask app for ``settings``: the rotation (PagerDuty or the local schedule), the
     X reply poster (all four user-context settings or none), then Redis."""
+    from hark.rules_cli import default_rules_path
+    from rules import RulebookError
     from web import create_app
+    from web.users import UsersFileError, load_users
 
     rotation, poster = build_rotation(settings), x_poster(settings)
-    return create_app(
-        redis=connect(settings),
-        rotation_source=rotation,
-        x_poster=poster,
-        api_token=_secret(settings.api_token),
-        github_webhook_secret=_secret(settings.github_webhook_secret),
-        pagerduty_webhook_secret=_secret(settings.pd_webhook_secret),
-    )
+    try:
+        users = load_users(settings.users_file) if settings.users_file else None
+        rulebook = read_rulebook(default_rules_path())
+    except (UsersFileError, RulebookError) as error:
+        raise ConfigError(str(error)) from None
+    try:
+        return create_app(
+            redis=connect(settings),
+            rotation_source=rotation,
+            x_poster=poster,
+            api_token=_secret(settings.api_token),
+            github_webhook_secret=_secret(settings.github_webhook_secret),
+            pagerduty_webhook_secret=_secret(settings.pd_webhook_secret),
+            secret_key=_secret(settings.secret_key),
+            users=users,
+            insecure_cookies=settings.insecure_cookies,
+            rulebook=rulebook,
+            metrics_public=settings.metrics_public,
+        )
+    except ValueError as error:  # e.g. a HARK_SECRET_KEY too short to sign sessions
+        raise ConfigError(str(error)) from None
 
 
 def create_wsgi_app() -> Flask:

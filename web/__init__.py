@@ -1,4 +1,5 @@
-"""The Flask application: JSON API, webhooks (pages come with the web issue)."""
+"""The Flask application: the JSON API, webhooks, operations endpoints, and (with a
+session key) the logged-in pages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from redis import Redis
 
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import register_error_handlers
+from web.ops import register_ops
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
@@ -29,6 +31,11 @@ def create_app(
     rotation_source: object | None = None,
     x_poster: object | None = None,
     tone_check: Callable[[str], list[str]] | None = None,
+    secret_key: str | None = None,
+    users: object | None = None,
+    insecure_cookies: bool = False,
+    rulebook: object | None = None,
+    metrics_public: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Flask:
     """The app factory. Everything it needs is passed in; nothing is read from globals."""
@@ -44,6 +51,8 @@ def create_app(
         CLOCK=clock,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
+        RULEBOOK=rulebook,
+        HARK_METRICS_PUBLIC=metrics_public,
     )
     register_error_handlers(app)
     app.register_blueprint(api.bp)
@@ -52,4 +61,13 @@ def create_app(
     app.register_blueprint(queue.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(webhooks.bp)
+    register_ops(app)
+    if secret_key:  # the pages exist only behind a login
+        from web.pages import register_pages
+        from web.session_auth import init_auth
+        from web.users import Users
+
+        app.config.update(SECRET_KEY=secret_key, HARK_INSECURE_COOKIES=insecure_cookies)
+        init_auth(app, users or Users())
+        register_pages(app)
     return app

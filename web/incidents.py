@@ -28,7 +28,9 @@ def list_incidents():
             status, max(1, min(limit, 200)), request.args.get("cursor")
         )
     except ValueError:
-        raise ApiError(400, "invalid_parameter", "limit must be a number and cursor one this API returned") from None
+        raise ApiError(
+            400, "invalid_parameter", "limit must be a number and cursor one this API returned"
+        ) from None
     return jsonify({"items": items, "next": after})
 
 

@@ -1,0 +1,389 @@
+"""The server-rendered pages, against fakeredis and the real stores.
+
+Sign-in is ``web.session_auth`` (written separately). Here a stand-in module with the same
+names is put at ``sys.modules["web.session_auth"]``: ``web.pages`` looks it up per request,
+so nothing else is patched. The stand-in reads the role from the session key ``user_role``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from pathlib import Path
+
+import fakeredis
+import pytest
+from flask import abort, session
+from werkzeug.local import LocalProxy
+
+import web
+from monitor.store import MonitorState
+from oncall.incidents import IncidentStore
+from oncall.reply_queue import ReplyQueue
+from oncall.rotation import LocalRotation
+from oncall.store import MentionStore
+from web import charts
+from web.pages import register_pages
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 1, 24, 15, 30, tzinfo=UTC)  # a Saturday: Chen Wei's week (level 1)
+ROLES = ("viewer", "responder", "admin")
+
+
+# ----------------------------------------------------------------------------- stand-in auth
+
+
+def _stand_in_session_auth() -> types.ModuleType:
+    module = types.ModuleType("web.session_auth")
+
+    def login_required(role):
+        def decorate(view):
+            @wraps(view)
+            def checked(*args, **kwargs):
+                have = session.get("user_role")
+                if have not in ROLES:
+                    abort(401)
+                if ROLES.index(have) < ROLES.index(role):
+                    abort(403)
+                return view(*args, **kwargs)
+
+            return checked
+
+        return decorate
+
+    def _user():
+        return types.SimpleNamespace(
+            name=session.get("user_name", "anonymous"), role=session.get("user_role")
+        )
+
+    module.login_required = login_required
+    module.current_user = LocalProxy(_user)
+    return module
+
+
+@pytest.fixture
+def app(monkeypatch, shipped):
+    monkeypatch.setitem(sys.modules, "web.session_auth", _stand_in_session_auth())
+    schedule = (ROOT / "oncall" / "data" / "schedule.yaml").read_text(encoding="utf-8")
+    application = web.create_app(
+        redis=fakeredis.FakeRedis(),
+        api_token="t",
+        clock=lambda: NOW,
+        rotation_source=LocalRotation.from_yaml(schedule),
+    )
+    application.config.update(SECRET_KEY="test", RULEBOOK=shipped)
+    application.jinja_env.globals["csrf_token"] = lambda: "test-csrf"
+    application.jinja_env.globals["current_user"] = sys.modules["web.session_auth"].current_user
+    register_pages(application)
+    _seed(application.config["REDIS"])
+    return application
+
+
+def _client(app, role: str | None, name: str = "Caro CM"):
+    client = app.test_client()
+    if role:
+        with client.session_transaction() as state:
+            state["user_role"], state["user_name"] = role, name
+    return client
+
+
+@pytest.fixture
+def viewer(app):
+    return _client(app, "viewer", "Vera Viewer")
+
+
+@pytest.fixture
+def responder(app):
+    return _client(app, "responder", "Rosa Responder")
+
+
+# ----------------------------------------------------------------------------- seed data
+
+P0_TRIAGE = {
+    "priority": "P0",
+    "category": "command-generation",
+    "kind": "bug",
+    "score": 2.0,
+    "pages": True,
+    "scores": {"P0": 2.0, "P1": 0, "P2": 0, "P3": 0},
+    "rules": [
+        {
+            "id": "crash-for-everyone",
+            "description": "Caro crashes on launch",
+            "levels": ["P0"],
+            "weight": 1.0,
+            "category": "command-generation",
+            "kind": "bug",
+            "matches": [{"condition": "match[0].keyword", "pattern": "crash", "text": "crashes"}],
+        }
+    ],
+}
+
+
+def _mention(native: str, channel: str, text: str, at: datetime, triage: dict) -> dict:
+    return {
+        "id": f"{channel}:{native}",
+        "native_id": native,
+        "channel": channel,
+        "text": text,
+        "author": "sam",
+        "url": f"https://example.com/{native}",
+        "created_at": at.isoformat(),
+        "received_at": at.isoformat(),
+    }
+
+
+def _item(mention: dict, priority: str, due: datetime, warn: datetime, draft: str) -> dict:
+    return {
+        "mention_id": mention["id"],
+        "native_id": mention["native_id"],
+        "channel": mention["channel"],
+        "author": mention["author"],
+        "text": mention["text"],
+        "url": mention["url"],
+        "priority": priority,
+        "category": "command-generation",
+        "kind": "bug",
+        "received_at": mention["received_at"],
+        "due_at": due.isoformat(),
+        "warn_at": warn.isoformat(),
+        "due_reason": f"{priority} first response: 1 h, counted 24/7",
+        "resolution_due_at": None,
+        "draft": {"text": draft, "template_id": "t", "tone": [], "x_length": len(draft)},
+    }
+
+
+def _seed(connection) -> None:
+    at = NOW - timedelta(minutes=90)
+    crash = _mention("100", "x", "caro crashes on launch since 1.2.0", at, P0_TRIAGE)
+    MentionStore(connection).save(crash, P0_TRIAGE, at)
+    incidents = IncidentStore(connection)
+    incident, _ = incidents.record_report(crash, P0_TRIAGE, at, timedelta(hours=2))
+    incidents.note(
+        incident["id"],
+        at,
+        "page-sent",
+        "trigger sent (dry run)",
+        action="trigger",
+        dry_run=True,
+        summary="Caro crashes on launch",
+    )
+    queue = ReplyQueue(connection)
+    queue.add(_item(crash, "P0", at + timedelta(hours=1), at + timedelta(minutes=45), "Sorry!"))
+    gh_at = NOW - timedelta(minutes=20)
+    issue = _mention("7", "github", "caro suggests the wrong flag for tar", gh_at, P0_TRIAGE)
+    queue.add(_item(issue, "P2", gh_at + timedelta(hours=24), gh_at + timedelta(hours=18), "Hi"))
+    answered = _mention("5", "discord", "how do I set the model?", NOW - timedelta(hours=3), {})
+    queue.add(_item(answered, "P3", NOW, NOW - timedelta(hours=1), "Try caro --model"))
+    queue.mark_replied("discord:5", "Rosa", NOW - timedelta(hours=2, minutes=40), "by hand")
+    MonitorState(connection).record_success("x", NOW - timedelta(minutes=1), 60)
+    MonitorState(connection).record_error("imap", NOW - timedelta(hours=1), 60, "login refused")
+
+
+def _incident_id(app) -> str:
+    items, _ = IncidentStore(app.config["REDIS"]).list(None, 10, None)
+    return items[0]["id"]
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def test_overview_shows_rotation_incidents_queue_and_sources(viewer):
+    page = viewer.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert '<meta name="viewport"' in html and "<nav" in html
+    assert "Chen Wei" in html and "Eli Marsh" in html  # levels 1 and 2 this week
+    assert "Next handoff" in html and "Dana Kowalski" in html
+    assert "caro crashes on launch" in html and "triggered" in html
+    assert "1 overdue" in html  # the X item is past its hour
+    assert "healthy" in html and "unhealthy" in html and "login refused" in html
+    assert 'data-poll="/partials/overview"' in html
+
+
+def test_pages_need_a_signed_in_user(app):
+    assert _client(app, None).get("/").status_code == 401
+
+
+def test_partials_are_fragments(viewer):
+    for path in ("/partials/overview", "/partials/queue"):
+        page = viewer.get(path)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert "<html" not in html and "<nav" not in html
+    assert "caro crashes on launch" in viewer.get("/partials/overview").get_data(as_text=True)
+    assert "wrong flag for tar" in viewer.get("/partials/queue").get_data(as_text=True)
+
+
+def test_incident_log_filters_and_detail(viewer, app):
+    html = viewer.get("/incidents").get_data(as_text=True)
+    assert "caro crashes on launch" in html
+    assert "caro crashes" in viewer.get("/incidents?status=triggered&channel=x").get_data(
+        as_text=True
+    )
+    assert "No incident matches" in viewer.get("/incidents?channel=email").get_data(as_text=True)
+    assert "No incident matches" in viewer.get("/incidents?from=2026-01-25").get_data(as_text=True)
+    assert "No incident matches" in viewer.get("/incidents?to=2026-01-23").get_data(as_text=True)
+    detail = viewer.get(f"/incidents/{_incident_id(app)}")
+    html = detail.get_data(as_text=True)
+    assert detail.status_code == 200
+    assert "caro crashes on launch since 1.2.0" in html  # the linked mention's text
+    assert "dry run" in html and "Timeline" in html
+    assert "Acknowledge" not in html  # a viewer gets no action buttons
+    assert viewer.get("/incidents/inc-nope").status_code == 404
+
+
+def test_incident_log_pages_with_a_cursor(viewer, app):
+    store = IncidentStore(app.config["REDIS"])
+    for number in range(30):  # same opened-at time: the cursor must not repeat or skip
+        triage = {**P0_TRIAGE, "rules": [], "category": f"cat-{number}"}
+        mention = {"id": f"email:{number}", "channel": "email", "text": f"word{number} broken"}
+        store.record_report(mention, triage, NOW - timedelta(hours=5), timedelta(minutes=1))
+    first = viewer.get("/incidents?channel=email").get_data(as_text=True)
+    match = re.search(r'href="([^"]*cursor=[^"]*)" rel="next"', first)
+    assert match
+    second = viewer.get(match.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    ids = re.findall(r"inc-\d{8}-[0-9a-f]{8}", first) + re.findall(r"inc-\d{8}-[0-9a-f]{8}", second)
+    assert len(set(ids)) == 30
+    assert 'rel="next"' not in second
+
+
+def test_queue_page_shows_sla_states_in_words(viewer):
+    html = viewer.get("/queue").get_data(as_text=True)
+    assert "Overdue" in html and "On time" in html
+    assert html.index("item-x-100") < html.index("item-github-7")  # soonest due first
+    assert "P0 first response: 1 h, counted 24/7" in html
+    assert "Claim" not in html  # viewers read only
+
+
+def test_rotation_page(viewer):
+    html = viewer.get("/rotation").get_data(as_text=True)
+    assert "Chen Wei" in html and "Next handoffs" in html
+    assert "The coming week" in html and "engineering-lead" in html
+
+
+def test_metrics_page_charts(viewer):
+    page = viewer.get("/support-metrics")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    svgs = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert len(svgs) == 3
+    assert all("<title" in svg and "aria-labelledby" in svg for svg in svgs)
+    volume, sla, histogram = svgs
+    assert volume.count('<g class="bar">') == 25  # 15:00 yesterday .. 15:00 today, hourly
+    assert volume.count("seg-P0") == 1  # one P0 mention, at 14:00
+    assert sla.count('<g class="bar">') == 2
+    assert histogram.count('<g class="bar">') == 9
+    assert "<title>15-30 min: 1</title>" in histogram  # the Discord reply, after 20 min
+    assert "Targets" in html and "95%" in html
+    assert viewer.get("/support-metrics?period=week").status_code == 200
+
+
+def test_charts_are_pure_svg():
+    svg = charts.histogram([("a", 1), ("b", 0), ("c", 3)], "T")
+    assert svg.count('<g class="bar">') == 3 and "<title" in svg
+    none = charts.sla_chart([("All", None, 95.0)])
+    assert "no data" in none
+
+
+def test_only_http_links_are_clickable(viewer, app):
+    queue = ReplyQueue(app.config["REDIS"])
+    sneaky = _mention("66", "discord", "hi", NOW, {})
+    sneaky["url"] = "javascript:alert(1)"
+    queue.add(_item(sneaky, "P3", NOW + timedelta(days=1), NOW + timedelta(hours=20), "Hi"))
+    html = viewer.get("/queue").get_data(as_text=True)
+    assert "javascript:" not in html and 'href="https://example.com/100"' in html
+
+
+def test_rules_page_explains_a_text(viewer):
+    html = viewer.get("/rules").get_data(as_text=True)
+    assert "crash-for-everyone" in html and "Critical" in html
+    html = viewer.get(
+        "/rules", query_string={"text": "caro crashes on launch, every time", "channel": "x"}
+    ).get_data(as_text=True)
+    assert "P0 (Critical)" in html and "pages the on-call" in html
+    assert "matched “crashes”" in html
+
+
+def test_rules_page_without_rulebook(viewer, app):
+    app.config.pop("RULEBOOK")
+    assert "No rulebook configured" in viewer.get("/rules").get_data(as_text=True)
+
+
+def test_every_form_carries_the_csrf_token(responder, app):
+    for path in ("/queue", f"/incidents/{_incident_id(app)}"):
+        html = responder.get(path).get_data(as_text=True)
+        posts = re.findall(r'<form[^>]*method="post".*?</form>', html, re.S)
+        assert posts
+        assert all('name="csrf_token" value="test-csrf"' in form for form in posts)
+
+
+# ----------------------------------------------------------------------------- acting
+
+
+def test_viewer_cannot_act(viewer, app):
+    assert viewer.post("/queue/x:100/claim").status_code == 403
+    assert viewer.post(f"/incidents/{_incident_id(app)}/acknowledge").status_code == 403
+    assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "open"
+
+
+def test_responder_claims_edits_and_dismisses(responder, app):
+    queue = ReplyQueue(app.config["REDIS"])
+    page = responder.post("/queue/x:100/claim", follow_redirects=True)
+    assert page.status_code == 200 and "You are answering x:100" in page.get_data(as_text=True)
+    assert queue.get("x:100")["claimed_by"] == "Rosa Responder"
+
+    page = responder.post(
+        "/queue/x:100/draft", data={"text": "Thanks! Please read the docs."}, follow_redirects=True
+    )
+    html = page.get_data(as_text=True)
+    assert "Draft saved" in html and "Tone warnings" in html and "read the docs" in html
+    assert queue.get("x:100")["draft"]["text"] == "Thanks! Please read the docs."
+    assert 'data-x-count="count-x-100"' in html
+
+    page = responder.post("/queue/x:100/dismiss", data={"reason": ""}, follow_redirects=True)
+    assert "say why" in page.get_data(as_text=True)
+    page = responder.post("/queue/x:100/dismiss", data={"reason": "spam"}, follow_redirects=True)
+    assert "Dismissed x:100" in page.get_data(as_text=True)
+    assert queue.get("x:100")["status"] == "dismissed"
+
+
+def test_someone_elses_claim_is_a_message_not_an_error(app):
+    _client(app, "responder", "Ana").post("/queue/github:7/claim")
+    page = _client(app, "responder", "Ben").post("/queue/github:7/claim", follow_redirects=True)
+    assert page.status_code == 200
+    assert "Ana is already answering this" in page.get_data(as_text=True)
+
+
+def test_send_needs_approval_and_a_poster(responder, app):
+    page = responder.post("/queue/x:100/send", follow_redirects=True)
+    assert "Approve and post" in page.get_data(as_text=True)
+
+    class Poster:
+        def __init__(self):
+            self.sent = []
+
+        def reply(self, text, to):
+            self.sent.append((text, to))
+            return "999"
+
+    app.config["X_POSTER"] = poster = Poster()
+    assert "Send on X" in responder.get("/queue").get_data(as_text=True)
+    responder.post("/queue/x:100/send", data={"approve": "yes"})
+    assert poster.sent == [("Sorry!", "100")]
+    assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "replied"
+
+
+def test_responder_acknowledges_then_resolves(responder, app):
+    incident_id = _incident_id(app)
+    page = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)
+    assert page.status_code == 200 and "is acknowledged" in page.get_data(as_text=True)
+    page = responder.post(f"/incidents/{incident_id}/resolve", follow_redirects=True)
+    assert "is resolved" in page.get_data(as_text=True)
+    assert IncidentStore(app.config["REDIS"]).get(incident_id)["status"] == "resolved"
+    conflict = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)
+    assert conflict.status_code == 200
+    assert "cannot become acknowledged" in conflict.get_data(as_text=True)
