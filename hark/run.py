@@ -131,6 +131,9 @@ def run(port: int, data_dir: Path, speed: float) -> None:
         "HARK_REDIS_URL": redis_url,
         "HARK_API_TOKEN": os.environ.get("HARK_API_TOKEN") or values["api_token"],
         "HARK_PUBLIC_URL": os.environ.get("HARK_PUBLIC_URL") or f"http://127.0.0.1:{port}",
+        "HARK_SECRET_KEY": os.environ.get("HARK_SECRET_KEY") or values["secret_key"],
+        "HARK_USERS_FILE": os.environ.get("HARK_USERS_FILE") or str(data_dir / "users.yaml"),
+        "HARK_INSECURE_COOKIES": "1",  # plain http on 127.0.0.1
     }
     children = _children(settings, port, speed)
     password = None if os.environ.get("HARK_USERS_FILE") else values.get("admin_password")

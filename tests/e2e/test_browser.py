@@ -1,0 +1,96 @@
+"""The page in a real headless Chromium (Debian's package, driven by Playwright) against a
+running ``hark run``: log in, see the rotation, open an incident and acknowledge it, claim
+and answer an item in the queue. Screenshots are kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from hark.embedded_redis import free_port
+from tests.integration.test_hark_run import _get, _start, _stop, _wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("hark-run")
+    port = free_port()
+    process, token = _start(directory, port)
+    try:
+        _wait_for(lambda: [i for i in _get(port, "/api/incidents", token)["items"] if i["pages"]])
+        _wait_for(lambda: _get(port, "/api/queue", token)["items"])
+        password = _admin_password(directory)
+        yield f"http://127.0.0.1:{port}", password
+    finally:
+        _stop(process, directory)
+
+
+def _admin_password(directory: Path) -> str:
+    import json
+
+    return json.loads((directory / "var" / "secrets.json").read_text())["admin_password"]
+
+
+@pytest.fixture
+def page(running):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        base, password = running
+        tab.goto(f"{base}/")
+        expect(tab).to_have_url(re.compile(r"/login"))
+        tab.get_by_label("Name").fill("admin")
+        tab.get_by_label("Password").fill(password)
+        tab.get_by_role("button", name="Log in").click()
+        expect(tab.get_by_role("heading", level=1)).to_be_visible()
+        yield tab, base
+        browser.close()
+
+
+def test_log_in_and_see_who_is_on_call(page):
+    tab, base = page
+    tab.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+    tab.goto(f"{base}/rotation")
+    expect(tab.get_by_text("Ben Okafor").or_(tab.get_by_text("Ana Ruiz")).first).to_be_visible()
+    tab.screenshot(path=str(ARTIFACTS / "rotation.png"), full_page=True)
+
+
+def test_open_an_incident_and_acknowledge_it(page):
+    tab, base = page
+    tab.goto(f"{base}/incidents")
+    tab.locator("a[href^='/incidents/inc-']").first.click()
+    expect(tab.get_by_role("button", name="Acknowledge")).to_be_visible()
+    tab.get_by_role("button", name="Acknowledge").click()
+    expect(tab.get_by_text("acknowledged").first).to_be_visible()
+    tab.screenshot(path=str(ARTIFACTS / "incident.png"), full_page=True)
+
+
+def test_claim_and_answer_an_item_in_the_queue(page):
+    tab, base = page
+    tab.goto(f"{base}/queue")
+    first = tab.locator("article").first
+    first.get_by_role("button", name="Claim").click()
+    first = tab.locator("article").first
+    expect(first.get_by_text("admin")).to_be_visible()
+    first.get_by_role("button", name="Mark replied").click()
+    tab.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
+    expect(tab.get_by_text(re.compile("replied", re.I)).first).to_be_visible()
