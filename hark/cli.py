@@ -11,6 +11,7 @@ from hark.rules_cli import rules
 from hark.run import run
 from hark.service_cli import report, web, worker
 from hark.settings import Settings
+from hark.users_cli import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +29,7 @@ def settings() -> None:
 
 cli.add_command(rules)
 cli.add_command(classify)
-for command in (worker, replay, web, poll, report, run):
+for command in (worker, replay, web, poll, report, run, users):
     cli.add_command(command)
 
 

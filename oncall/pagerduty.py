@@ -11,11 +11,14 @@ Errors become ``PagingError`` with ``retryable`` and ``retry_after_s``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import pdpyras
+with warnings.catch_warnings():  # the issue pins pdpyras 5.4; its successor is `pagerduty`
+    warnings.simplefilter("ignore", UserWarning)
+    import pdpyras
 
 RETRIED_BY_RQ = (429, 500, 502, 503, 504)
 

@@ -88,6 +88,11 @@ def test_hark_run_from_a_clean_directory(tmp_path):
         assert incidents[0]["pages"][0]["dry_run"] is True  # no PagerDuty key: the dry-run pager
         assert _get(port, "/api/queue", token)["items"]
         assert _get(port, "/api/rotation", token)["on_call"]
+        health = _wait_for(lambda: _get(port, "/healthz", token))
+        assert health["status"] == "ok" and health["workers"]["count"] == 2
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as login_page:
+            assert login_page.url.endswith("/login?next=/")  # the page renders, behind a login
+            assert b"Log in" in login_page.read()
     finally:
         _stop(process, tmp_path)
     assert (tmp_path / "var" / "redis" / "appendonly.aof").exists() or any(

@@ -28,3 +28,23 @@ def test_x_poster_needs_all_four_user_context_settings():
         x_access_token_secret="ts",
     )
     assert x_poster(complete) is not None
+
+
+def test_users_add_writes_only_a_hash(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from hark.cli import cli
+    from web.users import load_users
+
+    path = tmp_path / "users.yaml"
+    monkeypatch.setenv("HARK_USERS_FILE", str(path))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["users", "add", "maria", "responder", "--password", "s3cret-pw"])
+    assert result.exit_code == 0, result.output
+    assert "s3cret-pw" not in path.read_text()
+    assert load_users(path).check("maria", "s3cret-pw").role == "responder"
+    runner.invoke(cli, ["users", "add", "maria", "admin", "--password", "other-pw"])
+    assert load_users(path).check("maria", "other-pw").role == "admin"
+    monkeypatch.delenv("HARK_USERS_FILE")
+    missing = runner.invoke(cli, ["users", "add", "x", "viewer", "--password", "p"])
+    assert missing.exit_code == 2 and "HARK_USERS_FILE" in missing.output
