@@ -7,6 +7,7 @@ Converts tweepy's errors into this package's own (``XAuthError``, ``XRateLimited
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,22 +120,8 @@ class XApi:
 
     def _call(self, method, *args, **kwargs) -> dict[str, Any]:
         kwargs = {key: value for key, value in kwargs.items() if value is not None}
-        try:
-            return method(*args, **kwargs)
-        except (tweepy.Unauthorized, tweepy.Forbidden) as error:
-            raise XAuthError(
-                f"X refused the credentials ({error.response.status_code}): check "
-                "HARK_X_BEARER_TOKEN and the app's access level"
-            ) from None
-        except tweepy.TooManyRequests as error:
-            wait = max(1.0, (error.reset_time or self._now_s() + 60) - self._now_s())
-            raise XRateLimited(f"X rate limit reached; resets in {wait:.0f} s", wait) from None
-        except tweepy.TwitterServerError as error:
-            raise XTemporaryError(f"X answered {error.response.status_code}") from None
-        except requests.RequestException as error:
-            raise XTemporaryError(f"X unreachable: {type(error).__name__}") from None
-        except tweepy.HTTPException as error:
-            raise XError(f"X answered {error.response.status_code}: {error}") from None
+        hint = "check HARK_X_BEARER_TOKEN and the app's access level"
+        return _converted(lambda: method(*args, **kwargs), hint, self._now_s)
 
     @staticmethod
     def _page(body: dict[str, Any]) -> XPage:
@@ -168,21 +155,34 @@ class XPoster:
 
     def reply(self, text: str, in_reply_to_tweet_id: str) -> str:
         """Post ``text`` as a reply; returns the new tweet's id."""
-        try:
-            body = self._client.create_tweet(
+        hint = (
+            "check HARK_X_API_KEY, HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN and "
+            "HARK_X_ACCESS_TOKEN_SECRET"
+        )
+        body = _converted(
+            lambda: self._client.create_tweet(
                 text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
-            )
-        except (tweepy.Unauthorized, tweepy.Forbidden) as error:
-            raise XAuthError(
-                f"X refused to post ({error.response.status_code}): check HARK_X_API_KEY, "
-                "HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN and HARK_X_ACCESS_TOKEN_SECRET"
-            ) from None
-        except tweepy.TooManyRequests:
-            raise XRateLimited("X rate limit reached for posting; try again later", 60) from None
-        except tweepy.TwitterServerError as error:
-            raise XTemporaryError(f"X answered {error.response.status_code}") from None
-        except requests.RequestException as error:
-            raise XTemporaryError(f"X unreachable: {type(error).__name__}") from None
-        except tweepy.HTTPException as error:
-            raise XError(f"X refused the reply ({error.response.status_code}): {error}") from None
+            ),
+            hint,
+            time.time,
+        )
         return body["data"]["id"]
+
+
+def _converted(call, auth_hint: str, now_s) -> dict[str, Any]:
+    """Run a tweepy call; its errors become this package's, with what to check."""
+    try:
+        return call()
+    except (tweepy.Unauthorized, tweepy.Forbidden) as error:
+        raise XAuthError(
+            f"X refused the credentials ({error.response.status_code}): {auth_hint}"
+        ) from None
+    except tweepy.TooManyRequests as error:
+        wait = max(1.0, (error.reset_time or now_s() + 60) - now_s())
+        raise XRateLimited(f"X rate limit reached; resets in {wait:.0f} s", wait) from None
+    except tweepy.TwitterServerError as error:
+        raise XTemporaryError(f"X answered {error.response.status_code}") from None
+    except requests.RequestException as error:
+        raise XTemporaryError(f"X unreachable: {type(error).__name__}") from None
+    except tweepy.HTTPException as error:
+        raise XError(f"X answered {error.response.status_code}: {error}") from None

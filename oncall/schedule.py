@@ -50,7 +50,7 @@ from pydantic import (
 
 from oncall.pagerduty import RotationError
 from rules.loader import Problem
-from rules.yaml_lines import Path, field_name, index_lines, locate
+from rules.yaml_lines import Path, UnusableYaml, field_name, index_lines, load_mapping, locate
 
 __all__ = [
     "Layer",
@@ -236,20 +236,9 @@ _ScheduleLoader.add_implicit_resolver(
 def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     """Validate schedule YAML; raise ``ScheduleError`` listing every problem."""
     try:
-        root = yaml.compose(text, Loader=_ScheduleLoader)
-        data = yaml.load(text, Loader=_ScheduleLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        reason = getattr(error, "problem", None) or str(error)
-        raise ScheduleError(
-            [Problem(source, line, "-", "yaml", f"not valid YAML: {reason}")]
-        ) from None
-    if not isinstance(data, dict):
-        found = type(data).__name__ if data is not None else "an empty file"
-        raise ScheduleError(
-            [Problem(source, 1, "-", "-", f"a schedule is a mapping; found {found}")]
-        )
+        root, data = load_mapping(text, "schedule", _ScheduleLoader)  # a SafeLoader subclass
+    except UnusableYaml as error:
+        raise ScheduleError([Problem(source, error.line, "-", error.field, str(error))]) from None
 
     lines, duplicates = index_lines(root)
     locator = _Locator(source, lines)

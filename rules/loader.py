@@ -12,11 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules.schema import BusinessHours, Condition, Defaults, PriorityLevel, Rule, Rulebook
-from rules.yaml_lines import Path, field_name, index_lines, locate
+from rules.yaml_lines import Path, UnusableYaml, field_name, index_lines, load_mapping, locate
 
 
 @dataclass(frozen=True, order=True)
@@ -42,20 +41,9 @@ class RulebookError(ValueError):
 def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
     """Validate rulebook YAML; raise ``RulebookError`` listing every problem."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        reason = getattr(error, "problem", None) or str(error)
-        raise RulebookError(
-            [Problem(source, line, "-", "yaml", f"not valid YAML: {reason}")]
-        ) from None
-    if not isinstance(data, dict):
-        found = type(data).__name__ if data is not None else "an empty file"
-        raise RulebookError(
-            [Problem(source, 1, "-", "-", f"a rulebook is a mapping; found {found}")]
-        )
+        root, data = load_mapping(text, "rulebook")
+    except UnusableYaml as error:
+        raise RulebookError([Problem(source, error.line, "-", error.field, str(error))]) from None
 
     lines, duplicate_keys = index_lines(root)
     locate = _Locator(source, data, lines)

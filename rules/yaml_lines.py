@@ -58,3 +58,29 @@ def field_name(path: Path) -> str:
     for part in path:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     return name or "-"
+
+
+class UnusableYaml(ValueError):
+    """Text that is not YAML, or not a mapping: the one problem, with its line and field."""
+
+    def __init__(self, line: int, field: str, message: str) -> None:
+        super().__init__(message)
+        self.line, self.field = line, field
+
+
+def load_mapping(text: str, what: str, loader: type = yaml.SafeLoader) -> tuple[yaml.Node, dict]:
+    """The node tree (for ``index_lines``) and the data of a YAML mapping; ``what`` names the
+    document in the message ("a rulebook is a mapping")."""
+    try:
+        root = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        reason = getattr(error, "problem", None) or str(error)
+        raise UnusableYaml(
+            mark.line + 1 if mark else 1, "yaml", f"not valid YAML: {reason}"
+        ) from None
+    if not isinstance(data, dict):
+        found = type(data).__name__ if data is not None else "an empty file"
+        raise UnusableYaml(1, "-", f"a {what} is a mapping; found {found}")
+    return root, data
