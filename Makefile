@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.paging
+	$(BIN)/python -m bench.incident_log
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache

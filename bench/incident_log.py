@@ -232,6 +232,39 @@ def percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(times), cuts[94]
 
 
+def _bench_users(directory: Path):
+    from web.users import hash_password, load_users
+
+    path = directory / "users.yaml"
+    path.write_text(
+        f"users:\n  - {{name: bench, role: viewer, password_hash: "
+        f"'{hash_password('bench-password')}'}}\n"
+    )
+    return load_users(path)
+
+
+def _log_in(client) -> None:
+    import re
+
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    client.post("/login", data={"name": "bench", "password": "bench-password", "csrf_token": token})
+
+
+def _last_page_url(client) -> str:
+    """Follow the page's own "next" links to the last page of the log."""
+    import html
+    import re
+
+    url = "/incidents"
+    while True:
+        body = client.get(url).get_data(as_text=True)
+        found = re.search(r'href="(/incidents\?[^"]*cursor=[^"]+)"', body)
+        if not found:
+            return url
+        url = html.unescape(found.group(1))
+
+
 def has_page(app) -> bool:
     return any(rule.rule == "/incidents" for rule in app.url_map.iter_rules())
 
@@ -249,8 +282,15 @@ def main() -> None:
         server = EmbeddedRedis(Path(workdir), append_only=False).start()
         try:
             connection = redis.Redis.from_url(server.url)
-            app = create_app(redis=connection, api_token="t")
+            app = create_app(
+                redis=connection,
+                api_token="t",
+                secret_key="b" * 40,
+                users=_bench_users(Path(workdir)),
+                insecure_cookies=True,
+            )
             client = app.test_client()
+            _log_in(client)
             page_note = None
             if not has_page(app):
                 page_note = "no /incidents page in the app yet: HTML page skipped"
@@ -280,7 +320,7 @@ def main() -> None:
                             "bench does not make): HTML page skipped"
                         )
                     else:
-                        page_last = f"/incidents?cursor={cursor}" if cursor else "/incidents"
+                        page_last = _last_page_url(client)
                         first, last = timed(client, ["/incidents", page_last], args.repeat)
                         row["page_first"], row["page_last"] = percentiles(first), percentiles(last)
                 rows.append(row)

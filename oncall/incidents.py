@@ -184,14 +184,14 @@ class IncidentStore:
         if cursor:
             score, _, after_id = cursor.partition(":")
             top = float(score)
-        items: list[dict] = []
+        found: list[tuple[float, str, dict]] = []
         offset = 0
-        while len(items) < limit:
+        while len(found) <= limit:  # one more than a page: is there a next page?
             rows = self.connection.zrevrangebyscore(
                 key, top, "-inf", start=offset, num=limit * 2, withscores=True
             )
             if not rows:
-                return items, None
+                break
             offset += len(rows)
             for raw, score in rows:
                 incident_id = raw.decode()
@@ -199,10 +199,12 @@ class IncidentStore:
                     continue  # shown on an earlier page
                 incident = self.get(incident_id)
                 if incident:
-                    items.append(public(incident))
-                if len(items) == limit:
-                    return items, f"{score!r}:{incident_id}"
-        return items, None
+                    found.append((score, incident_id, public(incident)))
+                if len(found) > limit:
+                    break
+        page = found[:limit]
+        after = f"{page[-1][0]!r}:{page[-1][1]}" if len(found) > limit else None
+        return [incident for _, _, incident in page], after
 
     def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         """Every incident opened in [since, until), oldest first."""
