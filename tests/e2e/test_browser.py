@@ -94,3 +94,23 @@ def test_claim_and_answer_an_item_in_the_queue(page):
     first.get_by_role("button", name="Mark replied").click()
     tab.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
     expect(tab.get_by_text(re.compile("replied", re.I)).first).to_be_visible()
+
+
+def test_usable_on_a_phone(page):
+    tab, base = page
+    tab.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/incidents", "/queue", "/rotation"):
+        tab.goto(f"{base}{path}")
+        overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+    tab.goto(f"{base}/")
+    tab.screenshot(path=str(ARTIFACTS / "overview-phone.png"), full_page=True)
+
+
+def test_keyboard_reaches_the_navigation(page):
+    tab, base = page
+    tab.goto(f"{base}/")
+    tab.keyboard.press("Tab")  # the skip link comes first
+    assert tab.evaluate("document.activeElement.textContent").strip() == "Skip to content"
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.tagName") == "A"
