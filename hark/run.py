@@ -174,9 +174,10 @@ def _supervise(
             for child in children:
                 code = child.process.poll()
                 if code is not None and not child.one_shot:
+                    log = data_dir / "logs" / f"{child.name.replace(' ', '-')}.log"
                     click.echo(
-                        f"{child.name} stopped (exit code {code}); stopping the rest. "
-                        f"See {data_dir}/logs/{child.name.replace(' ', '-')}.log",
+                        f"{child.name} stopped (exit code {code}): {_last_line(log)}\n"
+                        f"Stopping the rest. The whole log: {log}",
                         err=True,
                     )
                     return 1
@@ -200,3 +201,12 @@ def _stop(children: list[Child]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _last_line(log: Path) -> str:
+    """The child's last words (its error message, usually)."""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"

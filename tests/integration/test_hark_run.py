@@ -122,3 +122,19 @@ def test_port_in_use_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert f"port {port} is in use" in result.stderr
     assert not _ours(tmp_path)
+
+
+def test_a_bad_setting_stops_everything_with_the_reason(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
+    env["HARK_NO_REPLY"] = "praise"  # not channel:kind
+    result = subprocess.run(
+        [hark(), "run", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "HARK_NO_REPLY: 'praise' is not channel:kind" in result.stderr
+    assert _wait_for(lambda: not _ours(tmp_path), 20)
