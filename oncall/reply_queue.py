@@ -66,6 +66,10 @@ class ReplyQueue:
         items = [self.get(i) for i in ids]
         return [with_clock(item, now) for item in items if item]
 
+    def waiting(self) -> int:
+        """How many items are open or claimed (the working view shows the first 100)."""
+        return self.connection.zcard(BY_DUE)
+
     def items(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         ids = self.connection.zrangebyscore(ALL, since.timestamp(), f"({until.timestamp()}")
         return [item for item in (self.get(raw.decode()) for raw in ids) if item]

@@ -189,7 +189,7 @@ def _overview() -> dict:
     return {
         "rotation": _rotation(),
         "incidents": _open_p0(),
-        "queue_size": len(items),
+        "queue_size": ReplyQueue(_redis()).waiting(),
         "overdue": sum(1 for item in items if item["sla_state"] == "overdue"),
         "warning": sum(1 for item in items if item["sla_state"] == "warning"),
         "sources": MonitorState(_redis()).health(_now()),
