@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hark.classify_cli import classify
+from hark.jobs_cli import jobs
 from hark.poll_cli import poll
 from hark.replay import replay
 from hark.rules_cli import rules
@@ -29,7 +30,7 @@ def settings() -> None:
 
 cli.add_command(rules)
 cli.add_command(classify)
-for command in (worker, replay, web, poll, report, run, users):
+for command in (worker, replay, web, poll, report, run, users, jobs):
     cli.add_command(command)
 
 

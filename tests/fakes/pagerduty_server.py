@@ -161,6 +161,10 @@ class FakePagerDuty:
         with self._lock:
             self._faults.extend([(status, delay_s)] * times)
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def rate_limit_storm(self, count: int) -> None:
         self.fail_next(429, times=count)
 

@@ -378,3 +378,27 @@ def test_rotation_api_local_schedule_and_pagerduty(redis_conn, fake_pd):
     view = client.get("/api/rotation", headers={"Authorization": "Bearer t"})
     assert view.status_code == 200
     assert "HARK_PD_API_TOKEN" in view.get_json()["error"] and view.get_json()["on_call"] == []
+
+
+def test_failed_pages_are_listed_and_replayed_with_hark_jobs(
+    redis_url, redis_conn, fake_pd, config
+):
+    from click.testing import CliRunner
+
+    from hark.cli import cli
+
+    fake_pd.fail_next(503, times=20)
+    _submit(redis_conn, [CRASHES[0]])
+    _work(redis_conn, config(page_retries=(0,)))
+    assert _only_incident(redis_conn)["status"] == "page-failed"
+    runner, env = CliRunner(), {"HARK_REDIS_URL": redis_url}
+    listed = runner.invoke(cli, ["jobs", "list"], env=env)
+    assert "paging" in listed.output and "1 failed job(s)" in listed.output, listed.output
+
+    fake_pd.clear_faults()  # PagerDuty is back
+    retried = runner.invoke(cli, ["jobs", "retry", "--queue", "paging"], env=env)
+    assert "1 job(s) requeued" in retried.output
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    assert incident["status"] == "triggered"  # a page got through
+    assert len(fake_pd.triggers()) == 1
