@@ -11,7 +11,6 @@ and the loader must report exactly those: every expected problem, and nothing el
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,43 +19,12 @@ from click.testing import CliRunner
 from hark.cli import cli
 from hark.rulebook_files import shipped_rulebook_path
 from rules import Engine, Problem, RulebookError, parse_rulebook
+from tests.broken_files import expectations
 
 RULEBOOKS = Path(__file__).resolve().parent.parent / "data" / "rulebooks"
 MINIMAL = RULEBOOKS / "minimal.yaml"
 BROKEN = sorted((RULEBOOKS / "broken").glob("*.yaml"))
-EXPECT = re.compile(r"^# expect: (?P<line>\d+): (?P<rule_id>\S+): (?P<field>\S+): (?P<message>.+)$")
 PROBLEM_LINE = re.compile(r"^(?P<source>.+?):(?P<line>\d+): (?P<rule_id>\S+): (?P<field>\S+): .+$")
-
-
-@dataclass(frozen=True)
-class Expected:
-    line: int
-    rule_id: str
-    field: str
-    message: str
-
-    def matches(self, problem: Problem) -> bool:
-        return (
-            problem.line == self.line
-            and problem.rule_id == self.rule_id
-            and problem.field == self.field
-            and self.message in problem.message
-        )
-
-    def __str__(self) -> str:
-        return f"{self.line}: {self.rule_id}: {self.field}: ...{self.message}..."
-
-
-def expectations(text: str) -> list[Expected]:
-    found = []
-    for line in text.splitlines():
-        if line.startswith("# expect:"):
-            parsed = EXPECT.match(line.rstrip())
-            assert parsed, f"malformed expect line: {line!r}"
-            found.append(
-                Expected(int(parsed["line"]), parsed["rule_id"], parsed["field"], parsed["message"])
-            )
-    return found
 
 
 def problems_of(path: Path) -> list[Problem]:

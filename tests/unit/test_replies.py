@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import textwrap
 import unicodedata
-from dataclasses import FrozenInstanceError, dataclass
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -38,9 +38,9 @@ from oncall.replies import (
 from oncall.replies.templates import sample_context
 from oncall.replies.tone import destructive_command
 from oncall.replies.x_length import find_urls
+from tests.broken_files import expectations
 
 BROKEN = sorted((Path(__file__).resolve().parent.parent / "data" / "replies" / "broken").glob("*"))
-EXPECT = re.compile(r"^# expect: (?P<line>\d+): (?P<id>\S+): (?P<field>\S+): (?P<message>.+)$")
 FALLBACK = "- id: fallback\n  text: Thanks for reaching out!\n"
 
 
@@ -367,35 +367,6 @@ def test_tone_reports_every_problem_in_text_order():
 # ---------------------------------------------------------------------------------------------
 # Broken template files
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Expected:
-    line: int
-    template_id: str
-    field: str
-    message: str
-
-    def matches(self, problem: TemplateProblem) -> bool:
-        return (
-            (problem.line, problem.template_id, problem.field)
-            == (self.line, self.template_id, self.field)
-        ) and self.message in problem.message
-
-    def __str__(self) -> str:
-        return f"{self.line}: {self.template_id}: {self.field}: ...{self.message}..."
-
-
-def expectations(text: str) -> list[Expected]:
-    found = []
-    for line in text.splitlines():
-        if line.startswith("# expect:"):
-            parsed = EXPECT.match(line.rstrip())
-            assert parsed, f"malformed expect line: {line!r}"
-            found.append(
-                Expected(int(parsed["line"]), parsed["id"], parsed["field"], parsed["message"])
-            )
-    return found
 
 
 def problems_of(path: Path) -> list[TemplateProblem]:
