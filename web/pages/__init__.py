@@ -1,0 +1,159 @@
+"""The server-rendered pages: overview, incidents, reply queue, rotation, metrics, rules.
+
+This package holds the blueprint, the sign-in and formatting helpers the pages share, the
+error pages and ``register_pages``; the views live in its modules, one concern each:
+``overview``, ``incidents``, ``queue``, ``rotation`` and ``insight`` (metrics and rules).
+
+Sign-in comes from ``web.session_auth`` (``login_required(role)``, ``current_user``, and the
+``csrf_token()`` Jinja global). It is looked up when a request arrives, not when this package
+is imported (``_auth()``), so the pages import without it and a test can put a stand-in
+module at ``sys.modules["web.session_auth"]``. CSRF tokens are checked by ``session_auth``;
+every form here sends one.
+
+``web`` may not import ``hark``: the rulebook comes from ``app.config["RULEBOOK"]`` (an
+``Engine``, or anything with an ``engine`` attribute), set by the composition root.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, render_template
+from markupsafe import Markup, escape
+
+bp = Blueprint("pages", __name__)  # templates and /static are the app's (web/)
+
+ROLES = ("viewer", "responder", "admin")
+CHANNELS = ("x", "github", "discord", "email")
+
+
+# ----------------------------------------------------------------------------- auth
+
+
+def _auth():
+    return importlib.import_module("web.session_auth")
+
+
+def requires(role: str) -> Callable:
+    """``web.session_auth.login_required(role)``, resolved at request time."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            return _auth().login_required(role)(view)(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def _user() -> Any:
+    user = _auth().current_user
+    if getattr(user, "name", None) is None and callable(user):
+        user = user()
+    return user
+
+
+def _person() -> str:
+    return str(getattr(_user(), "name", "") or "someone")
+
+
+def _can_respond() -> bool:
+    role = getattr(_user(), "role", None)
+    return role in ROLES and ROLES.index(role) >= ROLES.index("responder")
+
+
+def _now() -> datetime:
+    return current_app.config["CLOCK"]()
+
+
+def _redis():
+    return current_app.config["REDIS"]
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def _parse(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(abs(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+def when(value: Any) -> Markup:
+    """A ``<time>`` element in UTC, with how long ago or from now."""
+    moment = _parse(value)
+    if moment is None:
+        return Markup("—")
+    delta = (moment - _now()).total_seconds()
+    relative = f"in {duration_text(delta)}" if delta > 0 else f"{duration_text(delta)} ago"
+    return Markup('<time datetime="{}">{} UTC</time> <span class="muted">({})</span>').format(
+        moment.isoformat(), moment.strftime("%Y-%m-%d %H:%M"), relative
+    )
+
+
+def _anchor(mention_id: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in mention_id)
+
+
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def _page_error(error):
+    code = getattr(error, "code", 500) or 500
+    message = getattr(error, "description", "") or "Something went wrong."
+    return render_template("error.html", code=code, message=message), code
+
+
+def http_url(url: Any) -> str | None:
+    """``url`` when it is an http(s) link, else None: a message's ``url`` comes from outside,
+    and a ``javascript:`` link must never become clickable."""
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
+def _flash_category(category: str) -> str:
+    return category if category in ("ok", "error", "warning") else "ok"
+
+
+def register_pages(app: Flask) -> None:
+    """Add the pages (and their static files at ``/static``) to ``app``."""
+    app.register_blueprint(bp)
+    app.jinja_env.filters.setdefault("when", when)
+    app.jinja_env.filters.setdefault("duration", duration_text)
+    app.jinja_env.filters.setdefault("anchor", _anchor)
+    app.jinja_env.filters.setdefault("http_url", http_url)
+    app.jinja_env.filters.setdefault("flash_category", _flash_category)
+    app.jinja_env.globals.setdefault("escape", escape)
+    app.jinja_env.globals.setdefault(
+        "has_endpoint", lambda name: name in current_app.view_functions
+    )
+
+
+# The views register themselves on ``bp`` when imported: after everything they import above.
+from web.pages import incidents, insight, overview, queue, rotation  # noqa: E402, F401

@@ -1,0 +1,117 @@
+"""Insight: the support metrics (volume, SLA, time to first response) and the rules explainer."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+
+from oncall.reply_queue import ReplyQueue
+from oncall.support_report import LENGTH, period_metrics
+from web import charts
+from web.pages import CHANNELS, _now, _parse, _redis, bp, duration_text, requires
+
+HISTOGRAM_BUCKETS = (
+    ("< 15 min", 15 * 60),
+    ("15-30 min", 30 * 60),
+    ("30-60 min", 3600),
+    ("1-2 h", 2 * 3600),
+    ("2-4 h", 4 * 3600),
+    ("4-8 h", 8 * 3600),
+    ("8-24 h", 24 * 3600),
+    ("24-48 h", 48 * 3600),
+    ("> 48 h", None),
+)
+
+
+def _target_text(name: str, row: dict) -> tuple[str, str]:
+    """(target, value) of a metrics target row, in words."""
+    value = row.get("value")
+    if "target_s" in row:
+        return f"< {duration_text(row['target_s'])}", duration_text(value)
+    if "target_rate" in row:
+        shown = "—" if value is None else f"{100 * value:.1f}%"
+        return f"< {100 * row['target_rate']:g}%", shown
+    shown = "—" if value is None else f"{value:.1f}%"
+    sign = "=" if name == "p0_first_response" else ">"
+    return f"{sign} {row['target_pct']:g}%", shown
+
+
+def _histogram_buckets(items: list[dict]) -> list[tuple[str, int]]:
+    counts = [0] * len(HISTOGRAM_BUCKETS)
+    for item in items:
+        received, answered = _parse(item.get("received_at")), _parse(item.get("first_response_at"))
+        if received is None or answered is None:
+            continue
+        seconds = max(0.0, (answered - received).total_seconds())
+        for index, (_, upper) in enumerate(HISTOGRAM_BUCKETS):
+            if upper is None or seconds < upper:
+                counts[index] += 1
+                break
+    return [(label, n) for (label, _), n in zip(HISTOGRAM_BUCKETS, counts, strict=True)]
+
+
+def _engine():
+    engine = current_app.config.get("RULEBOOK")
+    if engine is not None and not hasattr(engine, "classify") and hasattr(engine, "engine"):
+        engine = engine.engine
+    return engine
+
+
+@bp.get("/support-metrics")  # /metrics is Prometheus (web/ops.py)
+@requires("viewer")
+def metrics():
+    period = request.args.get("period", "day")
+    if period not in LENGTH:
+        period = "day"
+    now = _now()
+    data = period_metrics(_redis(), period, now)
+    since = now - LENGTH[period]
+    items = [
+        item
+        for item in ReplyQueue(_redis()).items(since, now)
+        if (received := _parse(item.get("received_at"))) and since <= received < now
+    ]
+    first = data["first_response"]
+    targets = [
+        (name.replace("_", " ").capitalize(), *_target_text(name, row), row.get("met"))
+        for name, row in data["targets"].items()
+    ]
+    return render_template(
+        "metrics.html",
+        active="metrics",
+        period=period,
+        data=data,
+        volume_chart=charts.stacked_volume_chart(data["volume"]["per_hour"]),
+        sla_chart=charts.sla_chart(
+            [
+                ("All priorities", first["within_sla_pct"], 95.0),
+                ("P0", first["p0"]["within_sla_pct"], 100.0),
+            ]
+        ),
+        histogram=charts.histogram(
+            _histogram_buckets(items), "Time to first response (messages received this period)"
+        ),
+        targets=targets,
+        duration_text=duration_text,
+    )
+
+
+@bp.get("/rules")
+@requires("viewer")
+def rules():
+    engine = _engine()
+    text = request.args.get("text", "")
+    channel = request.args.get("channel") if request.args.get("channel") in CHANNELS else None
+    result = None
+    if engine is not None and text.strip():
+        result = engine.classify(text, channel)
+    return render_template(
+        "rules.html",
+        active="rules",
+        engine=engine,
+        rulebook=getattr(engine, "rulebook", None),
+        text=text,
+        channel=channel or "",
+        channels=CHANNELS,
+        result=result,
+        duration_text=duration_text,
+    )

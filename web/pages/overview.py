@@ -1,0 +1,45 @@
+"""The overview: who is on call, open P0 incidents, the queue's size and the sources' health."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from monitor.store import MonitorState
+from oncall.incidents import IncidentStore
+from oncall.reply_queue import ReplyQueue
+from web.pages import _now, _redis, bp, requires
+from web.pages.rotation import _rotation
+
+OPEN_P0 = ("triggered", "escalated", "page-failed", "acknowledged")
+
+
+def _open_p0() -> list[dict]:
+    store, found = IncidentStore(_redis()), []
+    for status in OPEN_P0:
+        items, _ = store.list(status, 50, None)
+        found += [item for item in items if item.get("priority") == "P0"]
+    return sorted(found, key=lambda item: item["opened_at"], reverse=True)
+
+
+def _overview() -> dict:
+    items = ReplyQueue(_redis()).working_view(_now())
+    return {
+        "rotation": _rotation(),
+        "incidents": _open_p0(),
+        "queue_size": ReplyQueue(_redis()).waiting(),
+        "overdue": sum(1 for item in items if item["sla_state"] == "overdue"),
+        "warning": sum(1 for item in items if item["sla_state"] == "warning"),
+        "sources": MonitorState(_redis()).health(_now()),
+    }
+
+
+@bp.get("/")
+@requires("viewer")
+def overview():
+    return render_template("overview.html", active="overview", **_overview())
+
+
+@bp.get("/partials/overview")
+@requires("viewer")
+def overview_partial():
+    return render_template("_overview.html", **_overview())

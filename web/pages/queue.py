@@ -1,0 +1,102 @@
+"""The reply queue: the list, and claiming, drafting, sending, marking replied or dismissing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from oncall.reply_queue import QueueError, ReplyQueue
+from web.pages import _anchor, _can_respond, _now, _person, _redis, bp, requires
+
+QUEUE_ACTIONS = ("claim", "release", "draft", "send", "replied", "dismiss")
+
+
+def _queue_context() -> dict:
+    poster = current_app.config.get("X_POSTER")
+    return {
+        "items": ReplyQueue(_redis()).working_view(_now()),
+        "can_post_x": poster is not None,
+        "can_respond": _can_respond(),
+        "me": _person(),
+    }
+
+
+@bp.get("/queue")
+@requires("viewer")
+def queue():
+    return render_template("queue.html", active="queue", **_queue_context())
+
+
+@bp.get("/partials/queue")
+@requires("viewer")
+def queue_partial():
+    return render_template("_queue.html", **_queue_context())
+
+
+@bp.post("/queue/<path:mention_id>/<any(claim, release, draft, send, replied, dismiss):action>")
+@requires("responder")
+def queue_action(mention_id: str, action: str):
+    queue_, now, person, form = ReplyQueue(_redis()), _now(), _person(), request.form
+    back = redirect(url_for("pages.queue") + "#item-" + _anchor(mention_id))
+    try:
+        if action == "claim":
+            queue_.claim(mention_id, person, now)
+            flash(f"You are answering {mention_id}.", "ok")
+        elif action == "release":
+            queue_.release(mention_id, person, now)
+            flash(f"Released {mention_id}.", "ok")
+        elif action == "draft":
+            text = form.get("text", "")
+            if not text.strip():
+                flash("The draft is empty: nothing saved.", "error")
+                return back
+            tone = current_app.config["TONE_CHECK"](text)
+            queue_.edit_draft(mention_id, person, text, tone, now)
+            flash(f"Draft saved for {mention_id}.", "ok")
+            for warning in tone:
+                flash(f"Tone: {warning}", "warning")
+        elif action == "replied":
+            queue_.mark_replied(mention_id, person, now, "copied by hand")
+            flash(f"Marked {mention_id} replied.", "ok")
+        elif action == "dismiss":
+            queue_.dismiss(mention_id, person, form.get("reason", ""), now)
+            flash(f"Dismissed {mention_id}.", "ok")
+        else:
+            _send(queue_, mention_id, person, now)
+    except QueueError as error:
+        flash(str(error), "error")
+    return back
+
+
+def _send(queue_: ReplyQueue, mention_id: str, person: str, now: datetime) -> None:
+    """Post the approved draft as an X reply (as the API's ``/send`` does)."""
+    from monitor.x_api import XError
+
+    if request.form.get("approve") != "yes":
+        flash("Tick “Approve and post” to post this reply publicly.", "error")
+        return
+    poster, item = current_app.config.get("X_POSTER"), queue_.get(mention_id)
+    if item is None:
+        raise QueueError("not_found", f"no queue item for {mention_id}")
+    if item["channel"] != "x" or poster is None:
+        flash(
+            "Posting is set up for X only: copy the draft, answer by hand, mark it replied.",
+            "error",
+        )
+        return
+    text = (item.get("draft") or {}).get("text")
+    if not text:
+        flash("There is no draft to send.", "error")
+        return
+    if item["status"] == "claimed" and item["claimed_by"] != person:
+        raise QueueError("claimed", f"{item['claimed_by']} is answering this")
+    try:
+        reply_id = poster.reply(text, item["native_id"])
+    except XError as error:
+        flash(f"X refused the reply: {error}", "error")
+        return
+    queue_.mark_replied(
+        mention_id, person, now, "posted on X", f"https://x.com/i/status/{reply_id}"
+    )
+    flash(f"Posted the reply to {mention_id} on X.", "ok")
