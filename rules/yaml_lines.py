@@ -21,12 +21,16 @@ def index_lines(
     path: Path = (),
     lines: dict[Path, int] | None = None,
     duplicates: list[tuple[Path, int]] | None = None,
+    scalars: dict[Path, yaml.ScalarNode] | None = None,
 ) -> tuple[dict[Path, int], list[tuple[Path, int]]]:
-    """The line of every key and list item, and every duplicate key with its line."""
+    """The line of every key and list item, and every duplicate key with its line; with
+    ``scalars``, also every scalar node (to find a line inside a block of text)."""
     lines = {} if lines is None else lines
     duplicates = [] if duplicates is None else duplicates
     lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode) and scalars is not None:
+        scalars[path] = node
+    elif isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = key_node.value
@@ -35,10 +39,10 @@ def index_lines(
                 continue
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
-            index_lines(value_node, (*path, key), lines, duplicates)
+            index_lines(value_node, (*path, key), lines, duplicates, scalars)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            index_lines(item, (*path, index), lines, duplicates)
+            index_lines(item, (*path, index), lines, duplicates, scalars)
     return lines, duplicates
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import jinja2
 import yaml
@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from oncall.replies.tone import destructive_command, find_tone_problems
 from oncall.replies.x_length import X_LIMIT, x_weighted_length
 from rules.redact import find_pii
+from rules.yaml_lines import field_name, index_lines, locate
 
 VARIABLES = ("author", "channel", "priority", "category", "kind", "incident_url", "version_hint")
 CHANNELS = ("x", "github", "discord", "email")
@@ -221,27 +222,8 @@ class _Locator:
 
     def __init__(self, source: str, root: yaml.Node, data: list) -> None:
         self.source, self.data = source, data
-        self.lines: dict[_Path, int] = {}
         self.scalars: dict[_Path, yaml.ScalarNode] = {}
-        self.duplicates: list[tuple[_Path, int]] = []
-        self._index(root, ())
-
-    def _index(self, node: yaml.Node, path: _Path) -> None:
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.ScalarNode):
-            self.scalars[path] = node
-        elif isinstance(node, yaml.MappingNode):
-            seen: set[Any] = set()
-            for key_node, value_node in node.value:
-                if key_node.value in seen:
-                    self.duplicates.append(((*path, key_node.value), key_node.start_mark.line + 1))
-                    continue
-                seen.add(key_node.value)
-                self.lines[(*path, key_node.value)] = key_node.start_mark.line + 1
-                self._index(value_node, (*path, key_node.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._index(item, (*path, index))
+        self.lines, self.duplicates = index_lines(root, scalars=self.scalars)
 
     def text_line(self, path: _Path, line_in_text: int) -> int:
         """The file line of line ``line_in_text`` (0-based) of the string at ``path``: exact
@@ -254,17 +236,13 @@ class _Locator:
         return node.start_mark.line + 1
 
     def problem(self, path: _Path, message: str, line: int | None = None) -> TemplateProblem:
-        existing = next(path[:n] for n in range(len(path), -1, -1) if path[:n] in self.lines)
-        path = existing + tuple(part for part in path[len(existing) :] if isinstance(part, str))
+        found_line, path = locate(path, self.lines)
         template_id = "-"
         if path and isinstance(path[0], int):
             raw = self.data[path[0]].get("id") if isinstance(self.data[path[0]], dict) else None
             template_id = raw if isinstance(raw, str) and raw else f"templates[{path[0]}]"
-        field = ""
-        for part in path[1:]:
-            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else part)
         return TemplateProblem(
-            self.source, line or self.lines[existing], template_id, field or "-", message
+            self.source, line or found_line, template_id, field_name(path[1:]), message
         )
 
 
