@@ -91,30 +91,28 @@ class XApi:
         return body["data"]["id"]
 
     def mentions(self, user_id: str, since_id: str | None, page_token: str | None) -> XPage:
-        return self._page(
-            self._call(
-                self._client.get_users_mentions,
-                user_id,
-                since_id=since_id,
-                pagination_token=page_token,
-                max_results=100,
-                expansions=["author_id"],
-                tweet_fields=TWEET_FIELDS,
-                user_fields=USER_FIELDS,
-            )
+        return self._tweets(
+            self._client.get_users_mentions, user_id, since_id, pagination_token=page_token
         )
 
     def search(self, query: str, since_id: str | None, page_token: str | None) -> XPage:
+        return self._tweets(
+            self._client.search_recent_tweets, query, since_id, next_token=page_token
+        )
+
+    def _tweets(self, method, subject: str, since_id: str | None, **page_token) -> XPage:
+        """One page of tweets newer than ``since_id``, with their authors; the two endpoints
+        name their page token differently."""
         return self._page(
             self._call(
-                self._client.search_recent_tweets,
-                query,
+                method,
+                subject,
                 since_id=since_id,
-                next_token=page_token,
                 max_results=100,
                 expansions=["author_id"],
                 tweet_fields=TWEET_FIELDS,
                 user_fields=USER_FIELDS,
+                **page_token,
             )
         )
 

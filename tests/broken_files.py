@@ -30,6 +30,16 @@ class Expected:
         return f"{self.line}: {self.owner}: {self.field}: ...{self.message}..."
 
 
+def assert_exactly(expected: list[Expected], problems: list, source: str) -> None:
+    """Every expected problem is reported, nothing else is, and all name ``source``."""
+    report = "\n".join(str(problem) for problem in problems) or "(no problem)"
+    missing = [str(e) for e in expected if not any(e.matches(p) for p in problems)]
+    unexpected = [str(p) for p in problems if not any(e.matches(p) for e in expected)]
+    assert not missing, f"not reported: {missing}\nreported:\n{report}"
+    assert not unexpected, f"not expected: {unexpected}\nreported:\n{report}"
+    assert all(problem.source == source for problem in problems)
+
+
 def expectations(text: str) -> list[Expected]:
     found = []
     for line in text.splitlines():

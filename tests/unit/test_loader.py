@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hark.cli import cli
 from hark.rulebook_files import shipped_rulebook_path
 from rules import Engine, Problem, RulebookError, parse_rulebook
-from tests.broken_files import expectations
+from tests.broken_files import assert_exactly, expectations
 
 RULEBOOKS = Path(__file__).resolve().parent.parent / "data" / "rulebooks"
 MINIMAL = RULEBOOKS / "minimal.yaml"
@@ -44,13 +44,7 @@ def test_every_kind_of_problem_has_a_broken_rulebook():
 @pytest.mark.parametrize("path", BROKEN, ids=lambda path: path.stem)
 def test_broken_rulebook_reports_exactly_the_expected_problems(path: Path):
     expected = expectations(path.read_text(encoding="utf-8"))
-    problems = problems_of(path)
-    report = "\n".join(str(problem) for problem in problems) or "(no problem)"
-    missing = [str(e) for e in expected if not any(e.matches(p) for p in problems)]
-    unexpected = [str(p) for p in problems if not any(e.matches(p) for e in expected)]
-    assert not missing, f"not reported: {missing}\nreported:\n{report}"
-    assert not unexpected, f"not expected: {unexpected}\nreported:\n{report}"
-    assert all(problem.source == str(path) for problem in problems)
+    assert_exactly(expected, problems_of(path), str(path))
 
 
 def test_several_problems_are_all_reported_in_one_run():

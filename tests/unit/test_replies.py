@@ -38,7 +38,7 @@ from oncall.replies import (
 from oncall.replies.templates import sample_context
 from oncall.replies.tone import destructive_command
 from oncall.replies.x_length import find_urls
-from tests.broken_files import expectations
+from tests.broken_files import assert_exactly, expectations
 
 BROKEN = sorted((Path(__file__).resolve().parent.parent / "data" / "replies" / "broken").glob("*"))
 FALLBACK = "- id: fallback\n  text: Thanks for reaching out!\n"
@@ -385,13 +385,7 @@ def test_every_kind_of_problem_has_a_broken_file():
 @pytest.mark.parametrize("path", BROKEN, ids=lambda path: path.stem)
 def test_broken_file_reports_exactly_the_expected_problems(path: Path):
     expected = expectations(path.read_text(encoding="utf-8"))
-    problems = problems_of(path)
-    report = "\n".join(str(problem) for problem in problems)
-    missing = [str(e) for e in expected if not any(e.matches(p) for p in problems)]
-    unexpected = [str(p) for p in problems if not any(e.matches(p) for e in expected)]
-    assert not missing, f"not reported: {missing}\nreported:\n{report}"
-    assert not unexpected, f"not expected: {unexpected}\nreported:\n{report}"
-    assert all(problem.source == str(path) for problem in problems)
+    assert_exactly(expected, problems_of(path), str(path))
 
 
 def test_several_problems_are_all_reported_in_one_run_in_file_order():
