@@ -5,8 +5,12 @@ and every regular expression into one RE2 set, so the cost of a message grows wi
 length and with what it matches, not with the number of rules. Only rules with a hit are
 then evaluated (requirements, exclusions, negations, channel filter) and scored.
 
-The matching loop is the hot path of every worker: it keeps plain tuples and builds the
-explanation objects only for the rules that fire.
+The matching loop is the hot path of every worker. A hit is recorded once per *pattern
+group* (one literal with one kind of word boundary, or one regex), not once per rule using
+it: "not" may be the negation of hundreds of rules, and fanning each hit out to all of them
+cost more than the rest of the work together. Which rules a group concerns is precomputed
+as frozensets; the hits of one rule's conditions are looked up only for the rules that are
+evaluated, and the explanation objects are built only for the rules that fire.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ _CATEGORY, _KIND = FiredRule._fields.index("category"), FiredRule._fields.index(
 
 # A hit: (target id, start, end) in the normalized text.
 Hit = tuple[int, int, int]
+# A group hit: (group id, start, end); a group is one literal with one kind of boundary.
+GroupHit = tuple[int, int, int]
 
 
 class _CompiledRule:
@@ -61,10 +67,44 @@ class Engine:
         self._regexes: list[tuple[int, int, LinearRegex]] = []  # (slot, target id, regex)
         for rule_index, rule in enumerate(rulebook.rules):
             self._compiled.append(self._compile_rule(rule_index, rule, literals))
-        self._automaton = _build_automaton(literals)
+        # Per group id: {slot: (target id, ...)}, the slots as a set, the rules it can fire.
+        self._group_targets: list[dict[int, tuple[int, ...]]] = []
+        self._group_slots: list[frozenset[int]] = []
+        self._group_rules: list[frozenset[int]] = []
+        self._automaton = self._build_automaton(literals)
+        self._regex_groups = [
+            self._add_group([(slot, target)]) for slot, target, _ in self._regexes
+        ]
         patterns = [regex.pattern for _, _, regex in self._regexes]
         self._regex_set = RegexSet(patterns) if patterns else None
         self._pages = {level: rulebook.priorities[level].pages for level in LEVELS}
+
+    def _add_group(self, targets: list[tuple[int, int]]) -> int:
+        """Register a pattern group used by ``(slot, target id)`` pairs; return its id."""
+        by_slot: dict[int, list[int]] = defaultdict(list)
+        for slot, target in targets:
+            by_slot[slot].append(target)
+        self._group_targets.append({slot: tuple(ids) for slot, ids in by_slot.items()})
+        self._group_slots.append(frozenset(by_slot))
+        self._group_rules.append(
+            frozenset(self._slot_rule[slot] for slot in by_slot if self._slot_is_match[slot])
+        )
+        return len(self._group_targets) - 1
+
+    def _build_automaton(self, literals: dict[str, dict]) -> ahocorasick.Automaton | None:
+        """One automaton for every literal; a word's value is its length and its groups as
+        ``(left bounded, right bounded, group id)``."""
+        if not literals:
+            return None
+        automaton = ahocorasick.Automaton()
+        for literal, by_bounds in literals.items():
+            groups = tuple(
+                (left, right, self._add_group(targets))
+                for (left, right), targets in by_bounds.items()
+            )
+            automaton.add_word(literal, (len(literal), groups))
+        automaton.make_automaton()
+        return automaton
 
     def _compile_rule(self, rule_index: int, rule: Rule, literals: dict) -> _CompiledRule:
         """Give each condition of ``rule`` a slot and register its patterns."""
@@ -100,68 +140,80 @@ class Engine:
     def classify(self, text: str, channel: str | None = None) -> Triage:
         """Score one message. ``channel`` is x, github, discord or email when known."""
         normalized = normalize(text)
-        hits = self._find_hits(normalized)
-        slot_rule, slot_is_match = self._slot_rule, self._slot_is_match
-        candidates = sorted({slot_rule[slot] for slot in hits if slot_is_match[slot]})
+        found = self._find_group_hits(normalized)
         fired = []
-        for index in candidates:
-            rule = self._evaluate(self._compiled[index], hits, normalized, channel)
-            if rule is not None:
-                fired.append(rule)
+        if found:
+            groups = {group for group, _, _ in found}
+            group_slots, group_rules = self._group_slots, self._group_rules
+            slots = frozenset().union(*[group_slots[group] for group in groups])
+            candidates = frozenset().union(*[group_rules[group] for group in groups])
+            for index in sorted(candidates):
+                rule = self._evaluate(self._compiled[index], found, slots, normalized, channel)
+                if rule is not None:
+                    fired.append(rule)
         return self._score(fired)
 
-    def _find_hits(self, text: str) -> dict[int, list[Hit]]:
-        hits: dict[int, list[Hit]] = {}
+    def _find_group_hits(self, text: str) -> list[GroupHit]:
+        """Every group hit in ``text``, literals in the order they end, then regexes."""
+        found: list[GroupHit] = []
         last = len(text) - 1
         word = WORD_CHARS
         for end, (length, groups) in self._automaton.iter(text) if self._automaton else ():
             start = end - length + 1
             before_ok = start == 0 or not word[text[start - 1]]
             after_ok = end == last or not word[text[end + 1]]
-            for left_bounded, right_bounded, targets in groups:
+            for left_bounded, right_bounded, group in groups:
                 if (left_bounded and not before_ok) or (right_bounded and not after_ok):
                     continue
-                for slot, target in targets:
-                    found = hits.get(slot)
-                    if found is None:
-                        hits[slot] = [(target, start, end + 1)]
-                    else:
-                        found.append((target, start, end + 1))
+                found.append((group, start, end + 1))
         if self._regex_set is not None:
-            self._find_regex_hits(text, hits)
-        return hits
+            self._find_regex_hits(text, found)
+        return found
 
-    def _find_regex_hits(self, text: str, hits: dict[int, list[Hit]]) -> None:
+    def _find_regex_hits(self, text: str, found: list[GroupHit]) -> None:
         encoded = text.encode("utf-8")  # normalize() has replaced any lone surrogate
         ascii_only = len(encoded) == len(text)
         for index in self._regex_set.matching(encoded):
-            slot, target, regex = self._regexes[index]
-            found = hits.setdefault(slot, [])
+            group, regex = self._regex_groups[index], self._regexes[index][2]
             for start, end in regex.spans(encoded, _MAX_REGEX_MATCHES):
                 if not ascii_only:
                     start, end = char_offset(encoded, start), char_offset(encoded, end)
-                found.append((target, start, end))
+                found.append((group, start, end))
+
+    def _hits(self, slot: int, found: list[GroupHit]) -> list[Hit]:
+        """The hits of one condition slot, in the order they were found."""
+        group_targets = self._group_targets
+        return [
+            (target, start, end)
+            for group, start, end in found
+            for target in group_targets[group].get(slot, ())
+        ]
 
     def _evaluate(
-        self, compiled: _CompiledRule, hits: dict[int, list[Hit]], text: str, channel: str | None
+        self,
+        compiled: _CompiledRule,
+        found: list[GroupHit],
+        slots: frozenset[int],
+        text: str,
+        channel: str | None,
     ) -> FiredRule | None:
         if compiled.channels and channel not in compiled.channels:
             return None
         for slot in compiled.unless:
-            if slot in hits:
+            if slot in slots:
                 return None
         for slot in compiled.require:
-            if slot not in hits:
+            if slot not in slots:
                 return None
-        matched = [hit for slot in compiled.match for hit in hits.get(slot, ())]
-        negations = hits.get(compiled.negation)
+        matched = [hit for slot in compiled.match for hit in self._hits(slot, found)]
+        negations = self._hits(compiled.negation, found) if compiled.negation in slots else None
         if negations:
             matched = [
                 hit for hit in matched if not _negated(text, hit[1], negations, compiled.window)
             ]
             if not matched:
                 return None
-        required = [hits[slot][0] for slot in compiled.require]
+        required = [self._hits(slot, found)[0] for slot in compiled.require]
         rule = compiled.rule
         shown: dict[tuple[int, int], Hit] = {}  # one entry per span: crash* and crash overlap
         for hit in matched[:_MAX_MATCHES_SHOWN] + required:
@@ -225,16 +277,3 @@ def _negated(text: str, start: int, negations: list[Hit], window: int) -> bool:
         ):
             return True
     return False
-
-
-def _build_automaton(literals: dict[str, list]) -> ahocorasick.Automaton | None:
-    if not literals:
-        return None
-    automaton = ahocorasick.Automaton()
-    for literal, by_bounds in literals.items():
-        groups = tuple(
-            (left, right, tuple(targets)) for (left, right), targets in by_bounds.items()
-        )
-        automaton.add_word(literal, (len(literal), groups))
-    automaton.make_automaton()
-    return automaton
