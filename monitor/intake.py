@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -23,6 +23,7 @@ from monitor.mention import Mention
 
 TRIAGE_JOB = "oncall.triage.triage_mention"
 TRIAGE_QUEUE = "triage"
+TRIAGE_TIMEOUT_S = 20  # a 1 MB message triages in well under a second
 SEEN_KEY = "hark:mention:seen:{id}"
 STORED_KEY = "hark:mention:{id}"  # written by the triage job (oncall.store)
 
@@ -52,6 +53,10 @@ class Intake:
             description=f"triage {mention.id}",  # RQ logs this; the default shows the text
             result_ttl=0,  # the stored mention is the result; keep no job copy
             failure_ttl=30 * 86_400,
+            # A worker killed mid-job leaves it abandoned; RQ's cleaning requeues it while
+            # retries are left (the job is idempotent). Also covers a Redis blip mid-job.
+            retry=Retry(max=3, interval=[0, 10, 60]),
+            job_timeout=TRIAGE_TIMEOUT_S,
         )
         return True
 

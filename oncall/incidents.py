@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 
 from rules import normalize
 from rules.redact import redact
@@ -69,10 +71,20 @@ class IncidentStore:
         return json.loads(raw) if raw else None
 
     def record_report(
-        self, mention: dict, triage: dict, now: datetime, window: timedelta
+        self,
+        mention: dict,
+        triage: dict,
+        now: datetime,
+        window: timedelta,
+        on_opened: Callable[[Pipeline, dict], None] | None = None,
     ) -> tuple[dict[str, Any], str]:
         """File a P0 report; returns the incident and "opened", "joined", "reopened" or
-        "known" (this mention was filed before: a re-run job)."""
+        "known" (this mention was filed before: a re-run job).
+
+        ``on_opened(pipeline, incident)`` runs for "opened" and "reopened" inside the
+        transaction that saves the incident, so that whatever it queues (the page) is
+        written together with the incident or not at all: a worker killed in between
+        cannot leave an incident that was filed but never paged."""
         with self._locked():
             known = self.connection.get(OF_MENTION.format(mention=mention["id"]))
             if known:
@@ -83,8 +95,13 @@ class IncidentStore:
             else:
                 outcome = "reopened" if incident["status"] == "resolved" else "joined"
                 self._join(incident, mention, now, outcome)
-            self.connection.set(OF_MENTION.format(mention=mention["id"]), incident["id"])
-            self._save(incident)
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.multi()  # explicit, as RQ's enqueue into this pipeline expects
+                pipe.set(OF_MENTION.format(mention=mention["id"]), incident["id"])
+                self._save(incident, pipe)
+                if on_opened is not None and outcome in ("opened", "reopened"):
+                    on_opened(pipe, incident)
+                pipe.execute()
             return incident, outcome
 
     def _match(self, mention: dict, triage: dict, now: datetime, window: timedelta) -> dict | None:
@@ -223,18 +240,22 @@ class IncidentStore:
         incident["updated_at"] = now.isoformat()
         incident["timeline"].append(_event(now, event, detail))
 
-    def _save(self, incident: dict) -> None:
+    def _save(self, incident: dict, pipe: Pipeline | None = None) -> None:
+        """Write the incident and its indexes in one transaction (``pipe``'s, if given)."""
+        if pipe is None:
+            with self.connection.pipeline(transaction=True) as own:
+                self._save(incident, own)
+                own.execute()
+            return
         opened = datetime.fromisoformat(incident["opened_at"]).timestamp()
         last = datetime.fromisoformat(incident["last_report_at"]).timestamp()
-        with self.connection.pipeline(transaction=True) as pipe:
-            pipe.set(RECORD.format(id=incident["id"]), json.dumps(incident))
-            pipe.zadd(BY_TIME, {incident["id"]: opened})
-            pipe.zadd(ACTIVE, {incident["id"]: last})
-            for status in STATUSES:
-                if status != incident["status"]:
-                    pipe.zrem(BY_STATUS.format(status=status), incident["id"])
-            pipe.zadd(BY_STATUS.format(status=incident["status"]), {incident["id"]: opened})
-            pipe.execute()
+        pipe.set(RECORD.format(id=incident["id"]), json.dumps(incident))
+        pipe.zadd(BY_TIME, {incident["id"]: opened})
+        pipe.zadd(ACTIVE, {incident["id"]: last})
+        for status in STATUSES:
+            if status != incident["status"]:
+                pipe.zrem(BY_STATUS.format(status=status), incident["id"])
+        pipe.zadd(BY_STATUS.format(status=incident["status"]), {incident["id"]: opened})
 
 
 def public(incident: dict | None) -> dict | None:

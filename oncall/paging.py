@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Callback, Queue, Retry, get_current_job
 from rq.serializers import JSONSerializer
 
@@ -24,6 +25,7 @@ from oncall.store import MentionStore
 from rules.redact import redact
 
 PAGING_QUEUE = "paging"
+PAGE_TIMEOUT_S = 30  # one send: pdpyras times out after 10 s; RQ retries the rest
 _VERSION = re.compile(r"\bv?(\d+\.\d+\.\d+)\b")
 _PLATFORMS = {
     "macos": "macOS",
@@ -38,8 +40,15 @@ _PLATFORMS = {
 }
 
 
-def enqueue_page(connection: Redis, incident_id: str, action: str, attempt_tag: str) -> None:
-    """Queue a page; ``attempt_tag`` makes the job id stable for this incident event."""
+def enqueue_page(
+    connection: Redis,
+    incident_id: str,
+    action: str,
+    attempt_tag: str,
+    pipeline: Pipeline | None = None,
+) -> None:
+    """Queue a page; ``attempt_tag`` makes the job id stable for this incident event. With
+    ``pipeline``, the job is written when that transaction executes."""
     retries = oncall_config().page_retries
     Queue(PAGING_QUEUE, connection=connection, serializer=JSONSerializer).enqueue(
         "oncall.paging.page_incident",
@@ -49,12 +58,16 @@ def enqueue_page(connection: Redis, incident_id: str, action: str, attempt_tag: 
         description=f"page {incident_id} {action}",
         retry=Retry(max=len(retries), interval=list(retries)),
         on_failure=Callback(page_failed),
+        job_timeout=PAGE_TIMEOUT_S,
         result_ttl=0,
         failure_ttl=30 * 86_400,
+        pipeline=pipeline,
     )
 
 
-def schedule_escalation(connection: Redis, incident_id: str, tag: str) -> None:
+def schedule_escalation(
+    connection: Redis, incident_id: str, tag: str, pipeline: Pipeline | None = None
+) -> None:
     """Check back after the acknowledgement window (RQ's scheduler: survives restarts)."""
     Queue(PAGING_QUEUE, connection=connection, serializer=JSONSerializer).enqueue_in(
         oncall_config().escalate_after,
@@ -62,7 +75,10 @@ def schedule_escalation(connection: Redis, incident_id: str, tag: str) -> None:
         incident_id,
         job_id=f"escalate-{incident_id}-{tag}",
         description=f"escalate {incident_id}",
+        job_timeout=PAGE_TIMEOUT_S,
+        retry=Retry(max=3, interval=[0, 30, 120]),
         result_ttl=0,
+        pipeline=pipeline,
     )
 
 

@@ -22,7 +22,9 @@ class OncallConfig:
     group_window: timedelta = timedelta(hours=2)
     public_url: str = "http://127.0.0.1:8000"
     p1_pages: bool = False  # P1 pages at low urgency (severity warning) when True
-    page_retries: tuple[int, ...] = (5, 15, 60, 120, 300)  # seconds between attempts
+    # Seconds before each retry of a page: at once (a lost worker, a blip), then backing
+    # off to every 5 minutes; about 35 minutes in all before the incident is page-failed.
+    page_retries: tuple[int, ...] = (0, 5, 15, 30, 60, 120, 300, 300, 300, 300, 300, 300)
     replies: Any = None  # the reply templates (oncall.replies); None: no reply queue
     no_reply: frozenset[tuple[str, str]] = frozenset({("x", "praise")})  # (channel|*, kind)
 

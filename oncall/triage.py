@@ -28,13 +28,15 @@ def triage_mention(mention: dict[str, Any]) -> dict[str, Any]:
     config = oncall_config()
     incident_url = ""
     if triage["pages"] or (triage["priority"] == "P1" and config.p1_pages):
-        incident, outcome = IncidentStore(connection).record_report(
-            mention, triage, now, config.group_window
-        )
-        if outcome in ("opened", "reopened"):
+
+        def page(pipeline, incident: dict) -> None:  # in the transaction filing the report
             tag = str(len(incident["mentions"]))
-            enqueue_page(connection, incident["id"], "trigger", tag)
-            schedule_escalation(connection, incident["id"], tag)
+            enqueue_page(connection, incident["id"], "trigger", tag, pipeline)
+            schedule_escalation(connection, incident["id"], tag, pipeline)
+
+        incident, outcome = IncidentStore(connection).record_report(
+            mention, triage, now, config.group_window, on_opened=page
+        )
         result["incident"] = {"id": incident["id"], "outcome": outcome}
     if config.replies is not None and needs_reply(mention["channel"], triage["kind"], config):
         item = queue_item(mention, triage, engine.rulebook, config, incident_url)

@@ -193,6 +193,22 @@ class FakePagerDuty:
         with self._lock:
             return list(self._open.values())
 
+    def first_trigger_times(self) -> dict[str, float]:
+        """dedup_key -> when its first accepted trigger arrived (epoch seconds)."""
+        with self._lock:
+            accepted = [
+                r
+                for r in self.requests
+                if r.status == 202 and urlparse(r.path).path == "/v2/enqueue"
+            ]
+        first: dict[str, float] = {}
+        for request in accepted:
+            event = json.loads(request.body)
+            key = event.get("dedup_key")
+            if event.get("event_action") == "trigger" and key is not None:
+                first[key] = min(first.get(key, request.at), request.at)
+        return first
+
     # --- HTTP ---------------------------------------------------------------------------
 
     def _handler(self):

@@ -73,6 +73,27 @@ def test_a_rerun_job_files_the_same_mention_once(store):
     assert (again["id"], outcome, len(again["mentions"])) == (a["id"], "known", 1)
 
 
+def test_an_incident_and_its_page_are_written_together_or_not_at_all(store):
+    """A job dying between filing a report and queueing its page must not leave an incident
+    that the re-run sees as known and never pages."""
+
+    def crash(pipeline, incident):
+        pipeline.set("page-queued", incident["id"])
+        raise SystemExit("worker killed")
+
+    with pytest.raises(SystemExit):
+        store.record_report(*_report(1, "caro crashes on launch"), NOW, WINDOW, on_opened=crash)
+    assert store.connection.keys("*") == []  # nothing half-written
+    queued = []
+    incident, outcome = store.record_report(
+        *_report(1, "caro crashes on launch"),
+        NOW,
+        WINDOW,
+        on_opened=lambda pipeline, incident: queued.append(incident["id"]),
+    )
+    assert outcome == "opened" and queued == [incident["id"]]
+
+
 def test_transitions_follow_the_state_machine(store):
     incident, _ = store.record_report(*_report(1, "caro crashes on launch"), NOW, WINDOW)
     store.transition(incident["id"], "acknowledged", NOW, "acknowledged")

@@ -1,0 +1,61 @@
+"""Fixtures of the reliability suite: a restartable append-only Redis, a fake PagerDuty,
+and real ``hark`` processes. ``make chaos`` sets HARK_CHAOS_LONG=1 for the long form."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from hark.embedded_redis import EmbeddedRedis
+from tests.fakes.pagerduty_server import FakePagerDuty
+from tests.reliability.harness import Processes, hark_env
+
+LONG = os.environ.get("HARK_CHAOS_LONG") == "1"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability"
+
+
+def scaled(bounded: float, long: float) -> float:
+    """A duration or a size: ``bounded`` in ``make test``, ``long`` in ``make chaos``."""
+    return long if LONG else bounded
+
+
+@pytest.fixture
+def aof_redis(tmp_path) -> Iterator[EmbeddedRedis]:
+    """A redis-server of its own, append-only file on, that a test may restart."""
+    server = EmbeddedRedis(tmp_path / "redis", append_only=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aof_conn(aof_redis) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(aof_redis.url)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def fake_pd() -> Iterator[FakePagerDuty]:
+    server = FakePagerDuty().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def processes(request, aof_redis, fake_pd) -> Iterator[Processes]:
+    """``hark`` processes on ``aof_redis``, paging ``fake_pd``; logs kept per test."""
+    env = hark_env(
+        aof_redis.url,
+        HARK_PD_ROUTING_KEY="R0UTINGKEY0123456789abcdef012345",
+        HARK_PD_EVENTS_URL=fake_pd.url,
+    )
+    log_dir = ARTIFACTS / request.node.name
+    shutil.rmtree(log_dir, ignore_errors=True)  # this run's logs only
+    running = Processes(env, log_dir)
+    yield running
+    running.stop_all()

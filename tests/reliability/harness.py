@@ -1,0 +1,217 @@
+"""The reliability suite's moving parts: real ``hark`` processes that can be killed with
+SIGKILL, their logs, their peak memory, RQ's registries, and waiting with a deadline.
+
+Every process is a real subprocess running the installed console script, as a supervisor
+(the Procfile, ``hark run``) would start it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis import Redis
+from rq import Queue
+from rq.registry import (
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
+from rq.serializers import JSONSerializer
+
+from monitor.intake import TRIAGE_QUEUE
+from monitor.mention import Mention, make_mention
+from oncall.incidents import OF_MENTION, IncidentStore
+from oncall.paging import PAGING_QUEUE
+from oncall.store import MentionStore
+from tests.conftest import DATA
+from tests.fakes.pagerduty_server import FakePagerDuty
+from tests.integration.test_triage_quality import hark
+
+QUEUES = (TRIAGE_QUEUE, PAGING_QUEUE)
+
+
+def hark_env(redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a hark process: this one's, minus any HARK_ setting, plus these."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
+    return {**clean, "HARK_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", **extra}
+
+
+class Processes:
+    """Named ``hark`` subprocesses with their output in ``log_dir/<name>.log``."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.running: dict[str, subprocess.Popen] = {}
+        self.peaks_kib: dict[str, int] = {}
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, *args: str, **extra_env: str) -> subprocess.Popen:
+        log = (self.log_dir / f"{name}.log").open("a")
+        process = subprocess.Popen(
+            [hark(), *args],
+            env={**self.env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.running[name] = process
+        return process
+
+    def kill9(self, name: str) -> None:
+        """SIGKILL: no handler runs, nothing is flushed, as when the kernel's OOM killer or
+        a lost machine stops a process."""
+        process = self.running.pop(name)
+        self._record_peak(name, process)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def peak_rss_mib(self, name: str) -> float:
+        """The peak resident memory of a running process (``VmHWM``), in MiB."""
+        self._record_peak(name, self.running[name])
+        return self.peaks_kib[name] / 1024
+
+    def _record_peak(self, name: str, process: subprocess.Popen) -> None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+        except OSError:
+            return
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1])
+                self.peaks_kib[name] = max(self.peaks_kib.get(name, 0), peak)
+
+    def log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for name, process in list(self.running.items()):
+            self._record_peak(name, process)
+            if process.poll() is None:
+                process.terminate()
+        for process in self.running.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.running.clear()
+
+
+def wait_until(
+    predicate: Callable[[], object], timeout_s: float, what: str, every_s: float = 0.1
+) -> object:
+    """Poll ``predicate`` until it returns something true; fail naming ``what`` if not."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = predicate()
+        except Exception as error:  # Redis down during a restart: keep waiting
+            value, last_error = None, error
+        else:
+            last_error = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise AssertionError(f"{what}: not within {timeout_s:.0f} s{detail}")
+        time.sleep(every_s)
+
+
+def registries(connection: Redis) -> dict[str, dict[str, int]]:
+    """How many jobs each of RQ's registries holds, per queue: where a job could be lost."""
+    counts = {}
+    for name in QUEUES:
+        queue = Queue(name, connection=connection, serializer=JSONSerializer)
+        kwargs = {"name": name, "connection": connection, "serializer": JSONSerializer}
+        # ZCARD, not the registries' ``count``, which cleans them first: the workers, not
+        # the test, must find abandoned jobs.
+        counts[name] = {
+            "queued": connection.llen(queue.key),
+            "started": connection.zcard(StartedJobRegistry(**kwargs).key),
+            "failed": connection.zcard(FailedJobRegistry(**kwargs).key),
+            "scheduled": connection.zcard(ScheduledJobRegistry(**kwargs).key),
+            "deferred": connection.zcard(DeferredJobRegistry(**kwargs).key),
+        }
+    return counts
+
+
+def drained(connection: Redis) -> bool:
+    """Nothing queued, running, failed or deferred (scheduled escalations may wait)."""
+    return all(
+        counts["queued"] == counts["started"] == counts["failed"] == counts["deferred"] == 0
+        for counts in registries(connection).values()
+    )
+
+
+def corpus_mentions(count: int, tag: str) -> list[Mention]:
+    """``count`` mentions cycling through the labelled corpus (every channel, every
+    priority), each with an id of its own."""
+    lines = (DATA / "corpus" / "caro-support.jsonl").read_text(encoding="utf-8").splitlines()
+    messages = [json.loads(line) for line in lines if line.strip()]
+    now = datetime.now(UTC)
+    return [
+        make_mention(
+            channel=message["channel"],
+            native_id=f"{tag}-{number}",
+            now=now,
+            text=message["text"],
+            author="reliability",
+        )
+        for number, message in zip(range(count), _cycle(messages), strict=False)
+    ]
+
+
+def _cycle(items: list) -> object:
+    while True:
+        yield from items
+
+
+def nothing_lost(connection: Redis, fake_pd: FakePagerDuty, mention_ids: list[str]) -> dict:
+    """Check the suite's promises and return what was counted:
+
+    - every mention stored once (no id missing, none extra);
+    - every mention that pages is filed in an incident, once;
+    - every incident reached PagerDuty as exactly one incident (by ``dedup_key``), and
+      PagerDuty holds no other;
+    - no job left queued, running, failed or deferred in RQ's registries.
+    """
+    store = MentionStore(connection)
+    missing = [mention_id for mention_id in mention_ids if store.get(mention_id) is None]
+    assert not missing, f"{len(missing)} mentions never triaged, e.g. {missing[:3]}"
+    assert store.count() == len(mention_ids), "mentions stored that were never submitted"
+    paging = [i for i in mention_ids if store.get(i)["triage"]["pages"]]
+    incident_ids = {}
+    for mention_id in paging:
+        filed = connection.get(OF_MENTION.format(mention=mention_id))
+        assert filed, f"{mention_id} pages but is in no incident"
+        incident_ids[mention_id] = filed.decode()
+    incidents = IncidentStore(connection)
+    filed_counts = Counter(
+        mention for i in set(incident_ids.values()) for mention in incidents.get(i)["mentions"]
+    )
+    assert set(filed_counts) == set(paging) and max(filed_counts.values(), default=1) == 1
+    keys = {incidents.get(i)["dedup_key"] for i in set(incident_ids.values())}
+    at_pagerduty = Counter(incident.dedup_key for incident in fake_pd.incidents)
+    assert set(at_pagerduty) == keys, (
+        f"PagerDuty lacks {sorted(keys - set(at_pagerduty))}, "
+        f"has unknown {sorted(set(at_pagerduty) - keys)}"
+    )
+    twice = {key: n for key, n in at_pagerduty.items() if n > 1}
+    assert not twice, f"incidents opened more than once at PagerDuty: {twice}"
+    counts = registries(connection)
+    assert drained(connection), f"jobs left in RQ's registries: {counts}"
+    return {
+        "mentions": len(mention_ids),
+        "paging_mentions": len(paging),
+        "incidents": len(keys),
+        "trigger_events": len(fake_pd.triggers()),
+    }

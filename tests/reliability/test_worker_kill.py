@@ -1,0 +1,85 @@
+"""kill -9 of a worker in the middle of a page and in the middle of a triage: nothing
+lost, nothing paged twice.
+
+Two real ``hark worker`` processes work a stream of labelled mentions; PagerDuty takes a
+second a request, so pages are in flight long enough to catch. A worker is killed with
+SIGKILL while RQ shows it running a page, another while it runs a triage; a supervisor
+would start replacements, and so does the test. RQ's registry cleaning then finds the
+dead workers' jobs abandoned and runs them again.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rq import Worker
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from monitor.intake import TRIAGE_QUEUE, Intake
+from oncall.paging import PAGING_QUEUE
+from tests.reliability.conftest import ARTIFACTS, scaled
+from tests.reliability.harness import corpus_mentions, drained, nothing_lost, wait_until
+
+
+def _worker_running(connection, prefix: str, pids: dict[int, str]) -> tuple[str, str] | None:
+    """(process name, job id) of one of our workers that RQ shows running a job whose id
+    starts with ``prefix``."""
+    for worker in Worker.all(connection=connection, serializer=JSONSerializer):
+        job_id = worker.get_current_job_id()
+        if job_id and job_id.startswith(prefix) and worker.pid in pids:
+            return pids[worker.pid], job_id
+    return None
+
+
+def _kill_mid_job(processes, connection, prefix: str, queue: str, replacement: str) -> str:
+    """SIGKILL a worker while it runs a ``prefix`` job, until one dies with its job still
+    in RQ's started registry (the job was cut off, not finished); start a replacement.
+    Returns the id of the job that was cut off."""
+    for attempt in range(20):
+        pids = {p.pid: name for name, p in processes.running.items() if "worker" in name}
+        name, job_id = wait_until(
+            lambda pids=pids: _worker_running(connection, prefix, pids),
+            60,
+            f"a worker running a {prefix}job",
+            every_s=0.005,
+        )
+        processes.kill9(name)
+        processes.start(f"{replacement}-{attempt}", "worker")
+        started = StartedJobRegistry(queue, connection=connection, serializer=JSONSerializer)
+        entries = connection.zrange(started.key, 0, -1)  # not get_job_ids(): it cleans
+        if any(entry.decode().startswith(job_id) for entry in entries):
+            return job_id
+    raise AssertionError(f"could not kill a worker in the middle of a {prefix}job")
+
+
+def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn, fake_pd):
+    fake_pd.delay_s = 1.0
+    processes.start("worker-1", "worker")
+    processes.start("worker-2", "worker")
+    mentions = corpus_mentions(int(scaled(600, 3000)), "kill")
+    intake = Intake(aof_conn)
+    for mention in mentions[: len(mentions) // 2]:
+        intake.submit(mention)
+
+    cut_page = _kill_mid_job(processes, aof_conn, "page-", PAGING_QUEUE, "replacement-a")
+    for number, mention in enumerate(mentions[len(mentions) // 2 :]):
+        if number % 4 == 0:  # a pasted log: a triage long enough to be caught in
+            text = (mention.text + "\n") * (100_000 // (len(mention.text) + 1))
+            mention = mentions[len(mentions) // 2 + number] = mention.model_copy(
+                update={"text": text}
+            )
+        intake.submit(mention)
+    cut_triage = _kill_mid_job(processes, aof_conn, "triage-", TRIAGE_QUEUE, "replacement-b")
+
+    ids = [mention.id for mention in mentions]
+    wait_until(lambda: drained(aof_conn), scaled(150, 400), "every job done after the kills")
+    figures = nothing_lost(aof_conn, fake_pd, ids)
+    incident_of_cut_page = cut_page.split("-trigger-")[0].removeprefix("page-")
+    assert any(e["dedup_key"] == f"hark-{incident_of_cut_page}" for e in fake_pd.triggers()), (
+        "the page cut off by the kill never reached PagerDuty"
+    )
+    figures |= {"cut_off": [cut_page, cut_triage], "kills": len(processes.peaks_kib)}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "worker-kill.json").write_text(json.dumps(figures, indent=2))
+    print(figures)
