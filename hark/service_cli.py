@@ -86,9 +86,24 @@ def oncall_config(settings: Settings):
         group_window=timedelta(minutes=settings.group_window_minutes),
         public_url=settings.public_url,
         p1_pages=settings.p1_pages,
+        **({"page_retries": page_retries(settings.page_retries)} if settings.page_retries else {}),
         replies=load_templates(),
         no_reply=no_reply_pairs(settings.no_reply),
     )
+
+
+def page_retries(setting: str) -> tuple[int, ...]:
+    """``HARK_PAGE_RETRIES="0,5,15,60"`` -> (0, 5, 15, 60): seconds before each retry."""
+    try:
+        delays = tuple(int(part) for part in setting.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(delay < 0 for delay in delays):
+        raise ConfigError(
+            f"HARK_PAGE_RETRIES: {setting!r} is not a comma-separated list of seconds "
+            "(e.g. 0,5,15,60,300)"
+        )
+    return delays
 
 
 def no_reply_pairs(setting: str) -> frozenset[tuple[str, str]]:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     group_window_minutes: float = 120.0  # reports of one problem within it share an incident
     launch_day: bool = False
     p1_pages: bool = False
+    page_retries: str | None = None  # seconds before each retry of a page, e.g. "0,5,15,60"
     public_url: str = "http://127.0.0.1:8000"
     github_webhook_secret: SecretStr | None = None
     imap_host: str | None = None

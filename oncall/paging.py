@@ -17,8 +17,10 @@ from redis import Redis
 from redis.client import Pipeline
 from rq import Callback, Queue, Retry, get_current_job
 from rq.serializers import JSONSerializer
+from rq.timeouts import JobTimeoutException
 
 from oncall.incidents import IncidentStore
+from oncall.pager_health import PagerHealth
 from oncall.pagerduty import PageEvent, PagingError
 from oncall.runtime import oncall_config
 from oncall.store import MentionStore
@@ -92,12 +94,15 @@ def page_incident(incident_id: str, action: str) -> dict[str, Any]:
     try:
         dedup_key = pager.send(event)
     except PagingError as error:
+        PagerHealth(connection).failed(now, f"{action}: {error}")
         if error.retryable:
             raise  # RQ retries; the failure callback notes it
         store.note(incident_id, now, "page-error", f"{action}: {error}", config_error=True)
         if incident["status"] != "resolved":
             store.transition(incident_id, "page-failed", now, "page-failed", str(error))
         return {"incident": incident_id, "sent": False}
+    if not pager.dry_run:
+        PagerHealth(connection).succeeded(now)
     if action in ("trigger", "escalate") and incident["status"] == "page-failed":
         store.transition(incident_id, "triggered", now, "triggered", "a page got through")
     store.note(
@@ -142,6 +147,8 @@ def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
     """RQ failure callback: runs after every failed attempt; the last one marks the incident."""
     incident_id, action = job.args
     store, now = IncidentStore(connection), datetime.now(UTC)
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):  # a hung send
+        PagerHealth(connection).failed(now, f"{action}: no answer within {PAGE_TIMEOUT_S} s")
     if job.retries_left:
         store.note(incident_id, now, "page-retry", f"{action}: {exc_value} (retrying)")
         return

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+
+STORE_DOWN = (
+    "Hark's Redis is unreachable, so nothing was read or stored; retry in a few seconds "
+    "(if it lasts, check HARK_REDIS_URL and the Redis server)"
+)
+STORE_RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -25,6 +32,14 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
         return error_response(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def _store_down(error: redis.RedisError):
+        app.logger.warning("Redis unreachable: %s", type(error).__name__)
+        body, status = error_response(503, "store_unavailable", STORE_DOWN)
+        body.headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
+        return body, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

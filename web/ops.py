@@ -31,6 +31,7 @@ from rq.suspension import is_suspended
 from monitor.intake import TRIAGE_QUEUE
 from monitor.store import MonitorState
 from oncall.incidents import BY_STATUS, STATUSES
+from oncall.pager_health import PagerHealth
 from oncall.paging import PAGING_QUEUE
 from oncall.reply_queue import BY_DUE
 from oncall.store import BY_TIME as MENTIONS_BY_TIME
@@ -64,6 +65,7 @@ def healthz():
         "workers": {"ok": False, "count": 0, "suspended": None, "items": []},
         "sources": [],
         "queues": {},
+        "pagerduty": None,
     }
     if not report["redis"]["ok"]:
         reasons.append("redis unreachable")
@@ -72,6 +74,7 @@ def healthz():
             report["workers"] = workers_report(connection)
             report["sources"] = MonitorState(connection).health(current_app.config["CLOCK"]())
             report["queues"] = {name: queue_report(connection, name) for name in QUEUES}
+            report["pagerduty"] = PagerHealth(connection).report()
         except redis.RedisError as error:
             reasons.append(f"redis error while checking: {type(error).__name__}")
         workers = report["workers"]
@@ -79,6 +82,11 @@ def healthz():
             reasons.append("no RQ workers alive")
         if workers["suspended"]:
             reasons.append("RQ workers are suspended")
+        pagerduty = report["pagerduty"]
+        if pagerduty and not pagerduty["ok"]:
+            reasons.append(
+                f"pages failing since {pagerduty['failing_since']}: {pagerduty['last_error']}"
+            )
         reasons.extend(
             f"source {source['source']} unhealthy (last success: {source['last_success']})"
             for source in report["sources"]

@@ -135,6 +135,7 @@ class FakePagerDuty:
         self._open: dict[str, Incident] = {}  # dedup_key -> its open incident
         self._oncalls: list[dict] = []
         self._faults: list[tuple[int, float]] = []  # (status, delay_s) for the next requests
+        self._outage: tuple[float, int, float] | None = None  # (until epoch, status, delay_s)
         self._sent: dict[str, list[float]] = defaultdict(list)  # routing_key -> accept times
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -164,6 +165,13 @@ class FakePagerDuty:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._outage = None
+
+    def outage(self, seconds: float, status: int, delay_s: float = 0.0) -> None:
+        """For the next ``seconds``, every request answers ``status`` after ``delay_s`` (a
+        delay beyond the client's timeout is a timeout); then service resumes."""
+        with self._lock:
+            self._outage = (time.time() + seconds, status, delay_s)
 
     def rate_limit_storm(self, count: int) -> None:
         self.fail_next(429, times=count)
@@ -245,8 +253,10 @@ class FakePagerDuty:
         route = urlparse(path).path
         with self._lock:
             self.requests.append(recorded)
-            if self._faults:
-                status, delay = self._faults.pop(0)
+            if self._outage and time.time() >= self._outage[0]:
+                self._outage = None
+            if self._faults or self._outage:
+                status, delay = self._faults.pop(0) if self._faults else self._outage[1:]
                 recorded.status = status
                 return status, self._fault_body(status, route), self.delay_s + delay
             if method == "POST" and route == "/v2/enqueue":

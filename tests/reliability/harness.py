@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue
 from rq.registry import (
@@ -26,6 +27,7 @@ from rq.registry import (
     StartedJobRegistry,
 )
 from rq.serializers import JSONSerializer
+from werkzeug.security import generate_password_hash
 
 from monitor.intake import TRIAGE_QUEUE
 from monitor.mention import Mention, make_mention
@@ -35,6 +37,10 @@ from oncall.store import MentionStore
 from tests.conftest import DATA
 from tests.fakes.pagerduty_server import FakePagerDuty
 from tests.integration.test_triage_quality import hark
+from web import create_app
+from web.users import UserEntry, Users
+
+API_TOKEN = "reliability-api-token"
 
 QUEUES = (TRIAGE_QUEUE, PAGING_QUEUE)
 
@@ -215,3 +221,25 @@ def nothing_lost(connection: Redis, fake_pd: FakePagerDuty, mention_ids: list[st
         "incidents": len(keys),
         "trigger_events": len(fake_pd.triggers()),
     }
+
+
+def signed_in_client(connection: Redis) -> FlaskClient:
+    """The web app on ``connection``, as a viewer signed in through the real login form."""
+    password = "correct horse battery staple"
+    hashed = generate_password_hash(password, method="pbkdf2:sha256:1000")
+    users = Users([UserEntry(name="vera", role="viewer", password_hash=hashed)])
+    app = create_app(
+        redis=connection,
+        api_token=API_TOKEN,
+        secret_key="reliability-secret-key-0123456789abcdef",
+        users=users,
+        insecure_cookies=True,
+    )
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    signed_in = client.post(
+        "/login", data={"name": "vera", "password": password, "csrf_token": token}
+    )
+    assert signed_in.status_code in (302, 303), signed_in.get_data(as_text=True)[:500]
+    return client

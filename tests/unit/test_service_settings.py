@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hark.redis_connection import ConfigError
-from hark.service_cli import no_reply_pairs, x_poster
+from hark.service_cli import no_reply_pairs, page_retries, x_poster
 from hark.settings import Settings
 
 
@@ -14,6 +14,13 @@ def test_no_reply_pairs():
     assert no_reply_pairs("") == frozenset()
     with pytest.raises(ConfigError, match="HARK_NO_REPLY: 'praise' is not channel:kind"):
         no_reply_pairs("praise")
+
+
+def test_page_retries():
+    assert page_retries("0, 5,60") == (0, 5, 60)
+    for bad in ("", "5,soon", "-1"):
+        with pytest.raises(ConfigError, match="HARK_PAGE_RETRIES: .* is not a comma-separated"):
+            page_retries(bad)
 
 
 def test_x_poster_needs_all_four_user_context_settings():

@@ -22,8 +22,11 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
+import redis
 from flask import Blueprint, Flask, current_app, render_template
 from markupsafe import Markup, escape
+
+from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S
 
 bp = Blueprint("pages", __name__)  # templates and /static are the app's (web/)
 
@@ -127,6 +130,15 @@ def _page_error(error):
     code = getattr(error, "code", 500) or 500
     message = getattr(error, "description", "") or "Something went wrong."
     return render_template("error.html", code=code, message=message), code
+
+
+@bp.errorhandler(redis.ConnectionError)
+@bp.errorhandler(redis.TimeoutError)
+def _store_down(error):
+    """While Redis restarts the pages say so (and refresh) rather than fail with a trace."""
+    current_app.logger.warning("Redis unreachable: %s", type(error).__name__)
+    page = render_template("error.html", code=503, message=STORE_DOWN, refresh_s=5)
+    return page, 503, {"Retry-After": str(STORE_RETRY_AFTER_S)}
 
 
 def http_url(url: Any) -> str | None:

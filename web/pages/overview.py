@@ -6,7 +6,9 @@ from flask import render_template
 
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
+from oncall.pager_health import PagerHealth
 from oncall.reply_queue import ReplyQueue
+from web.ops import QUEUES, queue_report, workers_report
 from web.pages import _now, _redis, bp, requires
 from web.pages.rotation import _rotation
 
@@ -30,6 +32,19 @@ def _overview() -> dict:
         "overdue": sum(1 for item in items if item["sla_state"] == "overdue"),
         "warning": sum(1 for item in items if item["sla_state"] == "warning"),
         "sources": MonitorState(_redis()).health(_now()),
+        "service": _service(),
+    }
+
+
+def _service() -> dict:
+    """What could hold up a page: workers, the queues' backlog and failures, PagerDuty."""
+    connection = _redis()
+    queues = {name: queue_report(connection, name) for name in QUEUES}
+    return {
+        "workers": workers_report(connection)["count"],
+        "pagerduty": PagerHealth(connection).report(),
+        "queues": queues,
+        "failed_jobs": sum(counts["failed"] for counts in queues.values()),
     }
 
 
