@@ -9,11 +9,13 @@ Two departures from RQ's defaults, both so that a dead worker costs seconds, not
   wakes every 15 s to clean, rather than every 405 s. This is safe
   because a job cannot outlive its timeout: RQ stops it with SIGALRM.
 - when Redis goes away (a restart), RQ's worker loop gives up; ``run_worker`` waits for
-  Redis to come back and starts a fresh worker instead of exiting.
+  Redis to come back and starts a fresh worker instead of exiting (the job it was running
+  is found abandoned and run again, as above).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -64,10 +66,19 @@ def run_worker(
             # waits: RQ's 420 s default would leave a dead worker's job for 7 minutes.
             worker_ttl=MAINTENANCE_INTERVAL_S + 15,
         )
-        passed = worker.work(burst=burst, with_scheduler=with_scheduler and not burst)
-        if burst or worker._stop_requested or _redis_is_up(connection):
+        try:
+            passed = worker.work(burst=burst, with_scheduler=with_scheduler and not burst)
+        except (RedisConnectionError, RedisTimeoutError) as error:  # raised by its teardown
+            _log.warning("lost Redis while stopping the worker: %s", error)
+            with contextlib.suppress(Exception):
+                worker.unsubscribe()
+            passed = False
+        if burst or worker._stop_requested:
             return passed
+        # RQ's loop quits on an error it cannot handle, most often Redis going away in
+        # the middle of a job: a fresh worker takes over once Redis answers.
         _wait_for_redis(connection)
+        time.sleep(1.0)  # never a tight loop, whatever stopped the last one
 
 
 MAINTENANCE_INTERVAL_S = 15
@@ -100,7 +111,7 @@ def _wait_for_redis(connection: Redis, longest_wait_s: float = 10.0) -> None:
         _log.warning("Redis is unreachable; the worker resumes when it is back")
         time.sleep(wait_s)
         wait_s = min(wait_s * 2, longest_wait_s)
-    _log.info("Redis is back: starting a fresh worker")
+    _log.info("Redis answers: starting a fresh worker")
 
 
 def escalation_window(minutes: float, launch_day: bool) -> timedelta:

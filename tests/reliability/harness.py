@@ -7,6 +7,7 @@ Every process is a real subprocess running the installed console script, as a su
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -100,15 +101,16 @@ class Processes:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
 
     def stop_all(self) -> None:
+        """SIGTERM to each process group: a worker's forked RQ scheduler goes too."""
         for name, process in list(self.running.items()):
             self._record_peak(name, process)
-            if process.poll() is None:
-                process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
         for process in self.running.values():
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
         self.running.clear()
 
 
