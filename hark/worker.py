@@ -2,7 +2,7 @@
 
 Two departures from RQ's defaults, both so that a dead worker costs seconds, not minutes:
 
-- a job's entry in RQ's started registry outlives the job's timeout by 10 s, not 60, and
+- a job's entry in RQ's started registry outlives the job's timeout by 5 s, not 60, and
   each worker cleans the registries every 15 s, not every 10 minutes. A worker killed
   mid-job (SIGKILL, a lost machine) leaves its job there; the next cleaning finds it
   abandoned and requeues it (every Hark job has retries and is idempotent). An idle worker
@@ -25,6 +25,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
+from rq.executions import Execution
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -73,7 +74,7 @@ def run_worker(
             with contextlib.suppress(Exception):
                 worker.unsubscribe()
             passed = False
-        if burst or worker._stop_requested:
+        if burst or worker._shutdown_requested_date is not None:  # done, or SIGTERM/SIGINT
             return passed
         # RQ's loop quits on an error it cannot handle, most often Redis going away in
         # the middle of a job: a fresh worker takes over once Redis answers.
@@ -82,7 +83,7 @@ def run_worker(
 
 
 MAINTENANCE_INTERVAL_S = 15
-ABANDONED_GRACE_S = 10
+ABANDONED_GRACE_S = 5
 _log = logging.getLogger("hark.worker")
 
 
@@ -95,6 +96,34 @@ class HarkWorker(SimpleWorker):
         if not job.timeout or job.timeout < 0:
             return super().get_heartbeat_ttl(job)
         return int(job.timeout) + ABANDONED_GRACE_S
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        forget_lost_executions(job)
+        super().execute_job(job, queue)
+
+
+def forget_lost_executions(job: Job) -> None:
+    """Drop from the job's execution registry the executions whose record is gone.
+
+    rq 2.12 keeps the id of an execution cut short (its worker killed, Redis restarted
+    in the middle) for about 100 s after its record has gone. When the job is run again
+    and succeeds, RQ's clean-up fetches every execution, raises "Execution ... not found
+    in Redis", and counts the success as a failure: a page that went out is retried and
+    sent again. Later rq versions heal this themselves (rq#2435).
+    """
+    registry = job.execution_registry
+    connection = job.connection
+    ids = [raw.decode() for raw in connection.zrange(registry.key, 0, -1)]
+    if not ids:
+        return
+    with connection.pipeline(transaction=False) as pipe:
+        for execution_id in ids:
+            pipe.exists(Execution(execution_id, job.id, connection).key)
+        present = pipe.execute()
+    lost = [execution_id for execution_id, found in zip(ids, present, strict=True) if not found]
+    if lost:
+        connection.zrem(registry.key, *lost)
+        _log.info("job %s: forgot %d execution(s) cut short earlier", job.id, len(lost))
 
 
 def _redis_is_up(connection: Redis) -> bool:

@@ -23,7 +23,7 @@ from monitor.mention import Mention
 
 TRIAGE_JOB = "oncall.triage.triage_mention"
 TRIAGE_QUEUE = "triage"
-TRIAGE_TIMEOUT_S = 20  # a 1 MB message triages in well under a second
+TRIAGE_TIMEOUT_S = 10  # a 1 MB message triages in well under a second
 SEEN_KEY = "hark:mention:seen:{id}"
 STORED_KEY = "hark:mention:{id}"  # written by the triage job (oncall.store)
 

@@ -27,7 +27,7 @@ from oncall.store import MentionStore
 from rules.redact import redact
 
 PAGING_QUEUE = "paging"
-PAGE_TIMEOUT_S = 30  # one send: pdpyras times out after 10 s; RQ retries the rest
+PAGE_TIMEOUT_S = 15  # one send: pdpyras times out after 10 s; RQ retries the rest
 _VERSION = re.compile(r"\bv?(\d+\.\d+\.\d+)\b")
 _PLATFORMS = {
     "macos": "macOS",

@@ -19,7 +19,7 @@ def test_no_reply_pairs():
 def test_page_retries():
     assert page_retries("0, 5,60") == (0, 5, 60)
     for bad in ("", "5,soon", "-1"):
-        with pytest.raises(ConfigError, match="HARK_PAGE_RETRIES: .* is not a comma-separated"):
+        with pytest.raises(ConfigError, match=r"HARK_PAGE_RETRIES: .* is not a comma-separated"):
             page_retries(bad)
 
 
