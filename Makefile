@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # System programs the integration tests run for real (Debian package names).
 SYSTEM_PACKAGES := dovecot-imapd openssl chromium
 
-.PHONY: install system-packages run test lint bench clean
+.PHONY: install system-packages run test lint bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ system-packages:
 
 test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest tests
+
+# The reliability suite's long form: minutes-long outages, 5,000 mentions in 60 s, bigger
+# kill runs (about 20 minutes). Figures land in test-artifacts/reliability/*.json.
+chaos: $(STAMP) system-packages
+	HARK_CHAOS_LONG=1 $(BIN)/python -m pytest tests/reliability -v -s
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from rq import Worker
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
@@ -53,6 +54,7 @@ def _kill_mid_job(processes, connection, prefix: str, queue: str, replacement: s
     raise AssertionError(f"could not kill a worker in the middle of a {prefix}job")
 
 
+@pytest.mark.timeout(int(scaled(120, 900)))
 def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn, fake_pd):
     fake_pd.delay_s = 1.0
     processes.start("worker-1", "worker")
