@@ -46,7 +46,8 @@ class MonitorState:
         return datetime.fromisoformat(value.decode()) if value else None
 
     def health(self, now: datetime) -> list[dict[str, Any]]:
-        """Every source's last success and error; silent for 3 intervals means unhealthy."""
+        """Every source's last success and error; silent for 3 intervals, or paused (rate
+        limited) until a time still to come, means unhealthy."""
         report = []
         for raw_name in sorted(self.connection.smembers(SOURCES)):
             name = raw_name.decode()
@@ -57,15 +58,18 @@ class MonitorState:
             interval = float(fields.get("interval_s", 60))
             last = fields.get("last_success")
             silent_s = (now - datetime.fromisoformat(last)).total_seconds() if last else None
+            paused = fields.get("paused_until")
+            if paused and datetime.fromisoformat(paused) <= now:
+                paused = None  # the pause is over: not shown once X has reset
             report.append(
                 {
                     "source": name,
                     "last_success": last,
                     "last_error": fields.get("last_error"),
                     "last_error_at": fields.get("last_error_at"),
-                    "paused_until": fields.get("paused_until"),
+                    "paused_until": paused,
                     "interval_s": interval,
-                    "healthy": silent_s is not None and silent_s <= 3 * interval,
+                    "healthy": not paused and silent_s is not None and silent_s <= 3 * interval,
                 }
             )
         return report

@@ -54,9 +54,11 @@ class XPoller:
         except XError as error:
             self._failed(report, str(error))
             return report
+        waiting = False  # a feed paused until X's reset: not polled, so no success either
         for name, fetch in feeds:
             paused = self.state.paused_until(name)
             if paused and paused > self.clock():
+                waiting = True
                 continue
             try:
                 self._poll_feed(name, fetch, report)
@@ -69,7 +71,7 @@ class XPoller:
                 self._failed(report, f"{name}: {error}")
                 if isinstance(error, XAuthError):
                     break  # the same token fails for every feed
-        if not report.errors:
+        if not report.errors and not waiting:
             self.state.record_success(SOURCE, self.clock(), self.interval_s)
         return report
 

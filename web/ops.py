@@ -88,15 +88,19 @@ def healthz():
                 f"pages failing since {pagerduty['failing_since']}: {pagerduty['last_error']}"
             )
         reasons.extend(
-            f"source {source['source']} unhealthy (last success: {source['last_success']})"
-            for source in report["sources"]
-            if not source["healthy"]
+            _source_reason(source) for source in report["sources"] if not source["healthy"]
         )
     report["status"] = "degraded" if reasons else "ok"
     response = jsonify(report)
     response.status_code = 503 if reasons else 200
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _source_reason(source: dict[str, Any]) -> str:
+    if source["paused_until"]:
+        return f"source {source['source']} paused until {source['paused_until']} (rate limited)"
+    return f"source {source['source']} unhealthy (last success: {source['last_success']})"
 
 
 def ping(connection: redis.Redis) -> dict[str, Any]:
