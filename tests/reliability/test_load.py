@@ -150,7 +150,7 @@ def test_launch_day_load_is_triaged_and_paged_once(
         "channels": channel_counts(messages),
         "p0_mentions": len(p0),
         "incidents": len(incidents),
-        "mentions_per_incident_top10": sorted((len(i["mentions"]) for i in incidents))[::-1][:10],
+        "mentions_per_incident_top10": sorted(len(i["mentions"]) for i in incidents)[::-1][:10],
         "trigger_events": len(fake_pd.triggers()),
         "submit_window_s": round(submit_s, 2),
         "all_stored_after_s": round(stored_s, 2),
