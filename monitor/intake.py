@@ -13,6 +13,7 @@ every step after it is idempotent, so each mention is triaged exactly once in ef
 from __future__ import annotations
 
 import hashlib
+import time
 
 from redis import Redis
 from rq import Queue, Retry
@@ -24,7 +25,8 @@ from monitor.mention import Mention
 TRIAGE_JOB = "oncall.triage.triage_mention"
 TRIAGE_QUEUE = "triage"
 TRIAGE_TIMEOUT_S = 10  # a 1 MB message triages in well under a second
-SEEN_KEY = "hark:mention:seen:{id}"
+SEEN_KEY = "hark:mention:seen:{id}"  # value: when it was first submitted (epoch seconds)
+LOST_AFTER_S = 30.0  # a marker this old with no job behind it is a submission that died
 STORED_KEY = "hark:mention:{id}"  # written by the triage job (oncall.store)
 
 
@@ -43,8 +45,9 @@ class Intake:
 
     def submit(self, mention: Mention) -> bool:
         """Enqueue ``mention`` unless it was seen before; True when a job was enqueued."""
-        first_time = self.connection.set(SEEN_KEY.format(id=mention.id), 1, nx=True)
-        if not first_time and not self._lost(mention.id):
+        now = time.time()
+        first_time = self.connection.set(SEEN_KEY.format(id=mention.id), now, nx=True)
+        if not first_time and not self._lost(mention.id, now):
             return False
         self.queue.enqueue(
             TRIAGE_JOB,
@@ -60,10 +63,18 @@ class Intake:
         )
         return True
 
-    def _lost(self, mention_id: str) -> bool:
-        """Seen, yet neither queued, running, failed nor stored: a crash between the marker
-        and the enqueue. Enqueueing again is safe (stable job id, idempotent job)."""
+    def _lost(self, mention_id: str, now: float) -> bool:
+        """Seen, yet neither queued, running, failed nor stored, by a marker older than a
+        submission takes: a crash between the marker and the enqueue. (A younger marker is
+        a concurrent submission of the same mention, about to enqueue it.) Enqueueing
+        again is safe (stable job id, idempotent job)."""
         if self.connection.exists(STORED_KEY.format(id=mention_id)):
             return False
-        job_id = triage_job_id(mention_id)
-        return not Job.exists(job_id, connection=self.connection)
+        if Job.exists(triage_job_id(mention_id), connection=self.connection):
+            return False
+        marked = self.connection.get(SEEN_KEY.format(id=mention_id))
+        try:
+            marked_at = float(marked)
+        except (TypeError, ValueError):
+            return True
+        return now - marked_at >= LOST_AFTER_S

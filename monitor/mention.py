@@ -88,9 +88,14 @@ def incoming_mention(payload: Any, now: datetime) -> Mention:
         message = IncomingMessage.model_validate(payload)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise InvalidMessage(f"{field}: {first['msg']}") from None
+        raise InvalidMessage(f"{_field_name(first['loc'])}: {first['msg']}") from None
     fields = message.model_dump(exclude={"channel", "id"}, exclude_none=True)
     return make_mention(
         channel=message.channel, native_id=message.id, now=now, raw=payload, **fields
     )
+
+
+def _field_name(loc: tuple) -> str:
+    """``author`` as is; a key sent that is not a name (``""``, ``"a b"``) quoted."""
+    names = (part if isinstance(part, str) and part.isidentifier() else repr(part) for part in loc)
+    return ".".join(names) or "body"

@@ -22,6 +22,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
+from oncall.store import finite_score
 from rules import normalize
 from rules.redact import redact
 
@@ -200,7 +201,7 @@ class IncidentStore:
         after_id = None
         if cursor:
             score, _, after_id = cursor.partition(":")
-            top = float(score)
+            top = finite_score(score)
         found: list[tuple[float, str, dict]] = []
         offset = 0
         while len(found) <= limit:  # one more than a page: is there a next page?

@@ -9,6 +9,7 @@ sees half of it; saving the same mention again rewrites the same keys (idempoten
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,4 +118,12 @@ def _parse_cursor(cursor: str | None) -> tuple[float | str, str | None]:
     if not cursor:
         return "+inf", None
     score, _, mention_id = cursor.partition(":")
-    return float(score), mention_id
+    return finite_score(score), mention_id
+
+
+def finite_score(text: str) -> float:
+    """A cursor's score; ValueError unless a finite number (Redis refuses NaN)."""
+    score = float(text)
+    if not math.isfinite(score):
+        raise ValueError(f"not a finite score: {text!r}")
+    return score

@@ -8,10 +8,12 @@ works on text; reading files is the caller's business (``rules/`` does no I/O).
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules.schema import BusinessHours, Condition, Defaults, PriorityLevel, Rule, Rulebook
@@ -40,8 +42,13 @@ class RulebookError(ValueError):
 
 def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
     """Validate rulebook YAML; raise ``RulebookError`` listing every problem."""
+    unprintable = _Loader.NON_PRINTABLE.search(text)
+    if unprintable:  # the YAML reader's own message has no line and runs over two lines
+        line = len(_LINE_BREAK.split(text[: unprintable.start()]))
+        message = f"not valid YAML: character U+{ord(unprintable[0]):04X} is not allowed"
+        raise RulebookError([Problem(source, line, "-", "yaml", message)])
     try:
-        root, data = load_mapping(text, "rulebook")
+        root, data = load_mapping(text, "rulebook", _Loader)
     except UnusableYaml as error:
         raise RulebookError([Problem(source, error.line, "-", error.field, str(error))]) from None
 
@@ -62,6 +69,45 @@ def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
     return rulebook
 
 
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks
+_ONE_WORD = re.compile(r"[^\s:]+")
+MAX_VALUES = 100_000  # after aliases are expanded; the shipped rulebook has about 3,500
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing two uses of aliases that would otherwise hang or
+    crash every walk of the data: an anchor used inside itself (data that nests forever)
+    and aliases of aliases that expand past ``MAX_VALUES`` values ("billion laughs")."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        alias = self.peek_event() if self.check_event(yaml.AliasEvent) else None
+        node = super().compose_node(parent, index)
+        if alias is not None:
+            if id(node) not in self._sizes:  # its anchor is still open: it contains itself
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"the alias *{alias.anchor} is inside its own anchor &{alias.anchor}:"
+                    " the data would nest forever",
+                    alias.start_mark,
+                )
+            return node
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        size = 1 + sum(self._sizes[id(child)] for child in children)
+        if size > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases expand this to over {MAX_VALUES:,} values", node.start_mark
+            )
+        self._sizes[id(node)] = size
+        return node
+
+
 class _Locator:
     """Turns a path in the data into a Problem with its line, rule id and field name."""
 
@@ -75,7 +121,8 @@ class _Locator:
         if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
             rule = self._get(("rules", path[1]))
             raw_id = rule.get("id") if isinstance(rule, dict) else None
-            rule_id = raw_id if isinstance(raw_id, str) and raw_id else f"rules[{path[1]}]"
+            usable = isinstance(raw_id, str) and _ONE_WORD.fullmatch(raw_id)
+            rule_id = raw_id if usable else f"rules[{path[1]}]"  # "a b: c" would break the line
             field_path = path[2:]
         return Problem(self.source, line, rule_id, field_name(field_path), message)
 
@@ -94,7 +141,9 @@ def _cross_checks(data: dict, locate: _Locator) -> list[Problem]:
     problems = []
     rules = data.get("rules")
     rules = rules if isinstance(rules, list) else []
-    ids = Counter(rule.get("id") for rule in rules if isinstance(rule, dict))
+    ids = Counter(
+        rule["id"] for rule in rules if isinstance(rule, dict) and isinstance(rule.get("id"), str)
+    )  # an id of another type (a list: unhashable) is the schema's to report
     holders: list[tuple[Path, Any]] = [(("defaults",), data.get("defaults"))]
     holders += [(("rules", index), rule) for index, rule in enumerate(rules)]
     for path, holder in holders:

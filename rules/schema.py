@@ -9,8 +9,9 @@ priority, and optionally a category and a kind.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -84,12 +85,44 @@ class PriorityLevel(Strict):
     clock: Literal["always", "business-hours"] = "business-hours"
 
 
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
+        raise ValueError(
+            f"unknown timezone {name!r}: use an IANA name such as Europe/Paris"
+        ) from None
+    return name
+
+
+def _holiday(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"holiday {text!r} is not a YYYY-MM-DD date")
+    try:
+        date.fromisoformat(text)
+    except ValueError as error:
+        raise ValueError(f"holiday {text!r}: {error}") from None
+    return text
+
+
 class BusinessHours(Strict):
-    timezone: str = "America/New_York"
-    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    """What ``oncall.business_hours.BusinessCalendar`` needs, checked when the rulebook
+    loads rather than at the first SLA computation."""
+
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "America/New_York"
+    days: list[Weekday] = Field(["mon", "tue", "wed", "thu", "fri"], min_length=1)
     start: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    holidays: list[str] = []
+    holidays: list[Annotated[str, AfterValidator(_holiday)]] = []
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> BusinessHours:
+        if self.end <= self.start:  # "HH:MM" strings compare as times
+            raise ValueError(
+                "business hours must close after they open on the same day;"
+                f" got {self.start}-{self.end}"
+            )
+        return self
 
 
 class Condition(Strict):

@@ -20,7 +20,10 @@ MAX_LIMIT = 200
 @require_token
 def ingest():
     """One message in the ``monitor.mention.IncomingMessage`` shape; 202 once queued."""
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # ``silent`` covers ValueError only; json gives up on deep nesting
+        raise ApiError(400, "invalid_json", "the body is JSON nested too deeply") from None
     if payload is None:
         raise ApiError(
             400, "invalid_json", "the body must be JSON (Content-Type: application/json)"

@@ -12,6 +12,7 @@ import hmac
 import json
 
 from flask import Blueprint, current_app, jsonify, request
+from pydantic import ValidationError
 
 from monitor.intake import Intake
 from monitor.sources.github import PayloadError, mention_from_delivery
@@ -49,7 +50,7 @@ def github():
         raise ApiError(400, "missing_header", "X-GitHub-Event and X-GitHub-Delivery are required")
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser
         raise ApiError(400, "invalid_json", "the body is not JSON") from None
     if not isinstance(payload, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
@@ -60,10 +61,16 @@ def github():
     key = DELIVERY_KEY.format(id=delivery)
     if connection.exists(key):
         return jsonify({"duplicate": True, "delivery": delivery})
+    if not isinstance(payload.get("action", ""), str):
+        raise ApiError(422, "invalid_payload", f"{event}: 'action' must be a string")
     try:
         mention = mention_from_delivery(event, payload, current_app.config["CLOCK"]())
     except PayloadError as error:
         raise ApiError(422, "invalid_payload", f"{event}: {error}") from None
+    except ValidationError as error:  # a value no Mention takes (too long, wrong type, ...)
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ApiError(422, "invalid_payload", f"{event}: {field}: {first['msg']}") from None
     enqueued = Intake(connection).submit(mention) if mention else False
     connection.set(key, 1, ex=DELIVERY_TTL_S)  # only once handled: a failure is redelivered
     return jsonify(
@@ -97,25 +104,58 @@ def pagerduty():
     try:
         event = json.loads(body)["event"]
         event_type, data = event["event_type"], event.get("data") or {}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise ApiError(
             400, "invalid_json", 'expected a v3 webhook body: {"event": {...}}'
         ) from None
+    agent = event.get("agent") or {}
+    if not (
+        isinstance(data, dict)
+        and isinstance(agent, dict)
+        and all(_text(value) for value in (event_type, event.get("id"), data.get("incident_key")))
+    ):
+        raise ApiError(
+            422,
+            "invalid_payload",
+            "event.event_type, event.id and event.data.incident_key must be strings;"
+            " event.data and event.agent objects",
+        )
     status = PD_STATUSES.get(event_type)
     if status is None:
         return jsonify({"ignored": event_type})
     connection, now = current_app.config["REDIS"], current_app.config["CLOCK"]()
-    if event.get("id") and not connection.set(
-        PD_EVENT_KEY.format(id=event["id"]), 1, nx=True, ex=DELIVERY_TTL_S
-    ):
+    marker = PD_EVENT_KEY.format(id=event["id"]) if event.get("id") else None
+    if marker and not connection.set(marker, 1, nx=True, ex=DELIVERY_TTL_S):
         return jsonify({"duplicate": True})
     store = IncidentStore(connection)
-    incident = store.by_dedup_key(str(data.get("incident_key") or ""))
-    if incident is None:
-        return jsonify({"ignored": "not a Hark incident"})
-    agent = (event.get("agent") or {}).get("summary") or "PagerDuty"
     try:
-        store.transition(incident["id"], status, now, status, f"in PagerDuty by {agent}")
-    except IncidentError as error:
-        raise ApiError(409, "conflict", str(error)) from None
+        incident = store.by_dedup_key(data.get("incident_key") or "")
+        if incident is None:
+            return jsonify({"ignored": "not a Hark incident"})
+        store.transition(
+            incident["id"],
+            status,
+            now,
+            status,
+            f"in PagerDuty by {agent.get('summary') or 'PagerDuty'}",
+        )
+    except Exception as error:
+        if marker:  # not handled: PagerDuty's retry of this event is judged afresh
+            connection.delete(marker)
+        if isinstance(error, IncidentError):
+            raise ApiError(409, "conflict", str(error)) from None
+        raise
     return jsonify({"incident": incident["id"], "status": status})
+
+
+def _text(value: object) -> bool:
+    """Absent, or a string Redis can take in a key (JSON can carry unpaired surrogates)."""
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

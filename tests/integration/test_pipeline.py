@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from datetime import UTC, datetime
 
 import pytest
 
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
-from monitor.intake import SEEN_KEY, Intake
+from monitor.intake import LOST_AFTER_S, SEEN_KEY, Intake
 from monitor.mention import make_mention
 from oncall.store import MentionStore
 from tests.integration.test_triage_quality import hark
@@ -45,10 +46,20 @@ def test_a_mention_is_triaged_and_stored_once(redis_conn, make_mention_):
 
 def test_crash_between_marker_and_enqueue_loses_nothing(redis_conn, make_mention_):
     mention = make_mention_("2002")
-    redis_conn.set(SEEN_KEY.format(id=mention.id), 1)  # the marker, then the process died
+    marked_at = time.time() - LOST_AFTER_S  # the marker, then the process died
+    redis_conn.set(SEEN_KEY.format(id=mention.id), marked_at)
     assert Intake(redis_conn).submit(mention) is True
     assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
     assert MentionStore(redis_conn).get("discord:2002")["triage"]["priority"] == "P0"
+
+
+def test_a_submission_in_progress_is_not_taken_for_a_lost_one(redis_conn, make_mention_):
+    """Two relays deliver the same message at once: the second sees the first's fresh
+    marker before its job exists, and must not enqueue the job a second time."""
+    mention = make_mention_("2003")
+    redis_conn.set(SEEN_KEY.format(id=mention.id), time.time())  # the first, mid-submit
+    assert Intake(redis_conn).submit(mention) is False
+    assert redis_conn.llen("rq:queue:triage") == 0
 
 
 def test_running_the_same_job_twice_stores_one_mention(redis_conn, make_mention_):

@@ -129,3 +129,9 @@ def test_the_log_pages_incidents_opened_in_the_same_second_exactly_once(store):
         if cursor is None:
             break
     assert len(seen) == 7 and len(set(seen)) == 7
+
+
+@pytest.mark.parametrize("cursor", ["nan:x", "inf:x", "-inf:x", "soon:x"])
+def test_a_cursor_that_is_not_a_finite_score_is_refused(store, cursor):
+    with pytest.raises(ValueError):
+        store.list(None, 10, cursor)
