@@ -98,6 +98,8 @@ def poll(mode: str | None, interval: float | None) -> None:
                 f"{poller.source}: {report.submitted} new, {report.duplicates} already seen, "
                 f"{report.skipped} skipped"
             )
+            for feed, until in report.paused.items():
+                click.echo(f"{feed}: rate limited, paused until {until.isoformat()}")
             for error in report.errors:
                 failed = True
                 click.echo(f"{poller.source}: error: {error}", err=True)

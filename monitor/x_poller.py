@@ -29,6 +29,7 @@ class PollReport:
     duplicates: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    paused: dict[str, datetime] = field(default_factory=dict)  # feed -> until X's reset
 
 
 @dataclass
@@ -54,11 +55,10 @@ class XPoller:
         except XError as error:
             self._failed(report, str(error))
             return report
-        waiting = False  # a feed paused until X's reset: not polled, so no success either
         for name, fetch in feeds:
             paused = self.state.paused_until(name)
-            if paused and paused > self.clock():
-                waiting = True
+            if paused and paused > self.clock():  # not polled, so no success either
+                report.paused[name] = paused
                 continue
             try:
                 self._poll_feed(name, fetch, report)
@@ -71,7 +71,7 @@ class XPoller:
                 self._failed(report, f"{name}: {error}")
                 if isinstance(error, XAuthError):
                     break  # the same token fails for every feed
-        if not report.errors and not waiting:
+        if not report.errors and not report.paused:
             self.state.record_success(SOURCE, self.clock(), self.interval_s)
         return report
 

@@ -147,10 +147,12 @@ def test_rate_limit_pauses_that_feed_only(fake_x, make_poller, redis_conn, clock
 
     requests_before = len(fake_x.requests)
     clock.now += timedelta(seconds=30)
-    assert poller.poll_once().submitted == 0
+    paused = poller.poll_once()
+    assert paused.submitted == 0 and list(paused.paused) == ["x:mentions"]  # said, not silent
     assert not any("/mentions" in p for p in fake_x.requests[requests_before:])
     clock.now += timedelta(seconds=31)
-    assert poller.poll_once().submitted == 1  # after the reset
+    resumed = poller.poll_once()
+    assert resumed.submitted == 1 and resumed.paused == {}  # after the reset
 
 
 def test_server_errors_and_timeouts_are_retried_with_backoff(fake_x, make_poller):
