@@ -1,16 +1,16 @@
 """``hark worker``: RQ workers that triage mentions and page, with the RQ scheduler.
 
-Two departures from RQ's defaults, both so that a dead worker costs seconds, not minutes:
+Departures from RQ's defaults, so that a dead worker or a Redis restart costs seconds,
+not minutes, and never a page (docs/RELIABILITY.md has the tests and figures):
 
-- a job's entry in RQ's started registry outlives the job's timeout by 5 s, not 60, and
-  each worker cleans the registries every 15 s, not every 10 minutes. A worker killed
-  mid-job (SIGKILL, a lost machine) leaves its job there; the next cleaning finds it
-  abandoned and requeues it (every Hark job has retries and is idempotent). An idle worker
-  wakes every 15 s to clean, rather than every 405 s. This is safe
-  because a job cannot outlive its timeout: RQ stops it with SIGALRM.
-- when Redis goes away (a restart), RQ's worker loop gives up; ``run_worker`` waits for
-  Redis to come back and starts a fresh worker instead of exiting (the job it was running
-  is found abandoned and run again, as above).
+- A job's entry in RQ's started registry outlives the job's timeout by 5 s, not 60, and
+  every worker cleans the registries every 15 s (idle ones too), not every 10 minutes. A
+  worker killed mid-job (SIGKILL, a lost machine) leaves its job there; the next cleaning
+  finds it abandoned and requeues it (every Hark job has retries and is idempotent). This
+  is safe because a job cannot outlive its timeout: RQ stops it with SIGALRM.
+- When Redis goes away mid-job (a restart), RQ's worker loop gives up; ``run_worker``
+  waits for Redis to come back and starts a fresh worker instead of exiting.
+- Executions cut short are forgotten before a job runs again (``forget_lost_executions``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ from monitor.intake import TRIAGE_QUEUE
 from oncall import runtime
 from oncall.paging import PAGING_QUEUE
 from oncall.runtime import OncallConfig
+
+MAINTENANCE_INTERVAL_S = 15
+ABANDONED_GRACE_S = 5
+_log = logging.getLogger("hark.worker")
 
 
 def run_worker(
@@ -80,11 +84,6 @@ def run_worker(
         # the middle of a job: a fresh worker takes over once Redis answers.
         _wait_for_redis(connection)
         time.sleep(1.0)  # never a tight loop, whatever stopped the last one
-
-
-MAINTENANCE_INTERVAL_S = 15
-ABANDONED_GRACE_S = 5
-_log = logging.getLogger("hark.worker")
 
 
 class HarkWorker(SimpleWorker):
