@@ -16,6 +16,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 from rq import Callback, Queue, Retry, get_current_job
+from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 
@@ -97,7 +98,9 @@ def page_incident(incident_id: str, action: str) -> dict[str, Any]:
         PagerHealth(connection).failed(now, f"{action}: {error}")
         if error.retryable:
             raise  # RQ retries; the failure callback notes it
-        store.note(incident_id, now, "page-error", f"{action}: {error}", config_error=True)
+        store.note(
+            incident_id, now, "page-error", f"{action}: {error}", action=action, config_error=True
+        )
         if incident["status"] != "resolved":
             store.transition(incident_id, "page-failed", now, "page-failed", str(error))
         return {"incident": incident_id, "sent": False}
@@ -124,6 +127,12 @@ def escalate_incident(incident_id: str) -> dict[str, Any]:
     connection = get_current_job().connection
     store, now = IncidentStore(connection), datetime.now(UTC)
     incident = store.get(incident_id)
+    tag = str((incident or {}).get("escalations", 0) + 1)
+    if incident and incident["status"] == "escalated" and _escalation_unpaged(incident, tag):
+        # A re-run: the first run marked the incident escalated, then died before queueing
+        # its page. Queue it now (the job id is the same, so never twice).
+        enqueue_page(connection, incident_id, "escalate", tag)
+        return {"incident": incident_id, "escalated": True}
     if incident is None or incident["status"] not in {"triggered", "page-failed"}:
         return {"incident": incident_id, "escalated": False}
     store.transition(
@@ -139,8 +148,20 @@ def escalate_incident(incident_id: str) -> dict[str, Any]:
         "escalation-summary",
         escalation_summary(incident, MentionStore(connection)),
     )
-    enqueue_page(connection, incident_id, "escalate", str(incident["escalations"] + 1))
+    enqueue_page(connection, incident_id, "escalate", tag)
     return {"incident": incident_id, "escalated": True}
+
+
+def _escalation_unpaged(incident: dict, tag: str) -> bool:
+    """No escalation page queued, tried or sent since the incident was last escalated."""
+    job_id = f"page-{incident['id']}-escalate-{tag}"
+    if Job.exists(job_id, connection=get_current_job().connection):
+        return False
+    escalated_at = max(e["at"] for e in incident["timeline"] if e["event"] == "escalated")
+    return not any(
+        page.get("action") == "escalate" and page["at"] >= escalated_at
+        for page in incident["pages"]
+    )
 
 
 def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
@@ -150,9 +171,11 @@ def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
     if exc_type is not None and issubclass(exc_type, JobTimeoutException):  # a hung send
         PagerHealth(connection).failed(now, f"{action}: no answer within {PAGE_TIMEOUT_S} s")
     if job.retries_left:
-        store.note(incident_id, now, "page-retry", f"{action}: {exc_value} (retrying)")
+        store.note(
+            incident_id, now, "page-retry", f"{action}: {exc_value} (retrying)", action=action
+        )
         return
-    store.note(incident_id, now, "page-error", f"{action}: {exc_value} (gave up)")
+    store.note(incident_id, now, "page-error", f"{action}: {exc_value} (gave up)", action=action)
     incident = store.get(incident_id)
     if incident and incident["status"] not in {"resolved", "acknowledged"}:
         store.transition(incident_id, "page-failed", now, "page-failed", f"{action}: {exc_value}")

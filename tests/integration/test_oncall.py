@@ -402,3 +402,21 @@ def test_failed_pages_are_listed_and_replayed_with_hark_jobs(
     incident = _only_incident(redis_conn)
     assert incident["status"] == "triggered"  # a page got through
     assert len(fake_pd.triggers()) == 1
+
+
+def test_an_escalation_cut_short_after_marking_the_incident_still_pages(
+    redis_conn, fake_pd, config
+):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    store = IncidentStore(redis_conn)
+    now = datetime.now(UTC)  # the escalation job marked it, then its worker was killed
+    store.transition(incident["id"], "escalated", now, "escalated", "not acknowledged")
+    escalate = Queue(PAGING_QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    for _ in range(2):  # the re-run pages; a further re-run finds the page sent
+        escalate.enqueue("oncall.paging.escalate_incident", incident["id"])
+        assert _work(redis_conn, config())
+    first, second = fake_pd.triggers()
+    assert first["dedup_key"] == second["dedup_key"]
+    assert "ESCALATION" in second["payload"]["custom_details"]["escalation"]
