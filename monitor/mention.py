@@ -84,6 +84,9 @@ def incoming_mention(payload: Any, now: datetime) -> Mention:
     """Validate an incoming message and make it a Mention (the payload kept as raw)."""
     if not isinstance(payload, dict):
         raise InvalidMessage("body: a message is a JSON object")
+    for key in payload:  # pydantic cannot even name such a key in its error
+        if not key.isascii() and not _encodable(key):
+            raise InvalidMessage(f"{key!r}: a key that is not valid Unicode (a lone surrogate)")
     try:
         message = IncomingMessage.model_validate(payload)
     except ValidationError as error:
@@ -93,6 +96,14 @@ def incoming_mention(payload: Any, now: datetime) -> Mention:
     return make_mention(
         channel=message.channel, native_id=message.id, now=now, raw=payload, **fields
     )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field_name(loc: tuple) -> str:

@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from hark.embedded_redis import EmbeddedRedis
-from tests.fakes.pagerduty_server import FakePagerDuty
-from tests.reliability.harness import Processes, hark_env
+# The suite's shared checks assert too: show their values as pytest does in test modules.
+pytest.register_assert_rewrite("tests.reliability.harness", "tests.reliability.fuzz_support")
+
+from hark.embedded_redis import EmbeddedRedis  # noqa: E402
+from tests.fakes.pagerduty_server import FakePagerDuty  # noqa: E402
+from tests.reliability.harness import Processes, hark_env  # noqa: E402
 
 LONG = os.environ.get("HARK_CHAOS_LONG") == "1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability"

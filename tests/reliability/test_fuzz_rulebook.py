@@ -27,6 +27,7 @@ from hark.cli import cli
 from hark.rulebook_files import shipped_rulebook_path
 from oncall.business_hours import BusinessCalendar
 from rules import Engine, RulebookError, parse_rulebook
+from tests.reliability.fuzz_support import json_paths
 
 SHIPPED = shipped_rulebook_path().read_text(encoding="utf-8")
 SHIPPED_LINES = SHIPPED.splitlines(keepends=True)
@@ -171,17 +172,6 @@ def _data(text: str) -> Any:
     return yaml.safe_load(text)
 
 
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
 yaml_values = st.recursive(
     st.none()
     | st.booleans()
@@ -235,7 +225,7 @@ def data_mutations(draw, text: str) -> tuple[str, list[str]]:
     document = copy.deepcopy(_data(text))
     done = []
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(document)
+        paths = json_paths(document)
         in_rules = [path for path in paths if path[:1] == ("rules",) and len(path) >= 3]
         rule_fields = [path for path in in_rules if len(path) == 3]  # id, match, weight...
         rule_fields += [path for path in paths if path[:1] in HEADER and len(path) == 2]

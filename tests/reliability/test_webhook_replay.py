@@ -34,7 +34,7 @@ from oncall.pagerduty import DryRunPager
 from oncall.paging import PAGING_QUEUE
 from oncall.runtime import OncallConfig
 from oncall.store import MentionStore
-from tests.reliability.test_fuzz_ingest import (
+from tests.reliability.fuzz_support import (
     DELIVERIES,
     GH_SECRET,
     NOW,
@@ -43,6 +43,8 @@ from tests.reliability.test_fuzz_ingest import (
     build_app,
     error_of,
     fuzz,
+    github_signature,
+    pagerduty_signature,
     seed_incident,
     snapshot,
 )
@@ -55,18 +57,6 @@ BODIES = {
     for name in ("issues.opened", "issues.edited", "issue_comment.created")
 }
 EVENT_OF = {name: name.split(".")[0] for name in BODIES}
-
-
-def github_signature(body: bytes, secret: str = GH_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def pagerduty_signature(body: bytes, *secrets: str) -> str:
-    """PagerDuty's header: one ``v1=`` signature per secret (two during a rotation)."""
-    return ",".join(
-        "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        for secret in secrets or (PD_SECRET,)
-    )
 
 
 @pytest.fixture
@@ -116,20 +106,28 @@ def work(connection) -> CountingPager:
 
 
 @st.composite
+def near_misses(draw, scheme: str, digest: str, how: str) -> str:
+    """``scheme=digest`` with one digit changed ("flip"), cut short ("cut"), or with a
+    random digest of the same length ("random")."""
+    if how == "flip":
+        at = draw(st.integers(0, len(digest) - 1))
+        other = draw(st.sampled_from("0123456789abcdef").filter(lambda c: c != digest[at]))
+        return f"{scheme}={digest[:at]}{other}{digest[at + 1 :]}"
+    if how == "cut":
+        return f"{scheme}={digest[: draw(st.integers(0, len(digest) - 1))]}"
+    assert how == "random", how
+    return f"{scheme}={draw(st.text('0123456789abcdef', min_size=64, max_size=64))}"
+
+
+@st.composite
 def forged_github_signatures(draw, body: bytes) -> str:
     good = github_signature(body)
     digest = good.removeprefix("sha256=")
     how = draw(st.sampled_from(["flip", "cut", "extend", "random", "sha1", "other header"]))
-    if how == "flip":
-        at = draw(st.integers(0, len(digest) - 1))
-        other = draw(st.sampled_from("0123456789abcdef").filter(lambda c: c != digest[at]))
-        return f"sha256={digest[:at]}{other}{digest[at + 1 :]}"
-    if how == "cut":
-        return f"sha256={digest[: draw(st.integers(0, len(digest) - 1))]}"
+    if how in ("flip", "cut", "random"):
+        return draw(near_misses("sha256", digest, how))
     if how == "extend":
         return f"{good}{draw(st.text('0123456789abcdef', min_size=1, max_size=4))}"
-    if how == "random":
-        return f"sha256={draw(st.text('0123456789abcdef', min_size=64, max_size=64))}"
     if how == "sha1":  # the legacy algorithm's digest under the sha256 name
         return "sha256=" + hmac.new(GH_SECRET.encode(), body, hashlib.sha1).hexdigest()
     return ""  # only the legacy X-Hub-Signature header is sent, see below
@@ -338,14 +336,8 @@ def forged_pagerduty_signatures(draw, body: bytes) -> str:
     good = pagerduty_signature(body)
     digest = good.removeprefix("v1=")
     how = draw(st.sampled_from(["flip", "cut", "random", "scheme", "several", "empty"]))
-    if how == "flip":
-        at = draw(st.integers(0, len(digest) - 1))
-        other = draw(st.sampled_from("0123456789abcdef").filter(lambda c: c != digest[at]))
-        return f"v1={digest[:at]}{other}{digest[at + 1 :]}"
-    if how == "cut":
-        return f"v1={digest[: draw(st.integers(0, len(digest) - 1))]}"
-    if how == "random":
-        return f"v1={draw(st.text('0123456789abcdef', min_size=64, max_size=64))}"
+    if how in ("flip", "cut", "random"):
+        return draw(near_misses("v1", digest, how))
     if how == "scheme":  # the right digest under another scheme name
         return f"{draw(st.sampled_from(['v0', 'v2', 'V1', 'sha256', '']))}={digest}"
     if how == "several":  # a list of wrong ones, as during a rotation
