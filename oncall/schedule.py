@@ -50,7 +50,15 @@ from pydantic import (
 
 from oncall.pagerduty import RotationError
 from rules.loader import Problem
-from rules.yaml_lines import Path, UnusableYaml, field_name, index_lines, load_mapping, locate
+from rules.yaml_lines import (
+    BoundedLoader,
+    Path,
+    UnusableYaml,
+    field_name,
+    index_lines,
+    load_mapping,
+    locate,
+)
 
 __all__ = [
     "Layer",
@@ -214,7 +222,7 @@ class Schedule(_Strict):
 # ----------------------------------------------------------------------------- loading
 
 
-class _ScheduleLoader(yaml.SafeLoader):
+class _ScheduleLoader(BoundedLoader):
     """SafeLoader without YAML 1.1's base-60 integers and yes/no/on/off booleans."""
 
 
@@ -236,7 +244,7 @@ _ScheduleLoader.add_implicit_resolver(
 def parse_schedule(text: str, source: str = "<schedule>") -> Schedule:
     """Validate schedule YAML; raise ``ScheduleError`` listing every problem."""
     try:
-        root, data = load_mapping(text, "schedule", _ScheduleLoader)  # a SafeLoader subclass
+        root, data = load_mapping(text, "schedule", _ScheduleLoader)
     except UnusableYaml as error:
         raise ScheduleError([Problem(source, error.line, "-", error.field, str(error))]) from None
 

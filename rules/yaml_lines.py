@@ -5,15 +5,56 @@ schedule, reply templates) names the line it is on.
 of keys and list indexes) to its line; ``locate`` turns the path of a validation error
 (which may run past what the file holds, with pydantic's union tags) into that line and a
 readable field name such as ``match[0].regex[1]``.
+
+``load_mapping`` reads such a file with ``BoundedLoader``: YAML's aliases cannot make it
+nest forever or expand past ``MAX_VALUES``, and a character YAML refuses is reported on
+its own line.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 Path = tuple[str | int, ...]
+MAX_VALUES = 100_000  # after aliases are expanded; the shipped rulebook has about 3,500
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing two uses of aliases that would otherwise hang or
+    crash every walk of the data: an anchor used inside itself (data that nests forever)
+    and aliases of aliases that expand past ``MAX_VALUES`` values ("billion laughs")."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        alias = self.peek_event() if self.check_event(yaml.AliasEvent) else None
+        node = super().compose_node(parent, index)
+        if alias is not None:
+            if id(node) not in self._sizes:  # its anchor is still open: it contains itself
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"the alias *{alias.anchor} is inside its own anchor &{alias.anchor}:"
+                    " the data would nest forever",
+                    alias.start_mark,
+                )
+            return node
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        size = 1 + sum(self._sizes[id(child)] for child in children)
+        if size > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases expand this to over {MAX_VALUES:,} values", node.start_mark
+            )
+        self._sizes[id(node)] = size
+        return node
 
 
 def index_lines(
@@ -72,9 +113,16 @@ class UnusableYaml(ValueError):
         self.line, self.field = line, field
 
 
-def load_mapping(text: str, what: str, loader: type = yaml.SafeLoader) -> tuple[yaml.Node, dict]:
+def load_mapping(
+    text: str, what: str, loader: type[BoundedLoader] = BoundedLoader
+) -> tuple[yaml.Node, dict]:
     """The node tree (for ``index_lines``) and the data of a YAML mapping; ``what`` names the
     document in the message ("a rulebook is a mapping")."""
+    unprintable = BoundedLoader.NON_PRINTABLE.search(text)
+    if unprintable:  # the YAML reader's own message has no line and runs over two lines
+        line = len(_LINE_BREAK.split(text[: unprintable.start()]))
+        message = f"not valid YAML: character U+{ord(unprintable[0]):04X} is not allowed"
+        raise UnusableYaml(line, "yaml", message)
     try:
         root = yaml.compose(text, Loader=loader)
         data = yaml.load(text, Loader=loader)

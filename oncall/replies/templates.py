@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from oncall.replies.tone import destructive_command, find_tone_problems
 from oncall.replies.x_length import X_LIMIT, x_weighted_length
 from rules.redact import find_pii
-from rules.yaml_lines import field_name, index_lines, locate
+from rules.yaml_lines import BoundedLoader, field_name, index_lines, locate
 
 VARIABLES = ("author", "channel", "priority", "category", "kind", "incident_url", "version_hint")
 CHANNELS = ("x", "github", "discord", "email")
@@ -154,8 +154,8 @@ def sample_context(when: dict[str, frozenset[str]], channel: str, **overrides: s
 def parse_templates(text: str, source: str = "<replies>") -> ReplyTemplates:
     """Validate and compile template YAML; raise ``TemplatesError`` listing every problem."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=BoundedLoader)  # aliases cannot nest forever
+        data = yaml.load(text, Loader=BoundedLoader)
     except yaml.YAMLError as error:
         mark, context = getattr(error, "problem_mark", None), getattr(error, "context_mark", None)
         message = f"not valid YAML: {getattr(error, 'problem', None) or error}"
