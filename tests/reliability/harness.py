@@ -88,14 +88,9 @@ class Processes:
         return self.peaks_kib[name] / 1024
 
     def _record_peak(self, name: str, process: subprocess.Popen) -> None:
-        try:
-            status = Path(f"/proc/{process.pid}/status").read_text()
-        except OSError:
-            return
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak = int(line.split()[1])
-                self.peaks_kib[name] = max(self.peaks_kib.get(name, 0), peak)
+        peak = vm_hwm_kib(process.pid)
+        if peak is not None:
+            self.peaks_kib[name] = max(self.peaks_kib.get(name, 0), peak)
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
@@ -112,6 +107,21 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         self.running.clear()
+
+
+def vm_hwm_kib(pid: int | str) -> int | None:
+    """A process's peak resident memory (VmHWM) in KiB; None if it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return int(line.split()[1]) if line else None
+
+
+def vm_hwm_mib(pid: int | str) -> float | None:
+    peak = vm_hwm_kib(pid)
+    return round(peak / 1024, 1) if peak is not None else None
 
 
 def wait_until(

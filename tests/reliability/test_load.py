@@ -35,7 +35,7 @@ from oncall.incidents import BY_TIME as INCIDENTS_BY_TIME
 from oncall.incidents import OF_MENTION, IncidentStore
 from oncall.store import RECORD, MentionStore
 from tests.reliability.conftest import ARTIFACTS, LONG, scaled
-from tests.reliability.harness import drained, registries, wait_until
+from tests.reliability.harness import drained, registries, vm_hwm_mib, wait_until
 from tests.reliability.load_workload import channel_counts, load_messages
 
 MENTIONS = int(scaled(1_000, 5_000))
@@ -201,16 +201,6 @@ def _summary(seconds) -> dict[str, float | int]:
     return {"n": len(ordered), "p50": rank(0.5), "p99": rank(0.99), "max": rank(1.0)}
 
 
-def _vm_hwm_mib(pid: int | str) -> float | None:
-    """A process's peak resident memory (VmHWM) in MiB; None if it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
-    return round(int(line.split()[1]) / 1024, 1) if line else None
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -228,9 +218,9 @@ def _peak_memory(processes, aof_redis) -> dict[str, float | None]:
     for name in WORKERS:
         peaks[name] = round(processes.peak_rss_mib(name), 1)
         for child in _children(processes.running[name].pid):
-            peaks[f"{name} child {child} (RQ scheduler)"] = _vm_hwm_mib(child)
-    peaks["redis-server"] = _vm_hwm_mib(aof_redis._process.pid)
-    peaks["load generator (pytest, fake PagerDuty)"] = _vm_hwm_mib("self")
+            peaks[f"{name} child {child} (RQ scheduler)"] = vm_hwm_mib(child)
+    peaks["redis-server"] = vm_hwm_mib(aof_redis._process.pid)
+    peaks["load generator (pytest, fake PagerDuty)"] = vm_hwm_mib("self")
     return peaks
 
 
