@@ -16,6 +16,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 from rq import Callback, Queue, Retry, get_current_job
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
@@ -168,17 +169,25 @@ def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
     """RQ failure callback: runs after every failed attempt; the last one marks the incident."""
     incident_id, action = job.args
     store, now = IncidentStore(connection), datetime.now(UTC)
+    reason = _failure_reason(exc_type, exc_value)
     if exc_type is not None and issubclass(exc_type, JobTimeoutException):  # a hung send
-        PagerHealth(connection).failed(now, f"{action}: no answer within {PAGE_TIMEOUT_S} s")
+        PagerHealth(connection).failed(now, f"{action}: {reason}")
     if job.retries_left:
-        store.note(
-            incident_id, now, "page-retry", f"{action}: {exc_value} (retrying)", action=action
-        )
+        store.note(incident_id, now, "page-retry", f"{action}: {reason} (retrying)", action=action)
         return
-    store.note(incident_id, now, "page-error", f"{action}: {exc_value} (gave up)", action=action)
+    store.note(incident_id, now, "page-error", f"{action}: {reason} (gave up)", action=action)
     incident = store.get(incident_id)
     if incident and incident["status"] not in {"resolved", "acknowledged"}:
-        store.transition(incident_id, "page-failed", now, "page-failed", f"{action}: {exc_value}")
+        store.transition(incident_id, "page-failed", now, "page-failed", f"{action}: {reason}")
+
+
+def _failure_reason(exc_type: type | None, exc_value: object) -> str:
+    """What the timeline says about a failed attempt; RQ's own exceptions say little."""
+    if exc_type is not None and issubclass(exc_type, AbandonedJobError):
+        return "the worker sending it stopped (killed or lost) before it finished"
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):
+        return f"no answer within {PAGE_TIMEOUT_S} s"
+    return str(exc_value)
 
 
 def build_event(incident: dict, action: str, mentions: MentionStore) -> PageEvent:
