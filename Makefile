@@ -37,7 +37,7 @@ test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest tests
 
 # The reliability suite's long form: minutes-long outages, 5,000 mentions in 60 s, bigger
-# kill runs (about 20 minutes). Figures land in test-artifacts/reliability/*.json.
+# kill runs (about 15 minutes). Figures land in test-artifacts/reliability/*.json.
 chaos: $(STAMP) system-packages
 	HARK_CHAOS_LONG=1 $(BIN)/python -m pytest tests/reliability -v -s
 
