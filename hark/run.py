@@ -7,8 +7,11 @@
   sample replayed at launch-day pace (``--speed`` times faster than real time);
 - ``hark web`` on ``--port``.
 
-Ctrl-C stops every process (the children first, Redis last); a child that dies stops the
-rest, with its name and exit code. A second run keeps the data.
+Ctrl-C stops every process (the children first, Redis last). A child that dies is
+started again, as a process manager would (a worker killed by the kernel, say), unless it
+exited with a configuration error (exit code 2) or keeps dying (``MAX_RESTARTS`` within
+``RESTART_WINDOW_S``): then the rest are stopped, with the child's name, exit code and last
+log line. A second run keeps the data.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -31,6 +34,8 @@ from hark.settings import Settings
 
 HARK = str(Path(sys.executable).parent / "hark")
 STOP_TIMEOUT_S = 10.0
+CONFIG_ERROR = 2  # the exit code of every hark command refusing its settings
+MAX_RESTARTS, RESTART_WINDOW_S = 5, 300.0
 
 
 @dataclass
@@ -39,6 +44,24 @@ class Child:
     argv: list[str]
     one_shot: bool = False  # the sample replay ends by itself
     process: subprocess.Popen | None = None
+    restarts: list[float] = field(default_factory=list)  # when it was started again
+
+    @property
+    def log(self) -> str:
+        return f"{self.name.replace(' ', '-')}.log"
+
+    def start(self, env: dict, data_dir: Path) -> None:
+        with (data_dir / "logs" / self.log).open("ab") as log:
+            # Own sessions: a terminal's Ctrl-C reaches only this supervisor, which stops
+            # the children in order, and Redis after them.
+            self.process = subprocess.Popen(
+                self.argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def may_restart(self, code: int, now: float) -> bool:
+        """Not after a configuration error, nor when it keeps dying."""
+        recent = [moment for moment in self.restarts if now - moment < RESTART_WINDOW_S]
+        return code != CONFIG_ERROR and len(recent) < MAX_RESTARTS
 
 
 def _port_free(port: int) -> bool:
@@ -157,12 +180,7 @@ def _supervise(
     signal.signal(signal.SIGTERM, request_stop)
     try:
         for child in children:
-            log = (data_dir / "logs" / f"{child.name.replace(' ', '-')}.log").open("ab")
-            # Own sessions: a terminal's Ctrl-C reaches only this supervisor, which stops
-            # the children in order, and Redis after them.
-            child.process = subprocess.Popen(
-                child.argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            child.start(env, data_dir)
         click.echo(f"Hark is running: http://127.0.0.1:{port}/")
         if admin_password:
             click.echo(f"  log in as admin / {admin_password}")
@@ -173,14 +191,16 @@ def _supervise(
         while stopping["signal"] is None:
             for child in children:
                 code = child.process.poll()
-                if code is not None and not child.one_shot:
-                    log = data_dir / "logs" / f"{child.name.replace(' ', '-')}.log"
-                    click.echo(
-                        f"{child.name} stopped (exit code {code}): {_last_line(log)}\n"
-                        f"Stopping the rest. The whole log: {log}",
-                        err=True,
-                    )
+                if code is None or child.one_shot:
+                    continue
+                log = data_dir / "logs" / child.log
+                said = f"{child.name} stopped (exit code {code}): {_last_line(log)}"
+                if not child.may_restart(code, time.monotonic()):
+                    click.echo(f"{said}\nStopping the rest. The whole log: {log}", err=True)
                     return 1
+                click.echo(f"{said}\nStarting it again (log: {log}).", err=True)
+                child.restarts.append(time.monotonic())
+                child.start(env, data_dir)
             time.sleep(0.5)
         click.echo("stopping…")
         return 0

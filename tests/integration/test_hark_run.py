@@ -56,6 +56,18 @@ def _start(directory: Path, port: int) -> tuple[subprocess.Popen, str]:
     raise AssertionError("hark run printed no API token")
 
 
+def _workers_of(supervisor: subprocess.Popen) -> list[psutil.Process]:
+    """The ``hark worker`` processes ``hark run`` started (not the RQ scheduler they fork)."""
+    workers = []
+    for child in psutil.Process(supervisor.pid).children():
+        try:
+            if "worker" in " ".join(child.cmdline()):
+                workers.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):  # the sample replay, done
+            continue
+    return workers
+
+
 def _wait_for(check, timeout_s: float = 90.0):
     deadline = time.monotonic() + timeout_s
     last = None
@@ -90,11 +102,19 @@ def test_hark_run_from_a_clean_directory(tmp_path):
         assert _get(port, "/api/rotation", token)["on_call"]
         health = _wait_for(lambda: _get(port, "/healthz", token))
         assert health["status"] == "ok" and health["workers"]["count"] == 2
+
+        # kill -9 of a worker, as the kernel's OOM killer would: it is started again
+        victim = _workers_of(process)[0]
+        victim.kill()
+        _wait_for(lambda: len(_workers_of(process)) == 2 and victim not in _workers_of(process))
+        assert _wait_for(lambda: _get(port, "/healthz", token)["workers"]["count"] == 2)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as login_page:
             assert login_page.url.endswith("/login?next=/")  # the page renders, behind a login
             assert b"Log in" in login_page.read()
     finally:
         _stop(process, tmp_path)
+    said = process.stdout.read()
+    assert "stopped (exit code -9)" in said and "Starting it again" in said, said
     assert (tmp_path / "var" / "redis" / "appendonly.aof").exists() or any(
         (tmp_path / "var" / "redis").glob("appendonly*")
     )
