@@ -85,7 +85,7 @@ def incoming_mention(payload: Any, now: datetime) -> Mention:
     if not isinstance(payload, dict):
         raise InvalidMessage("body: a message is a JSON object")
     for key in payload:  # pydantic cannot even name such a key in its error
-        if not key.isascii() and not _encodable(key):
+        if not key.isascii() and not encodable(key):
             raise InvalidMessage(f"{key!r}: a key that is not valid Unicode (a lone surrogate)")
     try:
         message = IncomingMessage.model_validate(payload)
@@ -98,7 +98,8 @@ def incoming_mention(payload: Any, now: datetime) -> Mention:
     )
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
+    """False for text with an unpaired surrogate (JSON can carry one; UTF-8 cannot)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

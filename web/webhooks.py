@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
 from monitor.intake import Intake
+from monitor.mention import encodable
 from monitor.sources.github import PayloadError, mention_from_delivery
 from oncall.incidents import IncidentError, IncidentStore
 from web.errors import ApiError
@@ -152,10 +153,4 @@ def _text(value: object) -> bool:
     """Absent, or a string Redis can take in a key (JSON can carry unpaired surrogates)."""
     if value is None:
         return True
-    if not isinstance(value, str):
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and encodable(value)
