@@ -8,6 +8,7 @@ Every process is a real subprocess running the installed console script, as a su
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -20,30 +21,23 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 from redis import Redis
-from rq import Queue
 from rq.registry import (
     DeferredJobRegistry,
-    FailedJobRegistry,
-    ScheduledJobRegistry,
-    StartedJobRegistry,
 )
 from rq.serializers import JSONSerializer
 from werkzeug.security import generate_password_hash
 
-from monitor.intake import TRIAGE_QUEUE
 from monitor.mention import Mention, make_mention
 from oncall.incidents import OF_MENTION, IncidentStore
-from oncall.paging import PAGING_QUEUE
 from oncall.store import MentionStore
 from tests.conftest import DATA
 from tests.fakes.pagerduty_server import FakePagerDuty
 from tests.integration.test_triage_quality import hark
 from web import create_app
+from web.ops import QUEUES, queue_report
 from web.users import UserEntry, Users
 
 API_TOKEN = "reliability-api-token"
-
-QUEUES = (TRIAGE_QUEUE, PAGING_QUEUE)
 
 
 def hark_env(redis_url: str, **extra: str) -> dict[str, str]:
@@ -148,16 +142,12 @@ def registries(connection: Redis) -> dict[str, dict[str, int]]:
     """How many jobs each of RQ's registries holds, per queue: where a job could be lost."""
     counts = {}
     for name in QUEUES:
-        queue = Queue(name, connection=connection, serializer=JSONSerializer)
-        kwargs = {"name": name, "connection": connection, "serializer": JSONSerializer}
-        # ZCARD, not the registries' ``count``, which cleans them first: the workers, not
-        # the test, must find abandoned jobs.
+        # Read without cleaning (as the page does): the workers, not the test, must find
+        # abandoned jobs.
+        deferred = DeferredJobRegistry(name, connection=connection, serializer=JSONSerializer)
         counts[name] = {
-            "queued": connection.llen(queue.key),
-            "started": connection.zcard(StartedJobRegistry(**kwargs).key),
-            "failed": connection.zcard(FailedJobRegistry(**kwargs).key),
-            "scheduled": connection.zcard(ScheduledJobRegistry(**kwargs).key),
-            "deferred": connection.zcard(DeferredJobRegistry(**kwargs).key),
+            **queue_report(connection, name),
+            "deferred": connection.zcard(deferred.key),
         }
     return counts
 
@@ -184,13 +174,8 @@ def corpus_mentions(count: int, tag: str) -> list[Mention]:
             text=message["text"],
             author="reliability",
         )
-        for number, message in zip(range(count), _cycle(messages), strict=False)
+        for number, message in zip(range(count), itertools.cycle(messages), strict=False)
     ]
-
-
-def _cycle(items: list) -> object:
-    while True:
-        yield from items
 
 
 def nothing_lost(connection: Redis, fake_pd: FakePagerDuty, mention_ids: list[str]) -> dict:
