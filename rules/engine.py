@@ -26,6 +26,11 @@ from rules.regex import LinearRegex, RegexSet, char_offset
 from rules.schema import LEVELS, Condition, Rule, Rulebook
 from rules.triage import FiredRule, Match, Triage
 
+try:  # built by `pip install` from rules/_fastpath.c; without a C compiler, Python does it
+    from rules import _fastpath
+except ImportError:  # pragma: no cover - tests assert the fast path is there
+    _fastpath = None
+
 _MAX_MATCHES_SHOWN = 20  # per rule, in the explanation
 _MAX_REGEX_MATCHES = 20  # per regular expression and message
 _CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
@@ -71,6 +76,7 @@ class Engine:
         self._group_targets: list[dict[int, tuple[int, ...]]] = []
         self._group_slots: list[frozenset[int]] = []
         self._group_rules: list[frozenset[int]] = []
+        self._literal_groups: list[tuple[str, tuple]] = []  # the automaton's words, for C
         self._automaton = self._build_automaton(literals)
         self._regex_groups = [
             self._add_group([(slot, target)]) for slot, target, _ in self._regexes
@@ -78,6 +84,7 @@ class Engine:
         patterns = [regex.pattern for _, _, regex in self._regexes]
         self._regex_set = RegexSet(patterns) if patterns else None
         self._pages = {level: rulebook.priorities[level].pages for level in LEVELS}
+        self._core = self._fast_core()
 
     def _add_group(self, targets: list[tuple[int, int]]) -> int:
         """Register a pattern group used by ``(slot, target id)`` pairs; return its id."""
@@ -103,6 +110,7 @@ class Engine:
                 for (left, right), targets in by_bounds.items()
             )
             automaton.add_word(literal, (len(literal), groups))
+            self._literal_groups.append((literal, groups))
         automaton.make_automaton()
         return automaton
 
@@ -137,9 +145,54 @@ class Engine:
                 bounds = (form.left_bounded, form.right_bounded)
                 literals[form.text][bounds].append((slot, target))
 
+    def _fast_core(self) -> _fastpath.Core | None:
+        """The same tables handed to the C implementation of ``classify_normalized``."""
+        if _fastpath is None:
+            return None
+        book = self.rulebook
+        rows = [
+            (
+                compiled.channels or None,
+                compiled.match,
+                compiled.require,
+                compiled.unless,
+                -1 if compiled.negation is None else compiled.negation,
+                compiled.window,
+                (rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind),
+            )
+            for compiled in self._compiled
+            for rule in (compiled.rule,)
+        ]
+        defaults = book.defaults
+        return _fastpath.Core(
+            literals=self._literal_groups,
+            group_pairs=[_flat_pairs(targets) for targets in self._group_targets],
+            group_rules=[sorted(rules) for rules in self._group_rules],
+            slot_count=len(self._slot_rule),
+            rules=rows,
+            targets=self._targets,
+            scoring=(
+                LEVELS,
+                float(book.threshold),
+                defaults.priority,
+                defaults.category,
+                defaults.kind,
+                tuple(self._pages[level] for level in LEVELS),
+            ),
+            types=(Match, FiredRule, Triage),
+        )
+
     def classify(self, text: str, channel: str | None = None) -> Triage:
         """Score one message. ``channel`` is x, github, discord or email when known."""
         normalized = normalize(text)
+        if self._core is None:
+            return self.classify_reference(normalized, channel)
+        regex_hits = self._find_regex_hits(normalized) if self._regex_set is not None else ()
+        return self._core.classify(normalized, channel, regex_hits)
+
+    def classify_reference(self, normalized: str, channel: str | None = None) -> Triage:
+        """``classify`` in Python, on normalized text: the statement of what the C fast path
+        (rules/_fastpath.c) computes, and what runs where it could not be built."""
         found = self._find_group_hits(normalized)
         fired = []
         if found:
@@ -167,10 +220,11 @@ class Engine:
                     continue
                 found.append((group, start, end + 1))
         if self._regex_set is not None:
-            self._find_regex_hits(text, found)
+            found.extend(self._find_regex_hits(text))
         return found
 
-    def _find_regex_hits(self, text: str, found: list[GroupHit]) -> None:
+    def _find_regex_hits(self, text: str) -> list[GroupHit]:
+        found: list[GroupHit] = []
         encoded = text.encode("utf-8")  # normalize() has replaced any lone surrogate
         ascii_only = len(encoded) == len(text)
         for index in self._regex_set.matching(encoded):
@@ -179,6 +233,7 @@ class Engine:
                 if not ascii_only:
                     start, end = char_offset(encoded, start), char_offset(encoded, end)
                 found.append((group, start, end))
+        return found
 
     def _hits(self, slot: int, found: list[GroupHit]) -> list[Hit]:
         """The hits of one condition slot, in the order they were found."""
@@ -246,6 +301,11 @@ class Engine:
             scores,
             tuple(fired),
         )
+
+
+def _flat_pairs(targets: dict[int, tuple[int, ...]]) -> list[int]:
+    """A group's ``{slot: (target id, ...)}`` as ``[slot, target, slot, target, ...]``."""
+    return [number for slot, ids in targets.items() for target in ids for number in (slot, target)]
 
 
 def _pick(fired: list[FiredRule], priority: str, field: int) -> str | None:

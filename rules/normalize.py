@@ -12,6 +12,7 @@ Spans reported by the engine are offsets into this normalized text.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 # Format characters that render as nothing but split a word for a naive matcher.
@@ -25,33 +26,33 @@ _INVISIBLE = dict.fromkeys(
 )
 _APOSTROPHES = {ord(c): "'" for c in "\u2018\u2019\u02bc\u2032\uff07"}
 _LINE_SEPARATORS = {ord(c): "\n" for c in "\x85\u2028\u2029"}
-# str.translate walks the text in Python-level steps: it only runs when a rare character
-# is present; the common ones (backticks, the curly apostrophe) go through str.replace.
-_TRANSLATION = {**_INVISIBLE, **_APOSTROPHES, **_LINE_SEPARATORS}
+_ASCII_CAPITALS = {ord(c): c.lower() for c in string.ascii_uppercase}
+_TRANSLATION = {**_ASCII_CAPITALS, **_INVISIBLE, **_APOSTROPHES, **_LINE_SEPARATORS, ord("`"): " "}
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# Only the whitespace that needs rewriting is matched, so ordinary text costs one scan.
-_ODD_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
-_LINE_BREAK_RUNS = re.compile(r"\n\s+")
-_INVISIBLE_OR_APOSTROPHE = re.compile("[" + "".join(map(chr, _TRANSLATION)) + "]")
 
 
 def normalize(text: str) -> str:
     """Return the canonical form of ``text`` that rules are matched against."""
-    if text.isascii():  # NFKC and the translation table leave ASCII unchanged
-        text = text.lower()
-    else:
-        if _LONE_SURROGATE.search(text):  # invalid Unicode (a broken emoji from JSON)
-            text = _LONE_SURROGATE.sub("\ufffd", text)
-        text = unicodedata.normalize("NFKC", text).replace("\u2019", "'")
-        if _INVISIBLE_OR_APOSTROPHE.search(text):
-            text = text.translate(_TRANSLATION)
-        text = text.casefold()
-    if "`" in text:  # Markdown code quotes: "even `caro --version`" is "even caro --version"
-        text = text.replace("`", " ")
-    if "  " in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text:
-        text = _ODD_SPACES.sub(" ", text)
-    if "\n" in text:
-        text = _LINE_BREAK_RUNS.sub("\n", text.replace(" \n", "\n"))
-    if "n't" in text:  # "doesn't" and the "doesnt" of quick typing read the same
-        text = text.replace("n't", "nt")
-    return text.strip()
+    if not text.isascii():  # NFKC and case folding leave ASCII as it is, but for capitals
+        text = unicodedata.normalize("NFKC", text).casefold()
+    return tidy(text)
+
+
+def tidy_reference(text: str) -> str:
+    """The rest of ``normalize``, after NFKC and case folding, in Python: ASCII capitals
+    lowered, invisible characters dropped, apostrophes and line separators unified,
+    Markdown code quotes read as spaces ("even `caro --version`"), each run of whitespace
+    made one space (one line break if it holds one, the end of a clause for the engine),
+    the ends stripped, and "n't" read as "nt" ("doesn't" and the "doesnt" of quick typing).
+
+    ``rules._fastpath.tidy`` does the same in one pass in C; tests hold them equal.
+    """
+    text = _LONE_SURROGATE.sub("\ufffd", text.translate(_TRANSLATION))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line).replace("n't", "nt")
+
+
+try:  # built by `pip install` from rules/_fastpath.c
+    from rules._fastpath import tidy
+except ImportError:  # pragma: no cover - tests assert the fast path is there
+    tidy = tidy_reference
