@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 
 #define MAX_MATCHES_SHOWN 20 /* per rule, in the explanation (engine._MAX_MATCHES_SHOWN) */
 #define N_LEVELS 4           /* P0..P3 (rules.schema.LEVELS) */
@@ -25,9 +26,11 @@ typedef struct {
     Py_ssize_t target, start, end;
 } TargetHit;
 
+/* A growable array; it may start in a caller's (stack) buffer and move to the heap. */
 typedef struct {
     Py_ssize_t length, capacity;
     void *items;
+    int on_heap;
 } Array;
 
 typedef struct {
@@ -86,20 +89,35 @@ typedef struct {
     int pages[N_LEVELS];
     PyTypeObject *match_type, *fired_type, *triage_type;
     PyObject *round_function;
+    PyObject *regex_matching; /* RegexSet.matching(utf-8 bytes) -> [index], or NULL */
+    PyObject *regex_spans;    /* Engine._regex_spans(text, bytes, indexes) -> [(group, start, end)] */
 } Core;
 
 /* ------------------------------------------------------------------ small helpers */
 
+static Array array_on(void *buffer, Py_ssize_t capacity) {
+    return (Array){0, capacity, buffer, 0};
+}
+
+static void array_free(Array *array) {
+    if (array->on_heap)
+        PyMem_Free(array->items);
+}
+
 static int array_push(Array *array, const void *item, size_t size) {
     if (array->length == array->capacity) {
         Py_ssize_t capacity = array->capacity ? array->capacity * 2 : 16;
-        void *grown = PyMem_Realloc(array->items, capacity * size);
+        void *grown = array->on_heap ? PyMem_Realloc(array->items, capacity * size)
+                                     : PyMem_Malloc(capacity * size);
         if (grown == NULL) {
             PyErr_NoMemory();
             return -1;
         }
+        if (!array->on_heap && array->length)
+            memcpy(grown, array->items, array->length * size);
         array->items = grown;
         array->capacity = capacity;
+        array->on_heap = 1;
     }
     memcpy((char *)array->items + array->length * size, item, size);
     array->length++;
@@ -163,16 +181,24 @@ static int int_list(PyObject *sequence, int **out, int *count) {
 
 /* rules.normalize.tidy_reference: what a code point becomes; -1 drops it, ' ' and '\n'
  * mark whitespace (a run collapses to one space, or one line break if it holds one). */
-static Py_UCS4 tidy_char(Py_UCS4 c) {
-    if (c < 0x80) {
+static Py_UCS1 ascii_tidy[128]; /* tidy_char for ASCII, filled by fill_ascii_tidy */
+
+static void fill_ascii_tidy(void) {
+    for (Py_UCS4 c = 0; c < 128; c++) {
         if (c >= 'A' && c <= 'Z')
-            return c + ('a' - 'A');
-        if (c == '`') /* Markdown code quotes read as spaces */
-            return ' ';
-        if (c == '\n')
-            return '\n';
-        return Py_UNICODE_ISSPACE(c) ? ' ' : c;
+            ascii_tidy[c] = c + ('a' - 'A');
+        else if (c == '`') /* Markdown code quotes read as spaces */
+            ascii_tidy[c] = ' ';
+        else if (c == '\n')
+            ascii_tidy[c] = '\n';
+        else
+            ascii_tidy[c] = Py_UNICODE_ISSPACE(c) ? ' ' : c;
     }
+}
+
+static inline Py_UCS4 tidy_char(Py_UCS4 c) {
+    if (c < 0x80)
+        return ascii_tidy[c];
     switch (c) {
     case 0x00AD: case 0x034F: case 0x061C: case 0x115F: case 0x1160: case 0x17B4:
     case 0x17B5: case 0x180E: case 0xFEFF: /* invisible format characters */
@@ -190,40 +216,80 @@ static Py_UCS4 tidy_char(Py_UCS4 c) {
     return Py_UNICODE_ISSPACE(c) ? ' ' : c;
 }
 
-static PyObject *tidy(PyObject *module, PyObject *text) {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "tidy() takes a str");
-        return NULL;
+/* One pass of tidy_char and the whitespace rule, then "n't" -> "nt"; the output has the
+ * input's kind (a lone surrogate becomes U+FFFD, of the same width). Returns the length. */
+#define TIDY_LOOP(TYPE)                                                                    \
+    {                                                                                      \
+        const TYPE *in = data;                                                             \
+        TYPE *out = buffer;                                                                \
+        TYPE pending = 0; /* whitespace seen since the last character kept */              \
+        for (Py_ssize_t i = 0; i < length; i++) {                                          \
+            Py_UCS4 c = tidy_char(in[i]);                                                  \
+            if (c == (Py_UCS4)-1)                                                          \
+                continue;                                                                  \
+            if (c == ' ' || c == '\n') {                                                   \
+                if (pending != '\n')                                                       \
+                    pending = (TYPE)c;                                                     \
+                continue;                                                                  \
+            }                                                                              \
+            if (pending && size)                                                           \
+                out[size++] = pending;                                                     \
+            pending = 0;                                                                   \
+            out[size++] = (TYPE)c;                                                         \
+        }                                                                                  \
+        for (Py_ssize_t i = 0; i < size; i++)                                              \
+            if (!(out[i] == '\'' && i > 0 && out[i - 1] == 'n' && i + 1 < size &&          \
+                  out[i + 1] == 't'))                                                      \
+                out[kept++] = out[i];                                                      \
     }
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+
+static PyObject *tidy(PyObject *text) {
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), size = 0, kept = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_UCS4 *out = PyMem_Malloc((length ? length : 1) * sizeof(Py_UCS4));
-    if (out == NULL)
+    void *buffer = PyMem_Malloc((length ? length : 1) * kind);
+    if (buffer == NULL)
         return PyErr_NoMemory();
-    Py_ssize_t size = 0;
-    Py_UCS4 pending = 0; /* whitespace seen since the last character kept */
-    for (Py_ssize_t i = 0; i < length; i++) {
-        Py_UCS4 c = tidy_char(PyUnicode_READ(kind, data, i));
-        if (c == (Py_UCS4)-1)
-            continue;
-        if (c == ' ' || c == '\n') {
-            if (pending != '\n')
-                pending = c;
-            continue;
-        }
-        if (pending && size)
-            out[size++] = pending;
-        pending = 0;
-        out[size++] = c;
+    if (kind == PyUnicode_1BYTE_KIND)
+        TIDY_LOOP(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND)
+        TIDY_LOOP(Py_UCS2)
+    else
+        TIDY_LOOP(Py_UCS4)
+    PyObject *result;
+    if (PyUnicode_IS_ASCII(text)) { /* the common case: no need to look for the widest */
+        result = PyUnicode_New(kept, 127);
+        if (result != NULL)
+            memcpy(PyUnicode_DATA(result), buffer, kept);
+    } else {
+        result = PyUnicode_FromKindAndData(kind, buffer, kept);
     }
-    Py_ssize_t kept = 0; /* "doesn't" and the "doesnt" of quick typing read the same */
-    for (Py_ssize_t i = 0; i < size; i++)
-        if (!(out[i] == '\'' && i > 0 && out[i - 1] == 'n' && i + 1 < size && out[i + 1] == 't'))
-            out[kept++] = out[i];
-    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, kept);
-    PyMem_Free(out);
+    PyMem_Free(buffer);
     return result;
+}
+
+static PyObject *unicodedata_normalize, *nfkc, *casefold_name;
+
+/* rules.normalize.normalize_reference */
+static PyObject *normalize_text(PyObject *text) {
+    if (PyUnicode_IS_ASCII(text)) /* NFKC and case folding leave ASCII as it is */
+        return tidy(text);
+    PyObject *composed = PyObject_CallFunctionObjArgs(unicodedata_normalize, nfkc, text, NULL);
+    if (composed == NULL)
+        return NULL;
+    PyObject *folded = PyObject_CallMethodNoArgs(composed, casefold_name);
+    Py_DECREF(composed);
+    if (folded == NULL)
+        return NULL;
+    PyObject *result = tidy(folded);
+    Py_DECREF(folded);
+    return result;
+}
+
+static PyObject *normalize(PyObject *module, PyObject *text) {
+    if (!PyUnicode_Check(text))
+        return PyErr_Format(PyExc_TypeError, "normalize() takes a str, not %T", text);
+    return normalize_text(text);
 }
 
 /* ------------------------------------------------------------------ tables */
@@ -374,7 +440,7 @@ static int load_literals(Core *self, PyObject *literals) {
     self->n_nodes = (int)nodes.length;
     if (!failed)
         failed = flatten_edges(self, edges.items, edges.length);
-    PyMem_Free(edges.items);
+    array_free(&edges);
     return failed ? -1 : 0;
 }
 
@@ -520,17 +586,18 @@ static int load_scoring(Core *self, PyObject *scoring) {
 
 static int Core_init(Core *self, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"literals", "group_pairs", "group_rules", "slot_count",
-                               "rules", "targets", "scoring", "types", NULL};
+                               "regexes", "rules", "targets", "scoring", "types", NULL};
     PyObject *literals, *group_pairs, *group_rules, *rules, *targets, *scoring;
     PyTypeObject *match_type, *fired_type, *triage_type;
+    PyObject *regexes;
     int n_slots;
     if (self->rules != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "a Core is initialised once");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!iO!O!O!(O!O!O!)", keywords,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!iOO!O!O!(O!O!O!)", keywords,
                                      &PyList_Type, &literals, &PyList_Type, &group_pairs, &PyList_Type,
-                                     &group_rules, &n_slots, &PyList_Type, &rules,
+                                     &group_rules, &n_slots, &regexes, &PyList_Type, &rules,
                                      &PyList_Type, &targets, &PyTuple_Type, &scoring,
                                      &PyType_Type, &match_type, &PyType_Type, &fired_type,
                                      &PyType_Type, &triage_type))
@@ -538,6 +605,13 @@ static int Core_init(Core *self, PyObject *args, PyObject *kwargs) {
     self->match_type = (PyTypeObject *)Py_NewRef(match_type);
     self->fired_type = (PyTypeObject *)Py_NewRef(fired_type);
     self->triage_type = (PyTypeObject *)Py_NewRef(triage_type);
+    if (regexes != Py_None) {
+        PyObject *matching, *spans;
+        if (!PyArg_ParseTuple(regexes, "OO", &matching, &spans))
+            return -1;
+        self->regex_matching = Py_NewRef(matching);
+        self->regex_spans = Py_NewRef(spans);
+    }
     self->n_slots = n_slots;
     PyObject *builtins = PyEval_GetBuiltins();
     self->round_function = builtins ? PyDict_GetItemString(builtins, "round") : NULL;
@@ -593,6 +667,8 @@ static void Core_dealloc(Core *self) {
     Py_XDECREF(self->fired_type);
     Py_XDECREF(self->triage_type);
     Py_XDECREF(self->round_function);
+    Py_XDECREF(self->regex_matching);
+    Py_XDECREF(self->regex_spans);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -604,7 +680,8 @@ typedef struct {
     const void *data;
     Py_ssize_t length;
     Array hits;         /* Hit: literals in the order they end, then the regexes */
-    unsigned char *hit; /* per slot: was it hit */
+    unsigned char *hit; /* per slot: was it hit (slots_hit's items) */
+    Array slots_hit;
     Array candidates;   /* int: rules with a match slot hit */
     Array fired;        /* PyObject*: FiredRule */
     Array fired_rules;  /* Rule*: the row of each FiredRule */
@@ -613,16 +690,16 @@ typedef struct {
 } Message;
 
 static void message_free(Message *message) {
-    PyMem_Free(message->hits.items);
-    PyMem_Free(message->hit);
-    PyMem_Free(message->candidates.items);
     PyObject **fired = message->fired.items;
     for (Py_ssize_t i = 0; i < message->fired.length; i++)
         Py_DECREF(fired[i]);
-    PyMem_Free(message->fired.items);
-    PyMem_Free(message->fired_rules.items);
-    PyMem_Free(message->scratch.items);
-    PyMem_Free(message->negations.items);
+    array_free(&message->hits);
+    array_free(&message->slots_hit);
+    array_free(&message->candidates);
+    array_free(&message->fired);
+    array_free(&message->fired_rules);
+    array_free(&message->scratch);
+    array_free(&message->negations);
 }
 
 static int add_hit(Core *self, Message *message, Py_ssize_t group, Py_ssize_t start,
@@ -644,11 +721,17 @@ static int add_hit(Core *self, Message *message, Py_ssize_t group, Py_ssize_t st
     return 0;
 }
 
-static int child(Core *self, int state, Py_UCS4 c) {
+static inline int child(Core *self, int state, Py_UCS4 c) {
     if (state == 0 && c < 128)
         return self->root_ascii[c];
     Node *node = &self->nodes[state];
     Edge *edges = &self->edges[node->edges];
+    if (node->n_edges <= 4) { /* most nodes: a literal's next character, or a few */
+        for (int e = 0; e < node->n_edges; e++)
+            if (edges[e].ch == c)
+                return edges[e].next;
+        return -1;
+    }
     int low = 0, high = node->n_edges;
     while (low < high) {
         int middle = (low + high) / 2;
@@ -679,26 +762,53 @@ static int add_literal_hit(Core *self, Message *message, Literal *literal, Py_ss
 }
 
 /* Every literal in the text, in the order they end; at one end, the longest first. */
+#define SCAN_LOOP(TYPE)                                                                    \
+    {                                                                                      \
+        const TYPE *chars = message->data;                                                 \
+        for (Py_ssize_t i = 0; i < message->length; i++) {                                 \
+            Py_UCS4 c = chars[i];                                                          \
+            int next;                                                                      \
+            while ((next = child(self, state, c)) < 0 && state != 0)                       \
+                state = nodes[state].fail;                                                 \
+            state = next < 0 ? 0 : next;                                                   \
+            for (int out = nodes[state].output; out > 0; out = nodes[nodes[out].fail].output) \
+                if (add_literal_hit(self, message, &self->literals[nodes[out].literal], i)) \
+                    return -1;                                                             \
+        }                                                                                  \
+    }
+
 static int find_literal_hits(Core *self, Message *message) {
     if (self->n_nodes == 0)
         return 0;
     Node *nodes = self->nodes;
     int state = 0;
-    for (Py_ssize_t i = 0; i < message->length; i++) {
-        Py_UCS4 c = PyUnicode_READ(message->kind, message->data, i);
-        int next;
-        while ((next = child(self, state, c)) < 0 && state != 0)
-            state = nodes[state].fail;
-        state = next < 0 ? 0 : next;
-        for (int out = nodes[state].output; out > 0; out = nodes[nodes[out].fail].output)
-            if (add_literal_hit(self, message, &self->literals[nodes[out].literal], i) < 0)
-                return -1;
-    }
+    if (message->kind == PyUnicode_1BYTE_KIND)
+        SCAN_LOOP(Py_UCS1)
+    else if (message->kind == PyUnicode_2BYTE_KIND)
+        SCAN_LOOP(Py_UCS2)
+    else
+        SCAN_LOOP(Py_UCS4)
     return 0;
 }
 
-static int add_regex_hits(Core *self, Message *message, PyObject *regex_hits) {
+static int add_regex_hits(Core *self, Message *message) {
+    if (self->regex_matching == NULL)
+        return 0;
+    PyObject *encoded = PyUnicode_AsUTF8String(message->text);
+    if (encoded == NULL)
+        return -1;
+    PyObject *indexes = PyObject_CallOneArg(self->regex_matching, encoded);
+    int matched = indexes == NULL ? -1 : PyObject_IsTrue(indexes);
+    PyObject *regex_hits = NULL;
+    if (matched > 0) /* rare: most messages match no regex, and skip the Python part */
+        regex_hits = PyObject_CallFunctionObjArgs(self->regex_spans, message->text, encoded,
+                                                  indexes, NULL);
+    Py_DECREF(encoded);
+    Py_XDECREF(indexes);
+    if (matched <= 0 || regex_hits == NULL)
+        return matched == 0 ? 0 : -1;
     PyObject *fast = PySequence_Fast(regex_hits, "regex hits must be a sequence");
+    Py_DECREF(regex_hits);
     if (fast == NULL)
         return -1;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
@@ -760,7 +870,10 @@ static PyObject *make_match(Core *self, Message *message, TargetHit *hit) {
             Py_XDECREF(items[i]);
         return NULL;
     }
-    return new_record(self->match_type, items, 5);
+    PyObject *match = new_record(self->match_type, items, 5);
+    if (match != NULL) /* a str and int record cannot be part of a cycle: spare the GC */
+        PyObject_GC_UnTrack(match);
+    return match;
 }
 
 /* The explanation: the first matches and each requirement's first hit, one per span. */
@@ -791,7 +904,11 @@ static PyObject *explain(Core *self, Message *message, Rule *rule, Array *shown)
         Py_INCREF(fields[f]);
     }
     fields[6] = matches;
-    return new_record(self->fired_type, fields, 7);
+    PyObject_GC_UnTrack(matches);
+    PyObject *fired = new_record(self->fired_type, fields, 7);
+    if (fired != NULL) /* immutable, and holds no mutable container: no cycle through it */
+        PyObject_GC_UnTrack(fired);
+    return fired;
 }
 
 /* engine._evaluate: a FiredRule, Py_None when the rule does not fire, NULL on error. */
@@ -870,9 +987,12 @@ static int evaluate_candidates(Core *self, Message *message, PyObject *channel) 
 /* ------------------------------------------------------------------ scoring */
 
 static int rounded(Core *self, double value, double *out) {
-    /* Python's round(value, 3), correctly rounded: 0.1 + 0.2 must reach 0.3 */
-    if (value == 0.0) {
-        *out = value;
+    /* Python's round(value, 3), correctly rounded: 0.1 + 0.2 must reach 0.3. When
+     * value * 1000 comes out a whole number n, value lies within a rounding error of
+     * n / 1000, so round() gives the double nearest n / 1000: which IEEE division is. */
+    double thousandths = value * 1000.0;
+    if (thousandths == floor(thousandths) && fabs(thousandths) < 1e15) {
+        *out = thousandths / 1000.0;
         return 0;
     }
     PyObject *result = PyObject_CallFunction(self->round_function, "di", value, 3);
@@ -954,37 +1074,62 @@ error:
 }
 
 static PyObject *Core_classify(Core *self, PyObject *args) {
-    PyObject *text, *channel, *regex_hits;
-    if (!PyArg_ParseTuple(args, "UOO", &text, &channel, &regex_hits))
+    PyObject *raw, *channel = Py_None;
+    if (!PyArg_ParseTuple(args, "U|O", &raw, &channel))
         return NULL;
     if (self->rules == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the Core was not initialised");
         return NULL;
     }
-    Message message = {0};
-    message.text = text;
-    message.kind = PyUnicode_KIND(text);
-    message.data = PyUnicode_DATA(text);
-    message.length = PyUnicode_GET_LENGTH(text);
-    message.hit = PyMem_Calloc(self->n_slots ? self->n_slots : 1, 1);
+    PyObject *text = normalize_text(raw);
+    if (text == NULL)
+        return NULL;
+    /* What one message needs is small: stack buffers, the heap only for outsized ones. */
+    Hit hits[64];
+    int candidates[64];
+    PyObject *fired[32];
+    Rule *fired_rules[32];
+    TargetHit scratch[64], negations[32];
+    unsigned char slots_hit[2048];
+    Message message = {
+        .text = text,
+        .kind = PyUnicode_KIND(text),
+        .data = PyUnicode_DATA(text),
+        .length = PyUnicode_GET_LENGTH(text),
+        .hits = array_on(hits, 64),
+        .slots_hit = array_on(slots_hit, sizeof slots_hit),
+        .candidates = array_on(candidates, 64),
+        .fired = array_on(fired, 32),
+        .fired_rules = array_on(fired_rules, 32),
+        .scratch = array_on(scratch, 64),
+        .negations = array_on(negations, 32),
+    };
     PyObject *triage = NULL;
-    if (message.hit == NULL) {
-        PyErr_NoMemory();
-        goto done;
+    if (self->n_slots > message.slots_hit.capacity) {
+        message.slots_hit = array_on(NULL, 0);
+        message.slots_hit.items = PyMem_Malloc(self->n_slots);
+        if (message.slots_hit.items == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        message.slots_hit.on_heap = 1;
     }
-    if (find_literal_hits(self, &message) < 0 || add_regex_hits(self, &message, regex_hits) < 0)
+    message.hit = message.slots_hit.items;
+    memset(message.hit, 0, self->n_slots);
+    if (find_literal_hits(self, &message) < 0 || add_regex_hits(self, &message) < 0)
         goto done;
     if (message.hits.length && evaluate_candidates(self, &message, channel) < 0)
         goto done;
     triage = score(self, &message, message.fired_rules.items);
 done:
     message_free(&message);
+    Py_DECREF(text);
     return triage;
 }
 
 static PyMethodDef Core_methods[] = {
     {"classify", (PyCFunction)Core_classify, METH_VARARGS,
-     "classify(normalized_text, channel, regex_hits) -> Triage"},
+     "classify(text, channel=None) -> Triage, as Engine.classify_reference(normalize(text))"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1000,7 +1145,7 @@ static PyTypeObject CoreType = {
 };
 
 static PyMethodDef module_methods[] = {
-    {"tidy", tidy, METH_O, "tidy(text) -> text, as rules.normalize.tidy_reference"},
+    {"normalize", normalize, METH_O, "normalize(text) -> text, as rules.normalize"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1014,6 +1159,16 @@ static struct PyModuleDef fastpath_module = {
 
 PyMODINIT_FUNC PyInit__fastpath(void) {
     if (PyType_Ready(&CoreType) < 0)
+        return NULL;
+    fill_ascii_tidy();
+    PyObject *unicodedata = PyImport_ImportModule("unicodedata");
+    if (unicodedata == NULL)
+        return NULL;
+    unicodedata_normalize = PyObject_GetAttrString(unicodedata, "normalize");
+    Py_DECREF(unicodedata);
+    nfkc = PyUnicode_InternFromString("NFKC");
+    casefold_name = PyUnicode_InternFromString("casefold");
+    if (unicodedata_normalize == NULL || nfkc == NULL || casefold_name == NULL)
         return NULL;
     PyObject *module = PyModule_Create(&fastpath_module);
     if (module == NULL)

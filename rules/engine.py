@@ -58,6 +58,34 @@ class _CompiledRule:
         self.channels = frozenset(rule.channels)
 
 
+class _RegexHits:
+    """The rulebook's regexes: which of them match (one RE2 set pass) and where, as group
+    hits. The C core calls ``set.matching`` and ``spans``; they hold no reference to the
+    Engine, so the Engine and its core form no reference cycle (the core is not tracked
+    by the garbage collector, and a cycle through it would never be freed)."""
+
+    def __init__(self, regexes: list[LinearRegex], groups: list[int]) -> None:
+        self.set = RegexSet([regex.pattern for regex in regexes])
+        self.regexes = regexes
+        self.groups = groups  # the group id of each regex
+
+    def find(self, text: str) -> list[GroupHit]:
+        encoded = text.encode("utf-8")  # normalize() has replaced any lone surrogate
+        return self.spans(text, encoded, self.set.matching(encoded))
+
+    def spans(self, text: str, encoded: bytes, indexes: list[int]) -> list[GroupHit]:
+        """The group hits of the regexes ``RegexSet.matching`` found in ``encoded``."""
+        found: list[GroupHit] = []
+        ascii_only = len(encoded) == len(text)
+        for index in indexes:
+            group, regex = self.groups[index], self.regexes[index]
+            for start, end in regex.spans(encoded, _MAX_REGEX_MATCHES):
+                if not ascii_only:
+                    start, end = char_offset(encoded, start), char_offset(encoded, end)
+                found.append((group, start, end))
+        return found
+
+
 class Engine:
     """A rulebook compiled for matching. Build once, call ``classify`` many times."""
 
@@ -78,11 +106,14 @@ class Engine:
         self._group_rules: list[frozenset[int]] = []
         self._literal_groups: list[tuple[str, tuple]] = []  # the automaton's words, for C
         self._automaton = self._build_automaton(literals)
-        self._regex_groups = [
-            self._add_group([(slot, target)]) for slot, target, _ in self._regexes
-        ]
-        patterns = [regex.pattern for _, _, regex in self._regexes]
-        self._regex_set = RegexSet(patterns) if patterns else None
+        self._regex_hits = (
+            _RegexHits(
+                [regex for _, _, regex in self._regexes],
+                [self._add_group([(slot, target)]) for slot, target, _ in self._regexes],
+            )
+            if self._regexes
+            else None
+        )
         self._pages = {level: rulebook.priorities[level].pages for level in LEVELS}
         self._core = self._fast_core()
 
@@ -169,6 +200,7 @@ class Engine:
             group_pairs=[_flat_pairs(targets) for targets in self._group_targets],
             group_rules=[sorted(rules) for rules in self._group_rules],
             slot_count=len(self._slot_rule),
+            regexes=(hits.set.matching, hits.spans) if (hits := self._regex_hits) else None,
             rules=rows,
             targets=self._targets,
             scoring=(
@@ -184,11 +216,9 @@ class Engine:
 
     def classify(self, text: str, channel: str | None = None) -> Triage:
         """Score one message. ``channel`` is x, github, discord or email when known."""
-        normalized = normalize(text)
         if self._core is None:
-            return self.classify_reference(normalized, channel)
-        regex_hits = self._find_regex_hits(normalized) if self._regex_set is not None else ()
-        return self._core.classify(normalized, channel, regex_hits)
+            return self.classify_reference(normalize(text), channel)
+        return self._core.classify(text, channel)
 
     def classify_reference(self, normalized: str, channel: str | None = None) -> Triage:
         """``classify`` in Python, on normalized text: the statement of what the C fast path
@@ -219,20 +249,8 @@ class Engine:
                 if (left_bounded and not before_ok) or (right_bounded and not after_ok):
                     continue
                 found.append((group, start, end + 1))
-        if self._regex_set is not None:
-            found.extend(self._find_regex_hits(text))
-        return found
-
-    def _find_regex_hits(self, text: str) -> list[GroupHit]:
-        found: list[GroupHit] = []
-        encoded = text.encode("utf-8")  # normalize() has replaced any lone surrogate
-        ascii_only = len(encoded) == len(text)
-        for index in self._regex_set.matching(encoded):
-            group, regex = self._regex_groups[index], self._regexes[index][2]
-            for start, end in regex.spans(encoded, _MAX_REGEX_MATCHES):
-                if not ascii_only:
-                    start, end = char_offset(encoded, start), char_offset(encoded, end)
-                found.append((group, start, end))
+        if self._regex_hits is not None:
+            found.extend(self._regex_hits.find(text))
         return found
 
     def _hits(self, slot: int, found: list[GroupHit]) -> list[Hit]:

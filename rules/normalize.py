@@ -31,11 +31,14 @@ _TRANSLATION = {**_ASCII_CAPITALS, **_INVISIBLE, **_APOSTROPHES, **_LINE_SEPARAT
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def normalize(text: str) -> str:
-    """Return the canonical form of ``text`` that rules are matched against."""
+def normalize_reference(text: str) -> str:
+    """Return the canonical form of ``text`` that rules are matched against.
+
+    ``rules._fastpath.normalize`` does the same in C; tests hold them equal.
+    """
     if not text.isascii():  # NFKC and case folding leave ASCII as it is, but for capitals
         text = unicodedata.normalize("NFKC", text).casefold()
-    return tidy(text)
+    return tidy_reference(text)
 
 
 def tidy_reference(text: str) -> str:
@@ -45,7 +48,7 @@ def tidy_reference(text: str) -> str:
     made one space (one line break if it holds one, the end of a clause for the engine),
     the ends stripped, and "n't" read as "nt" ("doesn't" and the "doesnt" of quick typing).
 
-    ``rules._fastpath.tidy`` does the same in one pass in C; tests hold them equal.
+    ``rules._fastpath`` does the same in one pass in C.
     """
     text = _LONE_SURROGATE.sub("\ufffd", text.translate(_TRANSLATION))
     lines = (" ".join(line.split()) for line in text.split("\n"))
@@ -53,6 +56,6 @@ def tidy_reference(text: str) -> str:
 
 
 try:  # built by `pip install` from rules/_fastpath.c
-    from rules._fastpath import tidy
+    from rules._fastpath import normalize
 except ImportError:  # pragma: no cover - tests assert the fast path is there
-    tidy = tidy_reference
+    normalize = normalize_reference
