@@ -15,6 +15,7 @@ from bench.references import NaiveClassifier, floor_automaton, floor_pass
 from bench.workload import generated_rulebook, message_mix
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from rules import Engine, parse_rulebook
+from rules.normalize import normalize_reference
 
 
 def _rate(count: int, run, repeat: int = 3) -> float:
@@ -32,6 +33,11 @@ def _classify_all(engine: Engine, mix: list[tuple[str, str]]) -> None:
         engine.classify(text, channel)
 
 
+def _reference_all(engine: Engine, mix: list[tuple[str, str]]) -> None:
+    for text, channel in mix:  # the same work in Python: what the C fast path replaces
+        engine.classify_reference(normalize_reference(text), channel)
+
+
 def _naive_all(naive: NaiveClassifier, sample: list[tuple[str, str]]) -> None:
     for text, _ in sample:
         naive.fired(text)
@@ -44,6 +50,7 @@ def measure(engine: Engine, mix: list[tuple[str, str]], naive_sample: int) -> di
     automaton = floor_automaton(engine.rulebook)
     return {
         "engine": _rate(len(mix), lambda: _classify_all(engine, mix)),
+        "python": _rate(len(mix), lambda: _reference_all(engine, mix), repeat=1),
         "naive": _rate(len(sample), lambda: _naive_all(naive, sample), repeat=1),
         "floor": _rate(len(texts), lambda: floor_pass(automaton, texts)),
     }
@@ -68,6 +75,9 @@ def main() -> None:
         "shipped": read_rulebook(shipped_rulebook_path()),
         "generated-1000": Engine(parse_rulebook(generated_rulebook(1000), "<generated>")),
     }
+    fast = all(engine._core is not None for engine in engines.values())
+    print("engine: the C fast path" if fast else "engine: the Python path (no C extension)")
+    print("python: the same classification by the engine's Python reference path")
     results = {}
     for name, engine in engines.items():
         rates = measure(engine, mix, args.naive_sample)
