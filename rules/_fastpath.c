@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <math.h>
 
 #define MAX_MATCHES_SHOWN 20 /* per rule, in the explanation (engine._MAX_MATCHES_SHOWN) */
@@ -90,7 +91,8 @@ typedef struct {
     PyTypeObject *match_type, *fired_type, *triage_type;
     PyObject *round_function;
     PyObject *regex_matching; /* RegexSet.matching(utf-8 bytes) -> [index], or NULL */
-    PyObject *regex_spans;    /* Engine._regex_spans(text, bytes, indexes) -> [(group, start, end)] */
+    PyObject *regex_spans;    /* _RegexHits.spans(text, bytes, indexes) -> [(group, start, end)] */
+    int init_started, ready;  /* ready: every table loaded and checked */
 } Core;
 
 /* ------------------------------------------------------------------ small helpers */
@@ -166,8 +168,12 @@ static int int_list(PyObject *sequence, int **out, int *count) {
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         long value = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
-        if (value == -1 && PyErr_Occurred()) {
+        if ((value == -1 && PyErr_Occurred()) || value < INT_MIN || value > INT_MAX) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_OverflowError, "a table index does not fit an int");
             Py_DECREF(fast);
+            PyMem_Free(*out);
+            *out = NULL;
             return -1;
         }
         (*out)[i] = (int)value;
@@ -272,15 +278,30 @@ static PyObject *unicodedata_normalize, *nfkc, *casefold_name;
 
 /* rules.normalize.normalize_reference */
 static PyObject *normalize_text(PyObject *text) {
-    if (PyUnicode_IS_ASCII(text)) /* NFKC and case folding leave ASCII as it is */
+    if (PyUnicode_CheckExact(text) && PyUnicode_IS_ASCII(text)) /* NFKC, case folding: no-ops */
         return tidy(text);
-    PyObject *composed = PyObject_CallFunctionObjArgs(unicodedata_normalize, nfkc, text, NULL);
+    PyObject *exact = PyUnicode_FromObject(text); /* a str subclass's methods must not run */
+    if (exact == NULL)
+        return NULL;
+    if (PyUnicode_IS_ASCII(exact)) {
+        PyObject *result = tidy(exact);
+        Py_DECREF(exact);
+        return result;
+    }
+    PyObject *composed = PyObject_CallFunctionObjArgs(unicodedata_normalize, nfkc, exact, NULL);
+    Py_DECREF(exact);
     if (composed == NULL)
         return NULL;
-    PyObject *folded = PyObject_CallMethodNoArgs(composed, casefold_name);
+    PyObject *folded = PyUnicode_CheckExact(composed)
+                           ? PyObject_CallMethodNoArgs(composed, casefold_name)
+                           : NULL;
     Py_DECREF(composed);
-    if (folded == NULL)
+    if (folded == NULL || !PyUnicode_CheckExact(folded)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "NFKC and case folding did not give a str");
+        Py_XDECREF(folded);
         return NULL;
+    }
     PyObject *result = tidy(folded);
     Py_DECREF(folded);
     return result;
@@ -315,7 +336,11 @@ static int load_literal(Core *self, Array *nodes, Array *edges, int index, PyObj
     literal->length = (int)PyUnicode_GET_LENGTH(text);
     literal->n_groups = (int)PyTuple_GET_SIZE(groups);
     literal->groups = PyMem_Calloc(3 * literal->n_groups + 1, sizeof(int));
-    if (literal->length == 0 || literal->groups == NULL) {
+    if (literal->groups == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (literal->length == 0) {
         PyErr_SetString(PyExc_ValueError, "a literal is a non-empty text");
         return -1;
     }
@@ -494,8 +519,11 @@ static int load_rule(Core *self, Rule *rule, PyObject *row) {
         return -1;
     }
     if (channels != Py_None) {
-        Py_INCREF(channels);
-        rule->channels = channels;
+        if (!PyAnySet_Check(channels)) {
+            PyErr_SetString(PyExc_TypeError, "a rule's channels are a frozenset or None");
+            return -1;
+        }
+        rule->channels = Py_NewRef(channels);
     }
     if (int_list(match, &rule->match, &rule->n_match) < 0 ||
         int_list(require, &rule->require, &rule->n_require) < 0 ||
@@ -514,9 +542,10 @@ static int load_rule(Core *self, Rule *rule, PyObject *row) {
     }
     rule->n_levels = (int)PyTuple_GET_SIZE(levels);
     for (int i = 0; i < rule->n_levels; i++) {
-        rule->level_index[i] = level_of(self, PyTuple_GET_ITEM(levels, i));
-        if (rule->level_index[i] < 0)
+        int level = level_of(self, PyTuple_GET_ITEM(levels, i));
+        if (level < 0)
             return -1;
+        rule->level_index[i] = level;
     }
     rule->weight = PyFloat_AsDouble(rule->fields[3]);
     return (rule->weight == -1.0 && PyErr_Occurred()) ? -1 : 0;
@@ -542,13 +571,13 @@ static int load_targets(Core *self, PyObject *targets) {
     Py_ssize_t n = PyList_Size(targets);
     if (n < 0)
         return -1;
-    self->n_targets = (int)n;
     self->target_names = PyMem_Calloc(n ? n : 1, sizeof(PyObject *));
     self->target_patterns = PyMem_Calloc(n ? n : 1, sizeof(PyObject *));
     if (!self->target_names || !self->target_patterns) {
         PyErr_NoMemory();
         return -1;
     }
+    self->n_targets = (int)n;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name, *pattern;
         if (!PyArg_ParseTuple(PyList_GET_ITEM(targets, i), "UU", &name, &pattern))
@@ -584,6 +613,45 @@ static int load_scoring(Core *self, PyObject *scoring) {
     return self->default_priority < 0 ? -1 : 0;
 }
 
+static int in_range(int value, int count) {
+    return value >= 0 && value < count;
+}
+
+static int index_error(const char *what) {
+    PyErr_Format(PyExc_ValueError, "%s is outside the tables", what);
+    return -1;
+}
+
+/* Every index a table holds points inside the table it indexes: classify reads them as
+ * they are, so a wrong one would read or write out of bounds. */
+static int check_indexes(Core *self) {
+    for (int g = 0; g < self->n_groups; g++) {
+        for (int p = 0; p < self->group_n_pairs[g]; p++)
+            if (!in_range(self->group_pairs[g][p].slot, self->n_slots) ||
+                !in_range(self->group_pairs[g][p].target, self->n_targets))
+                return index_error("a group's slot or target");
+        for (int r = 0; r < self->group_n_rules[g]; r++)
+            if (!in_range(self->group_rules[g][r], self->n_rules))
+                return index_error("a group's rule");
+    }
+    for (int r = 0; r < self->n_rules; r++) {
+        Rule *rule = &self->rules[r];
+        int *lists[3] = {rule->match, rule->require, rule->unless};
+        int counts[3] = {rule->n_match, rule->n_require, rule->n_unless};
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < counts[l]; i++)
+                if (!in_range(lists[l][i], self->n_slots))
+                    return index_error("a rule's slot");
+        if (rule->negation != -1 && !in_range(rule->negation, self->n_slots))
+            return index_error("a rule's negation slot");
+        if (rule->window < 0) {
+            PyErr_SetString(PyExc_ValueError, "a rule's negation window is negative");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int Core_init(Core *self, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"literals", "group_pairs", "group_rules", "slot_count",
                                "regexes", "rules", "targets", "scoring", "types", NULL};
@@ -591,10 +659,11 @@ static int Core_init(Core *self, PyObject *args, PyObject *kwargs) {
     PyTypeObject *match_type, *fired_type, *triage_type;
     PyObject *regexes;
     int n_slots;
-    if (self->rules != NULL) {
+    if (self->init_started) {
         PyErr_SetString(PyExc_RuntimeError, "a Core is initialised once");
         return -1;
     }
+    self->init_started = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!iOO!O!O!(O!O!O!)", keywords,
                                      &PyList_Type, &literals, &PyList_Type, &group_pairs, &PyList_Type,
                                      &group_rules, &n_slots, &regexes, &PyList_Type, &rules,
@@ -602,6 +671,16 @@ static int Core_init(Core *self, PyObject *args, PyObject *kwargs) {
                                      &PyType_Type, &match_type, &PyType_Type, &fired_type,
                                      &PyType_Type, &triage_type))
         return -1;
+    PyTypeObject *types[3] = {match_type, fired_type, triage_type};
+    for (int i = 0; i < 3; i++)
+        if (!PyType_IsSubtype(types[i], &PyTuple_Type) || types[i]->tp_itemsize == 0) {
+            PyErr_SetString(PyExc_TypeError, "the record types must be tuple subclasses");
+            return -1;
+        }
+    if (n_slots < 0) {
+        PyErr_SetString(PyExc_ValueError, "slot_count must not be negative");
+        return -1;
+    }
     self->match_type = (PyTypeObject *)Py_NewRef(match_type);
     self->fired_type = (PyTypeObject *)Py_NewRef(fired_type);
     self->triage_type = (PyTypeObject *)Py_NewRef(triage_type);
@@ -622,12 +701,32 @@ static int Core_init(Core *self, PyObject *args, PyObject *kwargs) {
     Py_INCREF(self->round_function);
     if (load_scoring(self, scoring) < 0 || load_groups(self, group_pairs, group_rules) < 0 ||
         load_targets(self, targets) < 0 || load_rules(self, rules) < 0 ||
-        load_literals(self, literals) < 0)
+        load_literals(self, literals) < 0 || check_indexes(self) < 0)
         return -1;
+    self->ready = 1;
+    return 0;
+}
+
+/* The garbage collector's view: the references through which a cycle could run. */
+static int Core_traverse(Core *self, visitproc visit, void *arg) {
+    Py_VISIT(self->regex_matching);
+    Py_VISIT(self->regex_spans);
+    Py_VISIT(self->match_type);
+    Py_VISIT(self->fired_type);
+    Py_VISIT(self->triage_type);
+    Py_VISIT(self->round_function);
+    return 0;
+}
+
+static int Core_clear(Core *self) {
+    self->ready = 0;
+    Py_CLEAR(self->regex_matching);
+    Py_CLEAR(self->regex_spans);
     return 0;
 }
 
 static void Core_dealloc(Core *self) {
+    PyObject_GC_UnTrack(self);
     for (int g = 0; g < self->n_groups; g++) {
         if (self->group_pairs)
             PyMem_Free(self->group_pairs[g]);
@@ -704,7 +803,8 @@ static void message_free(Message *message) {
 
 static int add_hit(Core *self, Message *message, Py_ssize_t group, Py_ssize_t start,
                    Py_ssize_t end) {
-    if (group < 0 || group >= self->n_groups || start < 0 || end > message->length) {
+    if (group < 0 || group >= self->n_groups || start < 0 || end < start ||
+        end > message->length) {
         PyErr_SetString(PyExc_ValueError, "a hit outside the tables or the text");
         return -1;
     }
@@ -951,7 +1051,8 @@ static PyObject *evaluate(Core *self, Message *message, Rule *rule, PyObject *ch
 }
 
 static int compare_ints(const void *a, const void *b) {
-    return *(const int *)a - *(const int *)b;
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
 }
 
 static int evaluate_candidates(Core *self, Message *message, PyObject *channel) {
@@ -1077,7 +1178,7 @@ static PyObject *Core_classify(Core *self, PyObject *args) {
     PyObject *raw, *channel = Py_None;
     if (!PyArg_ParseTuple(args, "U|O", &raw, &channel))
         return NULL;
-    if (self->rules == NULL) {
+    if (!self->ready) {
         PyErr_SetString(PyExc_RuntimeError, "the Core was not initialised");
         return NULL;
     }
@@ -1137,7 +1238,10 @@ static PyTypeObject CoreType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "rules._fastpath.Core",
     .tp_doc = PyDoc_STR("A compiled rulebook's tables, classifying normalized text in C."),
     .tp_basicsize = sizeof(Core),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Core_traverse,
+    .tp_clear = (inquiry)Core_clear,
+    .tp_free = PyObject_GC_Del,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Core_init,
     .tp_dealloc = (destructor)Core_dealloc,

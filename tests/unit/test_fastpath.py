@@ -137,7 +137,10 @@ def test_classify_from_many_threads_gives_the_same_results(shipped):
     assert all(result == expected for result in results)
 
 
-def _core(**overrides):
+_FIELDS = ("r", "d", ("P0",), 1.0, "crash", "bug")
+
+
+def _tables(**overrides) -> dict:
     tables = {
         "literals": [("crash", ((True, True, 0),))],
         "group_pairs": [[0, 0]],
@@ -149,7 +152,11 @@ def _core(**overrides):
         "scoring": (("P0", "P1", "P2", "P3"), 1.0, "P3", "other", "other", (True,) * 4),
         "types": (Match, FiredRule, Triage),
     }
-    return engine._fastpath.Core(**{**tables, **overrides})
+    return {**tables, **overrides}
+
+
+def _core(**overrides):
+    return engine._fastpath.Core(**_tables(**overrides))
 
 
 def test_the_core_from_hand_written_tables():
@@ -168,11 +175,70 @@ def test_the_core_from_hand_written_tables():
         ({"group_rules": []}, "same length"),
         ({"scoring": (("P0",), 1.0, "P3", "o", "o", (True,))}, "4 levels"),
         ({"rules": [(None, (), (), (), -1, 24, ("r", "d", ("P9",), 1.0, None, None))]}, "P9"),
+        ({"group_pairs": [[1, 0]]}, "group's slot or target is outside"),
+        ({"group_pairs": [[0, -3]]}, "group's slot or target is outside"),
+        ({"group_rules": [[-(2**31), 1]]}, "group's rule is outside"),
+        ({"rules": [(None, (5,), (), (), -1, 24, _FIELDS)]}, "rule's slot is outside"),
+        ({"rules": [(None, (0,), (), (-1,), -1, 24, _FIELDS)]}, "rule's slot is outside"),
+        ({"rules": [(None, (0,), (), (), 9, 24, _FIELDS)]}, "negation slot is outside"),
+        ({"rules": [(None, (0,), (), (), -1, -(2**63), _FIELDS)]}, "window is negative"),
+        ({"slot_count": -1}, "must not be negative"),
     ],
 )
 def test_malformed_tables_are_refused_not_crashed(overrides, message):
     with pytest.raises(ValueError, match=message):
         _core(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"types": (object, object, object)}, TypeError),
+        ({"types": (Match, FiredRule, int)}, TypeError),
+        ({"rules": [(["x"], (0,), (), (), -1, 24, _FIELDS)]}, TypeError),
+        ({"group_pairs": [[2**32, 0]]}, OverflowError),
+    ],
+)
+def test_tables_of_the_wrong_type_are_refused(overrides, error):
+    with pytest.raises(error):
+        _core(**overrides)
+
+
+def test_a_core_whose_set_up_failed_cannot_classify():
+    core = engine._fastpath.Core.__new__(engine._fastpath.Core)
+    with pytest.raises(RuntimeError, match="not initialised"):
+        core.classify("crash")
+    with pytest.raises(ValueError, match="given twice"):
+        core.__init__(**_tables(literals=[("é", ()), ("é", ())]))
+    with pytest.raises(RuntimeError, match="not initialised"):
+        core.classify("héllo")
+    with pytest.raises(RuntimeError, match="initialised once"):
+        core.__init__(**_tables())
+
+
+def test_a_str_subclass_is_read_as_plain_text():
+    class Sneaky(str):
+        def casefold(self):
+            return 42
+
+    assert normalize(Sneaky("Él")) == "él"
+    assert _core().classify(Sneaky("CRASH é")).priority == "P0"
+
+
+def test_a_reference_cycle_through_the_core_is_collected():
+    class Owner:  # hands its own methods to the core: owner -> core -> method -> owner
+        def matching(self, encoded: bytes) -> list[int]:
+            return []
+
+        def spans(self, *args) -> list:
+            return []
+
+    owner = Owner()
+    owner.core = _core(regexes=(owner.matching, owner.spans))
+    alive = weakref.ref(owner)
+    del owner
+    gc.collect()
+    assert alive() is None
 
 
 def test_the_core_takes_text_only():
