@@ -26,7 +26,7 @@ from rules.regex import LinearRegex, RegexSet, char_offset
 from rules.schema import LEVELS, Condition, Rule, Rulebook
 from rules.triage import FiredRule, Match, Triage
 
-try:  # built by `pip install` from rules/_fastpath.c; without a C compiler, Python does it
+try:  # built by `pip install` from rules/_fastpath_src; without a C compiler, Python does it
     from rules import _fastpath
 except ImportError:  # pragma: no cover - tests assert the fast path is there
     _fastpath = None
@@ -222,7 +222,7 @@ class Engine:
 
     def classify_reference(self, normalized: str, channel: str | None = None) -> Triage:
         """``classify`` in Python, on normalized text: the statement of what the C fast path
-        (rules/_fastpath.c) computes, and what runs where it could not be built."""
+        (rules/_fastpath_src) computes, and what runs where it could not be built."""
         found = self._find_group_hits(normalized)
         fired = []
         if found:

@@ -55,7 +55,7 @@ def tidy_reference(text: str) -> str:
     return "\n".join(line for line in lines if line).replace("n't", "nt")
 
 
-try:  # built by `pip install` from rules/_fastpath.c
+try:  # built by `pip install` from rules/_fastpath_src
     from rules._fastpath import normalize
 except ImportError:  # pragma: no cover - tests assert the fast path is there
     normalize = normalize_reference

@@ -1,4 +1,4 @@
-"""The C fast path (rules/_fastpath.c) against the Python reference it must equal.
+"""The C fast path (rules/_fastpath_src) against the Python reference it must equal.
 
 ``Engine.classify`` runs in C; ``Engine.classify_reference`` and
 ``normalize.normalize_reference`` say in Python what it computes. These tests hold the two
