@@ -5,16 +5,21 @@ and every regular expression into one RE2 set, so the cost of a message grows wi
 length and with what it matches, not with the number of rules. Only rules with a hit are
 then evaluated (requirements, exclusions, negations, channel filter) and scored.
 
-The matching loop is the hot path of every worker. A hit is recorded once per *pattern
-group* (one literal with one kind of word boundary, or one regex), not once per rule using
-it: "not" may be the negation of hundreds of rules, and fanning each hit out to all of them
-cost more than the rest of the work together. Which rules a group concerns is precomputed
-as frozensets; the hits of one rule's conditions are looked up only for the rules that are
-evaluated, and the explanation objects are built only for the rules that fire.
+A hit is recorded once per *pattern group* (one literal with one kind of word boundary, or
+one regex), not once per rule using it: "not" may be the negation of hundreds of rules.
+Which rules a group concerns is precomputed; the hits of one rule's conditions are looked
+up only for the rules that are evaluated, and explanations are built only for the rules
+that fire.
+
+The per-message work runs in C (rules/_fastpath_src, the module ``rules._fastpath``) on
+tables this class compiles; ``classify_reference`` below is the same work in Python, the
+readable statement of what the C code computes, held equal to it by
+tests/unit/test_fastpath.py, and what runs where the extension could not be built.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 
@@ -56,6 +61,19 @@ class _CompiledRule:
         self.negation = slots["negation"][0] if slots["negation"] else None
         self.window = rule.negation_window
         self.channels = frozenset(rule.channels)
+
+    def row(self) -> tuple:
+        """This rule as the C core reads it (rules/_fastpath_src/tables.c, load_rule)."""
+        rule = self.rule
+        return (
+            self.channels or None,
+            self.match,
+            self.require,
+            self.unless,
+            -1 if self.negation is None else self.negation,
+            self.window,
+            (rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind),
+        )
 
 
 class _RegexHits:
@@ -104,8 +122,7 @@ class Engine:
         self._group_targets: list[dict[int, tuple[int, ...]]] = []
         self._group_slots: list[frozenset[int]] = []
         self._group_rules: list[frozenset[int]] = []
-        self._literal_groups: list[tuple[str, tuple]] = []  # the automaton's words, for C
-        self._automaton = self._build_automaton(literals)
+        self._literal_groups = self._register_literals(literals)
         self._regex_hits = (
             _RegexHits(
                 [regex for _, _, regex in self._regexes],
@@ -129,19 +146,29 @@ class Engine:
         )
         return len(self._group_targets) - 1
 
-    def _build_automaton(self, literals: dict[str, dict]) -> ahocorasick.Automaton | None:
-        """One automaton for every literal; a word's value is its length and its groups as
-        ``(left bounded, right bounded, group id)``."""
-        if not literals:
+    def _register_literals(self, literals: dict[str, dict]) -> list[tuple[str, tuple]]:
+        """Every literal with its groups as ``(left bounded, right bounded, group id)``:
+        the words of the automaton (the C core builds its own from this list)."""
+        return [
+            (
+                literal,
+                tuple(
+                    (left, right, self._add_group(targets))
+                    for (left, right), targets in by_bounds.items()
+                ),
+            )
+            for literal, by_bounds in literals.items()
+        ]
+
+    @functools.cached_property
+    def _automaton(self) -> ahocorasick.Automaton | None:
+        """The reference path's automaton, built on first use: a word's value is its
+        length and its groups."""
+        if not self._literal_groups:
             return None
         automaton = ahocorasick.Automaton()
-        for literal, by_bounds in literals.items():
-            groups = tuple(
-                (left, right, self._add_group(targets))
-                for (left, right), targets in by_bounds.items()
-            )
+        for literal, groups in self._literal_groups:
             automaton.add_word(literal, (len(literal), groups))
-            self._literal_groups.append((literal, groups))
         automaton.make_automaton()
         return automaton
 
@@ -177,23 +204,10 @@ class Engine:
                 literals[form.text][bounds].append((slot, target))
 
     def _fast_core(self) -> _fastpath.Core | None:
-        """The same tables handed to the C implementation of ``classify_normalized``."""
+        """The compiled tables handed to the C implementation of ``classify``."""
         if _fastpath is None:
             return None
         book = self.rulebook
-        rows = [
-            (
-                compiled.channels or None,
-                compiled.match,
-                compiled.require,
-                compiled.unless,
-                -1 if compiled.negation is None else compiled.negation,
-                compiled.window,
-                (rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind),
-            )
-            for compiled in self._compiled
-            for rule in (compiled.rule,)
-        ]
         defaults = book.defaults
         return _fastpath.Core(
             literals=self._literal_groups,
@@ -201,7 +215,7 @@ class Engine:
             group_rules=[sorted(rules) for rules in self._group_rules],
             slot_count=len(self._slot_rule),
             regexes=(hits.set.matching, hits.spans) if (hits := self._regex_hits) else None,
-            rules=rows,
+            rules=[compiled.row() for compiled in self._compiled],
             targets=self._targets,
             scoring=(
                 LEVELS,
