@@ -2,10 +2,10 @@
  *
  * rules/engine.py compiles a rulebook into flat tables (pattern groups, condition slots,
  * rules) and keeps, in Python, the reference implementation of what classifying a message
- * means (Engine.classify_reference and rules.normalize.normalize_reference). This module does the
- * same work on the same tables without the interpreter's per-step cost: it walks the
- * Aho-Corasick automaton's hits, checks word boundaries, evaluates the rules that were hit,
- * builds their explanations and scores them. tests/unit/test_fastpath.py checks that the
+ * means (Engine.classify_reference and rules.normalize.normalize_reference). This module
+ * does the same work on the same tables without the interpreter's per-step cost: it
+ * normalizes the text, runs the Aho-Corasick automaton with its word-boundary checks,
+ * evaluates the rules that were hit, builds their explanations and scores them. tests/unit/test_fastpath.py checks that the
  * two give identical results, field for field, on the corpora and on generated text.
  *
  * Nothing here is shared between calls except the read-only tables, so a Core may be used
@@ -26,8 +26,9 @@ static int Core_init(Core *self, PyObject *args, PyObject *kwargs) {
     }
     self->init_started = 1;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!iOO!O!O!(O!O!O!)", keywords,
-                                     &PyList_Type, &literals, &PyList_Type, &group_pairs, &PyList_Type,
-                                     &group_rules, &n_slots, &regexes, &PyList_Type, &rules,
+                                     &PyList_Type, &literals, &PyList_Type, &group_pairs,
+                                     &PyList_Type, &group_rules, &n_slots, &regexes,
+                                     &PyList_Type, &rules,
                                      &PyList_Type, &targets, &PyTuple_Type, &scoring,
                                      &PyType_Type, &match_type, &PyType_Type, &fired_type,
                                      &PyType_Type, &triage_type))
