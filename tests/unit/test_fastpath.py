@@ -55,7 +55,7 @@ def generated() -> Engine:
 
 
 def test_the_fast_path_is_built_and_used(shipped):
-    # Without a C compiler at install time Hark falls back to Python, 4x slower: the
+    # Without a C compiler at install time Hark falls back to Python, 3 to 6x slower: the
     # test environment must have built it, or the speed figures are not what ships.
     assert engine._fastpath is not None
     assert shipped._core is not None
