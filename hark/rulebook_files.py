@@ -5,6 +5,7 @@ The rule engine itself (``rules/``) does no I/O; this is where files are read.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -30,7 +31,20 @@ def read_rulebook(path: str | os.PathLike) -> Engine:
         raise RulebookError(
             [Problem(str(path), 1, "-", "-", f"cannot read rulebook: {reason}")]
         ) from None
-    return Engine(parse_rulebook(text, str(path)))
+    engine = Engine(parse_rulebook(text, str(path)))
+    if not engine.accelerated:
+        _warn_slow_path()
+    return engine
+
+
+@functools.cache  # once per process, however often the rulebook is reloaded
+def _warn_slow_path() -> None:
+    """Say that the engine runs in Python: right, but 3 to 6x slower."""
+    log.warning(
+        "the rule engine's C fast path (rules._fastpath) is not built, so messages are "
+        "classified in Python, 3 to 6x slower; install a C compiler and run `make install` "
+        "(or `pip install -e .`) again"
+    )
 
 
 @dataclass

@@ -228,6 +228,11 @@ class Engine:
             types=(Match, FiredRule, Triage),
         )
 
+    @property
+    def accelerated(self) -> bool:
+        """Whether ``classify`` runs on the C fast path (False: the extension is not built)."""
+        return self._core is not None
+
     def classify(self, text: str, channel: str | None = None) -> Triage:
         """Score one message. ``channel`` is x, github, discord or email when known."""
         if self._core is None:

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.workload import generated_rulebook, message_mix
+from hark import rulebook_files
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from rules import Engine, engine, normalize, parse_rulebook
 from rules.normalize import normalize_reference
@@ -59,7 +60,18 @@ def test_the_fast_path_is_built_and_used(shipped):
     # test environment must have built it, or the speed figures are not what ships.
     assert engine._fastpath is not None
     assert shipped._core is not None
+    assert shipped.accelerated
     assert normalize is engine._fastpath.normalize
+
+
+def test_without_the_extension_the_python_path_classifies_and_says_so(monkeypatch, caplog):
+    monkeypatch.setattr(engine, "_fastpath", None)
+    rulebook_files._warn_slow_path.cache_clear()
+    slow = read_rulebook(shipped_rulebook_path())
+    assert not slow.accelerated
+    assert slow.classify("Caro crashes on launch", "x").priority == "P0"
+    assert "C fast path (rules._fastpath) is not built" in caplog.text
+    assert "install a C compiler" in caplog.text
 
 
 def test_corpora_classify_identically(shipped):
