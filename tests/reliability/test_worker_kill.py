@@ -6,11 +6,18 @@ second a request, so pages are in flight long enough to catch. A worker is kille
 SIGKILL while RQ shows it running a page, another while it runs a triage; a supervisor
 would start replacements, and so does the test. RQ's registry cleaning then finds the
 dead workers' jobs abandoned and runs them again.
+
+A triage takes a few milliseconds, too short to catch by polling alone. So the test
+pauses every client's writes (``CLIENT PAUSE ... WRITE``) while it looks: each worker
+stops at its next write, the one recording its job's end included, and the worker RQ
+shows running a job is still running it when SIGKILL lands.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 
 import pytest
 from rq import Worker
@@ -34,19 +41,39 @@ def _worker_running(connection, prefix: str, pids: dict[int, str]) -> tuple[str,
     return None
 
 
+@contextlib.contextmanager
+def _writes_paused(connection) -> Iterator[None]:
+    """No client's write runs in here (10 s at most, should the test itself die)."""
+    connection.client_pause(10_000, all=False)
+    try:
+        yield
+    finally:
+        connection.client_unpause()
+
+
+def _kill_one_running(processes, connection, prefix: str, pids: dict[int, str]):
+    """SIGKILL one of our workers that RQ shows running a ``prefix`` job, with writes
+    paused so that it cannot finish the job between the look and the kill. Returns
+    (process name, job id), or None when none runs such a job."""
+    with _writes_paused(connection):
+        found = _worker_running(connection, prefix, pids)
+        if found:
+            processes.kill9(found[0])
+    return found
+
+
 def _kill_mid_job(processes, connection, prefix: str, queue: str, replacement: str) -> str:
     """SIGKILL a worker while it runs a ``prefix`` job, until one dies with its job still
     in RQ's started registry (the job was cut off, not finished); start a replacement.
     Returns the id of the job that was cut off."""
     for attempt in range(20):
         pids = {p.pid: name for name, p in processes.running.items() if "worker" in name}
-        name, job_id = wait_until(
-            lambda pids=pids: _worker_running(connection, prefix, pids),
+        _killed, job_id = wait_until(
+            lambda pids=pids: _kill_one_running(processes, connection, prefix, pids),
             60,
             f"a worker running a {prefix}job",
             every_s=0.005,
         )
-        processes.kill9(name)
         processes.start(f"{replacement}-{attempt}", "worker")
         started = StartedJobRegistry(queue, connection=connection, serializer=JSONSerializer)
         entries = connection.zrange(started.key, 0, -1)  # not get_job_ids(): it cleans
@@ -67,7 +94,7 @@ def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn
 
     cut_page = _kill_mid_job(processes, aof_conn, "page-", PAGING_QUEUE, "replacement-a")
     for number, mention in enumerate(mentions[len(mentions) // 2 :]):
-        if number % 4 == 0:  # a pasted log: a triage long enough to be caught in
+        if number % 4 == 0:  # a pasted log, 100 kB
             text = (mention.text + "\n") * (100_000 // (len(mention.text) + 1))
             mention = mentions[len(mentions) // 2 + number] = mention.model_copy(
                 update={"text": text}
