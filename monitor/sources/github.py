@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from monitor.mention import Mention, make_mention
 
 ISSUE_ACTIONS = {"opened", "edited", "reopened"}
@@ -16,8 +18,22 @@ class PayloadError(ValueError):
 
 
 def mention_from_delivery(event: str, payload: dict[str, Any], now: datetime) -> Mention | None:
-    """The Mention a delivery carries, or None for events and actions Hark ignores."""
-    action = payload.get("action")
+    """The Mention a delivery carries, or None for events and actions Hark ignores.
+
+    Raises ``PayloadError`` naming the field when the delivery is not shaped as GitHub
+    documents it, or carries a value no Mention takes (an id too long, say)."""
+    action = payload.get("action", "")
+    if not isinstance(action, str):
+        raise PayloadError("'action' must be a string")
+    try:
+        return _mention(event, action, payload, now)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise PayloadError(f"{field}: {first['msg']}") from None
+
+
+def _mention(event: str, action: str, payload: dict[str, Any], now: datetime) -> Mention | None:
     if event == "issues" and action in ISSUE_ACTIONS:
         issue = _object(payload, "issue")
         return _issue_mention(issue, payload, now, action)
