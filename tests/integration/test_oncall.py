@@ -3,9 +3,6 @@ PagerDuty enforcing the Events v2 contract, retries, escalation, acknowledge and
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +21,7 @@ from oncall.pagerduty import DryRunPager, PagerDutyEvents
 from oncall.paging import PAGING_QUEUE
 from oncall.runtime import OncallConfig
 from tests.fakes.pagerduty_server import FakePagerDuty
+from tests.fakes.pagerduty_webhooks import incident_event, signature
 from web import create_app
 
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"  # 32 characters, as the contract requires
@@ -267,8 +265,11 @@ def test_resolve_then_a_new_report_reopens_and_pages_again(redis_conn, fake_pd, 
 
 
 def _signed(secret: str, body: bytes) -> dict:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-PagerDuty-Signature": f"v1=deadbeef,v1={digest}", "Content-Type": "application/json"}
+    """Signed with ``secret`` after a stale signature, as during a secret rotation."""
+    return {
+        "X-PagerDuty-Signature": f"v1=deadbeef,{signature(body, secret)}",
+        "Content-Type": "application/json",
+    }
 
 
 def test_pagerduty_webhook_acknowledges_and_resolves(redis_conn, fake_pd, config):
@@ -278,21 +279,7 @@ def test_pagerduty_webhook_acknowledges_and_resolves(redis_conn, fake_pd, config
     app = create_app(redis=redis_conn, api_token="t", pagerduty_webhook_secret="pd-secret")
     client = app.test_client()
 
-    def event(kind: str, event_id: str) -> bytes:
-        return json.dumps(
-            {
-                "event": {
-                    "id": event_id,
-                    "event_type": kind,
-                    "resource_type": "incident",
-                    "occurred_at": NOW.isoformat(),
-                    "agent": {"summary": "Ana On-Call"},
-                    "data": {"id": "Q1", "type": "incident", "incident_key": incident["dedup_key"]},
-                }
-            }
-        ).encode()
-
-    ack = event("incident.acknowledged", "E1")
+    ack = incident_event(incident["dedup_key"], "incident.acknowledged", "E1")
     forged = client.post("/webhooks/pagerduty", data=ack, headers=_signed("wrong", ack))
     assert forged.status_code == 401
     assert IncidentStore(redis_conn).get(incident["id"])["status"] == "triggered"
@@ -302,7 +289,7 @@ def test_pagerduty_webhook_acknowledges_and_resolves(redis_conn, fake_pd, config
     )
     again = client.post("/webhooks/pagerduty", data=ack, headers=_signed("pd-secret", ack))
     assert again.get_json() == {"duplicate": True}
-    resolved = event("incident.resolved", "E2")
+    resolved = incident_event(incident["dedup_key"], "incident.resolved", "E2")
     client.post("/webhooks/pagerduty", data=resolved, headers=_signed("pd-secret", resolved))
     final = IncidentStore(redis_conn).get(incident["id"])
     assert final["status"] == "resolved"

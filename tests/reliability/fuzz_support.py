@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from monitor.mention import MAX_TEXT_CHARS, IncomingMessage
 from oncall.incidents import IncidentStore
 from tests.conftest import SHARED
+from tests.fakes.pagerduty_webhooks import signature
 from web import create_app
 
 NOW = datetime(2026, 1, 16, 15, 0, tzinfo=UTC)
@@ -144,10 +145,7 @@ def github_signature(body: bytes, secret: str = GH_SECRET) -> str:
 
 def pagerduty_signature(body: bytes, *secrets: str) -> str:
     """PagerDuty's header: one ``v1=`` signature per secret (two during a rotation)."""
-    return ",".join(
-        "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        for secret in secrets or (PD_SECRET,)
-    )
+    return signature(body, *(secrets or (PD_SECRET,)))
 
 
 # ------------------------------------------------------------------------------ strategies

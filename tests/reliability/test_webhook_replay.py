@@ -34,10 +34,10 @@ from oncall.pagerduty import DryRunPager
 from oncall.paging import PAGING_QUEUE
 from oncall.runtime import OncallConfig
 from oncall.store import MentionStore
+from tests.fakes.pagerduty_webhooks import incident_event
 from tests.reliability.fuzz_support import (
     DELIVERIES,
     GH_SECRET,
-    NOW,
     PD_SECRET,
     assert_unchanged,
     build_app,
@@ -304,18 +304,7 @@ def _incidents(connection) -> list[dict]:
 
 
 def pd_event(incident: dict, kind: str = "incident.acknowledged", event_id: str = "E1") -> bytes:
-    return json.dumps(
-        {
-            "event": {
-                "id": event_id,
-                "event_type": kind,
-                "resource_type": "incident",
-                "occurred_at": NOW.isoformat(),
-                "agent": {"summary": "Ana On-Call", "type": "user_reference"},
-                "data": {"id": "Q1", "type": "incident", "incident_key": incident["dedup_key"]},
-            }
-        }
-    ).encode()
+    return incident_event(incident["dedup_key"], kind, event_id)
 
 
 def post_pd(client, body: bytes, signature: str):
