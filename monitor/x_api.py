@@ -87,7 +87,11 @@ class XApi:
         self._now_s = now_s
 
     def user_id(self, username: str) -> str:
-        body = self._call(self._client.get_user, username=username.lstrip("@"))
+        name = username.lstrip("@")
+        body = self._call(self._client.get_user, username=name)
+        if "data" not in body:  # X answers 200 with a "Not Found Error" for no such user
+            details = "; ".join(e.get("detail", "") for e in body.get("errors", []))
+            raise XError(f"X has no user @{name} ({details}): check HARK_X_USERNAME")
         return body["data"]["id"]
 
     def mentions(self, user_id: str, since_id: str | None, page_token: str | None) -> XPage:

@@ -1,20 +1,38 @@
 """A local fake of the X API v2 endpoints Hark uses, enforcing the real contract.
 
-- bearer token required (401 in X's problem shape otherwise);
+- a bearer token for reading, an OAuth 1.0a user signature for posting (401/403 in X's
+  problem shape otherwise);
 - ``x-rate-limit-limit/remaining/reset`` on every response, as X sends them;
-- mentions and search newest first, ``since_id``, ``max_results``, ``pagination_token`` /
-  ``next_token`` and ``meta`` (newest_id, oldest_id, result_count, next_token);
+- query parameters checked as X checks them (``x_contract``): an unknown parameter, a
+  ``max_results`` out of the endpoint's range, an id that is not numeric, a field or
+  expansion X does not know, a pagination token X never issued: 400 "Invalid Request";
+- only the fields asked for: a tweet is ``id``, ``text`` and ``edit_history_tweet_ids``
+  plus its ``tweet.fields``; authors come in ``includes.users`` only with
+  ``expansions=author_id``, each ``id``, ``name``, ``username`` plus its ``user.fields``;
+- mentions and search newest first, ``since_id``, opaque page tokens, and ``meta``
+  (newest_id, oldest_id, result_count, next_token);
+- an unknown username answers 200 with X's "Not Found Error" and no ``data``;
 - scripted faults: the next responses can be a 429 (with reset), a 401, a 5xx or a delay.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
+
+from tests.fakes.x_contract import (
+    DEFAULT_TWEET_FIELDS,
+    DEFAULT_USER_FIELDS,
+    Endpoint,
+    invalid_request,
+    problems,
+    resolve,
+)
 
 
 class FakeX:
@@ -22,10 +40,12 @@ class FakeX:
         self.token, self.page_size = token, page_size
         self.mentions: list[dict] = []  # newest first, as X returns them
         self.search: list[dict] = []
-        self.users: dict[str, dict] = {}
+        self.users: dict[str, dict] = {}  # by username
         self.faults: list[tuple[int, float]] = []  # (status, delay_s) for the next requests
         self.requests: list[str] = []
         self.posted: list[dict] = []  # tweets created through POST /2/tweets
+        self.issued_tokens: list[str] = []  # page tokens, in the order they were handed out
+        self._pages: dict[str, tuple[str, int]] = {}  # token -> (endpoint, offset)
         self.reset_epoch = int(time.time()) + 900
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -77,13 +97,19 @@ class FakeX:
 
         return Handler
 
+    def _fault(self) -> tuple[int, dict] | None:
+        if not self.faults:
+            return None
+        status, delay = self.faults.pop(0)
+        time.sleep(delay)
+        if status == 200:
+            return None
+        return status, {"title": "Fault", "status": status, "detail": "scripted fault"}
+
     def _post(self, request, body: dict) -> tuple[int, dict]:
         """``POST /2/tweets``: user context only (an OAuth 1.0a signature), as X requires."""
-        if self.faults:
-            status, delay = self.faults.pop(0)
-            time.sleep(delay)
-            if status != 200:
-                return status, {"title": "Fault", "status": status, "detail": "scripted fault"}
+        if fault := self._fault():
+            return fault
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("OAuth ") or "oauth_signature=" not in auth:
             return 403, {
@@ -91,8 +117,16 @@ class FakeX:
                 "status": 403,
                 "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden",
             }
-        if request.path != "/2/tweets" or not isinstance(body.get("text"), str):
-            return 400, {"title": "Invalid Request", "status": 400, "detail": "text is required"}
+        unknown = sorted(set(body) - {"text", "reply", "quote_tweet_id", "reply_settings"})
+        reply = body.get("reply", {})
+        if (
+            request.path != "/2/tweets"
+            or not isinstance(body.get("text"), str)
+            or unknown
+            or not isinstance(reply, dict)
+            or not str(reply.get("in_reply_to_tweet_id", "0")).isdigit()
+        ):
+            return 400, invalid_request(f"a tweet needs text; unknown fields: {unknown}")
         tweet_id = str(9_000_000_000 + len(self.posted))
         self.posted.append({"id": tweet_id, **body})
         return 201, {
@@ -100,11 +134,8 @@ class FakeX:
         }
 
     def _answer(self, request) -> tuple[int, dict]:
-        if self.faults:
-            status, delay = self.faults.pop(0)
-            time.sleep(delay)
-            if status != 200:
-                return status, {"title": "Fault", "status": status, "detail": "scripted fault"}
+        if fault := self._fault():
+            return fault
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {
                 "title": "Unauthorized",
@@ -113,32 +144,73 @@ class FakeX:
                 "detail": "Unauthorized",
             }
         url = urlparse(request.path)
-        query = {key: values[0] for key, values in parse_qs(url.query).items()}
-        parts = url.path.strip("/").split("/")
-        if parts[:3] == ["2", "users", "by"] and len(parts) == 5:
-            user = self.users.get(parts[4])
-            if not user:
-                return 200, {"errors": [{"title": "Not Found Error", "detail": "no such user"}]}
-            return 200, {"data": user}
-        if parts[:2] == ["2", "users"] and parts[-1] == "mentions":
-            return 200, self._page(self.mentions, query)
-        if url.path == "/2/tweets/search/recent":
-            return 200, self._page(self.search, query)
-        return 404, {"title": "Not Found", "status": 404}
+        query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        found = resolve(unquote(url.path))
+        if found is None:
+            return 404, {"title": "Not Found", "status": 404}
+        endpoint, path_value = found
+        errors = problems(endpoint, path_value, query, self._pages)
+        if errors:
+            return 400, invalid_request(*errors)
+        if endpoint.name == "user-by-username":
+            return 200, self._user(path_value, query)
+        tweets = self.mentions if endpoint.name == "mentions" else self.search
+        return 200, self._page(endpoint, tweets, query)
 
-    def _page(self, tweets: list[dict], query: dict) -> dict:
+    def _user(self, username: str, query: dict) -> dict:
+        user = self.users.get(username)
+        if user is None:
+            return {
+                "errors": [
+                    {
+                        "value": username,
+                        "detail": f"Could not find user with username: [{username}].",
+                        "title": "Not Found Error",
+                        "resource_type": "user",
+                        "parameter": "username",
+                        "resource_id": username,
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                ]
+            }
+        return {"data": _shown(user, DEFAULT_USER_FIELDS, query.get("user.fields"))}
+
+    def _page(self, endpoint: Endpoint, tweets: list[dict], query: dict) -> dict:
         since = int(query.get("since_id", 0))
         fresh = [tweet for tweet in tweets if int(tweet["id"]) > since]
-        start = int(query.get("pagination_token") or query.get("next_token") or 0)
+        token = query.get(endpoint.page_token_parameter) or query.get("pagination_token")
+        start = self._pages[token][1] if token else 0
         size = min(int(query.get("max_results", 10)), self.page_size)
         page = fresh[start : start + size]
         if not page:
             return {"meta": {"result_count": 0}}
         meta = {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"], "result_count": len(page)}
         if start + size < len(fresh):
-            meta["next_token"] = str(start + size)
-        body: dict = {"data": page, "meta": meta}
-        authors = {t.get("author_id") for t in page} & set(u["id"] for u in self.users.values())
-        if "author_id" in query.get("expansions", "") and authors:
-            body["includes"] = {"users": [u for u in self.users.values() if u["id"] in authors]}
+            meta["next_token"] = self._issue_token(endpoint, start + size)
+        fields = query.get("tweet.fields")
+        shown = [
+            _shown({"edit_history_tweet_ids": [t["id"]], **t}, DEFAULT_TWEET_FIELDS, fields)
+            for t in page
+        ]
+        body: dict = {"data": shown, "meta": meta}
+        if "author_id" in query.get("expansions", "").split(","):
+            authors = {t.get("author_id") for t in page}
+            users = [u for u in self.users.values() if u["id"] in authors]
+            if users:
+                user_fields = query.get("user.fields")
+                body["includes"] = {
+                    "users": [_shown(u, DEFAULT_USER_FIELDS, user_fields) for u in users]
+                }
         return body
+
+    def _issue_token(self, endpoint: Endpoint, offset: int) -> str:
+        token = secrets.token_hex(22)  # opaque, as X's are: a client cannot compute one
+        self._pages[token] = (endpoint.name, offset)
+        self.issued_tokens.append(token)
+        return token
+
+
+def _shown(resource: dict, defaults: frozenset[str], requested: str | None) -> dict:
+    """The resource as X shows it: its default fields plus those asked for."""
+    wanted = defaults | set((requested or "").split(","))
+    return {key: value for key, value in resource.items() if key in wanted}

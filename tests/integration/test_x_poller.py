@@ -134,6 +134,16 @@ def test_username_is_resolved_once_and_remembered(fake_x, make_poller):
     assert sum("/users/by/username/CaroCLI" in path for path in fake_x.requests) == 1
 
 
+def test_unknown_username_names_the_setting_and_polls_nothing(fake_x, make_poller, redis_conn):
+    fake_x.mentions = [_tweet(900, "@CaroCLI hello")]
+    report = make_poller(username="NoSuchCaro").poll_once()
+    assert report.submitted == 0
+    (error,) = report.errors
+    assert "@NoSuchCaro" in error and "HARK_X_USERNAME" in error
+    assert MonitorState(redis_conn).remembered("x-user-id:NoSuchCaro") is None
+    assert not any("/mentions" in path for path in fake_x.requests)
+
+
 def test_rate_limit_pauses_that_feed_only(fake_x, make_poller, redis_conn, clock):
     fake_x.search = [_tweet(500, "caro is neat")]
     fake_x.mentions = [_tweet(600, "@CaroCLI hi")]
