@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := dovecot-imapd openssl chromium
 .PHONY: install system-packages c-compiler run test lint bench chaos clean
 
 # rules/_fastpath_src/ is compiled by the install: a C compiler and Python's headers first.
-$(STAMP): pyproject.toml $(wildcard rules/_fastpath_src/*) | c-compiler
+$(STAMP): pyproject.toml setup.py $(wildcard rules/_fastpath_src/*) | c-compiler
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
