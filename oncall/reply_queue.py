@@ -15,12 +15,15 @@ from typing import Any
 import redis
 from redis import Redis
 
+from oncall.replies import X_LIMIT, UnsafeReplyError, revise_draft
+
 ITEM = "hark:queue:item:{id}"
 BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response due time
 ALL = "hark:queue:by-received"
 NO_DUE = 4_102_444_800.0  # 2100-01-01: items without a due time sort last
 
 STATUSES = ("open", "claimed", "replied", "dismissed")
+SENDING_STALE_S = 120  # a send still unfinished after this died mid-post (X's timeout: 15 s)
 
 
 class QueueError(ValueError):
@@ -88,24 +91,67 @@ class ReplyQueue:
         def change(item):
             _require(item, {"claimed"}, "release")
             _owner(item, person)
+            _not_sending(item, now, "release it")
             item.update(status="open", claimed_by=None)
             return "released", ""
 
         return self._change(mention_id, person, now, change)
 
-    def edit_draft(
-        self, mention_id: str, person: str, text: str, tone: list[str], now: datetime
-    ) -> dict:
+    def edit_draft(self, mention_id: str, person: str, text: str, now: datetime) -> dict:
+        """Save a person's text as the draft, made safe by ``revise_draft``: what was
+        removed and the tone warnings are in the draft and the history."""
+
         def change(item):
             _require(item, {"open", "claimed"}, "edit")
             _owner(item, person)
-            item["draft"] = {
-                **(item.get("draft") or {}),
-                "text": text,
-                "tone": tone,
-                "edited_by": person,
-            }
-            return "draft-edited", f"{len(tone)} tone warning(s)" if tone else ""
+            _not_sending(item, now, "edit the draft")
+            try:
+                draft = revise_draft(item.get("draft") or {}, text, item["channel"])
+            except UnsafeReplyError as error:
+                raise QueueError("invalid_field", f"text: {error}") from None
+            item["draft"] = {**draft, "edited_by": person}
+            notes = [f"removed: {', '.join(draft['redacted'])}"] if draft["redacted"] else []
+            if draft["tone"]:
+                notes.append(f"{len(draft['tone'])} tone warning(s)")
+            if not draft["fits_x"] and item["channel"] == "x":
+                notes.append(f"{draft['x_length']} of {X_LIMIT} characters on X: too long")
+            return "draft-edited", "; ".join(notes)
+
+        return self._change(mention_id, person, now, change)
+
+    def begin_send(self, mention_id: str, person: str, now: datetime) -> dict:
+        """Reserve the item for posting its draft: it becomes claimed by ``person`` and
+        marked as sending, so a second send (a double click, another tab, someone else)
+        is refused until this one ends with ``mark_replied`` or ``send_failed``.
+
+        Refused when the item is not open or claimed by ``person``, has no draft, or has
+        a draft too long for X; a send that began more than ``SENDING_STALE_S`` ago and
+        never ended (the process died mid-post) no longer blocks."""
+
+        def change(item):
+            _require(item, {"open", "claimed"}, "send")
+            _owner(item, person)
+            _not_sending(item, now, "send it again")
+            draft = item.get("draft") or {}
+            if not draft.get("text"):
+                raise QueueError("invalid_field", "text: there is no draft to send")
+            if item["channel"] == "x" and not draft.get("fits_x", True):
+                raise QueueError(
+                    "invalid_field",
+                    f"text: the draft is {draft.get('x_length')} characters as X counts them, "
+                    f"over X's {X_LIMIT}: shorten it first",
+                )
+            item.update(status="claimed", claimed_by=person, sending_since=now.isoformat())
+            return "sending", ""
+
+        return self._change(mention_id, person, now, change)
+
+    def send_failed(self, mention_id: str, person: str, now: datetime, reason: str) -> dict:
+        """End a send that did not post: the item stays claimed by ``person``."""
+
+        def change(item):
+            item["sending_since"] = None
+            return "send-failed", reason
 
         return self._change(mention_id, person, now, change)
 
@@ -116,6 +162,7 @@ class ReplyQueue:
             _require(item, {"open", "claimed"}, "mark replied")
             _owner(item, person)
             item.update(status="replied", replied_by=person, reply_url=reply_url)
+            item["sending_since"] = None
             item["first_response_at"] = item["first_response_at"] or now.isoformat()
             return "replied", how
 
@@ -128,6 +175,7 @@ class ReplyQueue:
         def change(item):
             _require(item, {"open", "claimed"}, "dismiss")
             _owner(item, person)
+            _not_sending(item, now, "dismiss it")
             item.update(status="dismissed", dismissed_reason=reason)
             return "dismissed", reason
 
@@ -192,6 +240,15 @@ def _due_score(item: dict) -> float:
 def _require(item: dict, allowed: set[str], action: str) -> None:
     if item["status"] not in allowed:
         raise QueueError("conflict", f"cannot {action}: the item is {item['status']}")
+
+
+def _not_sending(item: dict, now: datetime, action: str) -> None:
+    since = item.get("sending_since")
+    if since and (now - datetime.fromisoformat(since)).total_seconds() < SENDING_STALE_S:
+        raise QueueError(
+            "conflict",
+            f"cannot {action}: {item['claimed_by']} is posting the reply on X right now",
+        )
 
 
 def _owner(item: dict, person: str) -> None:

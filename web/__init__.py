@@ -16,12 +16,6 @@ from web.ops import register_ops
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
-def default_tone_check(text: str) -> list[str]:
-    from oncall.replies.tone import tone_problems
-
-    return tone_problems(text)
-
-
 def create_app(
     *,
     redis: Redis,
@@ -30,7 +24,6 @@ def create_app(
     pagerduty_webhook_secret: str | None = None,
     rotation_source: object | None = None,
     x_poster: object | None = None,
-    tone_check: Callable[[str], list[str]] | None = None,
     secret_key: str | None = None,
     users: object | None = None,
     insecure_cookies: bool = False,
@@ -47,7 +40,6 @@ def create_app(
         HARK_PD_WEBHOOK_SECRET=pagerduty_webhook_secret,
         ROTATION=rotation_source,
         X_POSTER=x_poster,
-        TONE_CHECK=tone_check or default_tone_check,
         CLOCK=clock,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,

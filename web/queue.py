@@ -9,9 +9,17 @@ from flask import Blueprint, current_app, jsonify, request
 from oncall.reply_queue import QueueError, ReplyQueue
 from web.auth import require_token
 from web.errors import ApiError
+from web.reply_posting import post_reply
 
 bp = Blueprint("queue", __name__, url_prefix="/api/queue")
-STATUS = {"not_found": 404, "claimed": 409, "conflict": 409, "invalid_field": 422}
+STATUS = {
+    "not_found": 404,
+    "claimed": 409,
+    "conflict": 409,
+    "cannot_post": 409,
+    "invalid_field": 422,
+    "x_error": 502,
+}
 
 
 def _body() -> dict:
@@ -54,8 +62,7 @@ def act(mention_id: str, action: str):
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(422, "invalid_field", "text: the new draft")
-        tone = current_app.config["TONE_CHECK"](text)
-        return _answer(lambda: queue.edit_draft(mention_id, person, text, tone, now))
+        return _answer(lambda: queue.edit_draft(mention_id, person, text, now))
     if action == "replied":
         return _answer(lambda: queue.mark_replied(mention_id, person, now, "copied by hand"))
     if action == "dismiss":
@@ -71,30 +78,14 @@ def act(mention_id: str, action: str):
 
 
 def _send(queue: ReplyQueue, mention_id: str, person: str, body: dict, now):
-    """Post the approved draft as an X reply (only with X user credentials configured)."""
-    from monitor.x_api import XError
-
+    """Post the saved draft as an X reply (only with X user credentials configured)."""
     if body.get("approve") is not True:
         raise ApiError(422, "invalid_field", "approve: true is required to post publicly")
-    poster = current_app.config.get("X_POSTER")
-    item = queue.get(mention_id)
-    if item is None:
-        raise ApiError(404, "not_found", f"no queue item for {mention_id}")
-    if item["channel"] != "x" or poster is None:
+    if "text" in body:
         raise ApiError(
-            409,
-            "cannot_post",
-            "posting is set up for X only (HARK_X_API_KEY and "
-            "friends): copy the draft, answer by hand, then mark it replied",
+            422,
+            "invalid_field",
+            "text: send posts the saved draft; save a new text with POST .../draft first",
         )
-    text = body.get("text") or (item.get("draft") or {}).get("text")
-    if not text:
-        raise ApiError(422, "invalid_field", "text: there is no draft to send")
-    if item["status"] == "claimed" and item["claimed_by"] != person:
-        raise ApiError(409, "claimed", f"{item['claimed_by']} is answering this")
-    try:
-        reply_id = poster.reply(text, item["native_id"])
-    except XError as error:
-        raise ApiError(502, "x_error", str(error)) from None
-    url = f"https://x.com/i/status/{reply_id}"
-    return _answer(lambda: queue.mark_replied(mention_id, person, now, "posted on X", url))
+    poster = current_app.config.get("X_POSTER")
+    return _answer(lambda: post_reply(queue, poster, mention_id, person, now))

@@ -28,7 +28,7 @@ from oncall.replies.templates import (
 )
 from oncall.replies.tone import destructive_command, tone_problems
 from oncall.replies.x_length import X_LIMIT, find_urls, fit_to_x, x_weighted_length
-from rules.redact import PLACEHOLDERS, redact
+from rules.redact import PLACEHOLDERS, find_pii, redact
 
 __all__ = [
     "CHANNELS",
@@ -44,6 +44,7 @@ __all__ = [
     "fit_to_x",
     "load_templates",
     "parse_templates",
+    "revise_draft",
     "shipped_templates_path",
     "tone_problems",
     "x_weighted_length",
@@ -144,6 +145,34 @@ def draft_reply(
         fits_x=(x_length if x_length is not None else x_weighted_length(text)) <= X_LIMIT,
         tone=tone_problems(text),
     )
+
+
+def revise_draft(previous: Mapping[str, Any], text: str, channel: str) -> dict[str, Any]:
+    """A person's edit of a draft, made as safe as a drafted one: NFC with LF line ends,
+    personal data replaced by placeholders (``redacted`` lists the kinds removed; the
+    addresses the template wrote, such as the team's, stay), its X length measured again,
+    and its tone problems listed. Raises ``UnsafeReplyError`` for a destructive command."""
+    text = _tidy(unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")))
+    danger = destructive_command(text)
+    if danger:
+        raise UnsafeReplyError(
+            f"the draft shows a destructive command ({danger}); a public reply must never "
+            "show one: describe the risk in words instead"
+        )
+    before = str(previous.get("text") or "")
+    template_wrote = frozenset(before[start:end] for _, start, end in find_pii(before))
+    kept = _redact_keeping(text, template_wrote)
+    found = find_pii(text)
+    redacted = sorted({kind for kind, start, end in found if text[start:end] not in template_wrote})
+    x_length = x_weighted_length(kept) if channel == "x" else None
+    return {
+        **previous,
+        "text": kept,
+        "x_length": x_length,
+        "fits_x": (x_length if x_length is not None else x_weighted_length(kept)) <= X_LIMIT,
+        "tone": tone_problems(kept),
+        "redacted": redacted,
+    }
 
 
 def clean_author(author: str | None) -> str:

@@ -190,3 +190,111 @@ def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
 
     report = period_report(redis_conn, "day", friday + timedelta(hours=1))
     assert "P0" in report and "# " in report
+
+
+# ------------------------------------------------------------------ posting exactly once
+
+
+def _send(client, number: int = 1, by: str = "maria", **extra):
+    body = {"by": by, "approve": True, **extra}
+    return client.post(f"/api/queue/x:{number}/send", json=body, headers=AUTH)
+
+
+def test_a_second_send_is_refused_before_anything_is_posted(redis_conn, client, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item())
+    assert _send(client).status_code == 200
+    again, someone_else = _send(client), _send(client, by="sam")
+    assert (again.status_code, someone_else.status_code) == (409, 409)
+    assert "the item is replied" in again.get_json()["error"]["message"]
+    assert len(fake_x.posted) == 1
+
+
+def test_a_dismissed_item_is_never_posted(redis_conn, client, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item())
+    client.post("/api/queue/x:1/dismiss", json={"by": "maria", "reason": "spam"}, headers=AUTH)
+    assert _send(client).status_code == 409
+    assert fake_x.posted == []
+
+
+def test_simultaneous_sends_post_once(redis_conn, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item())
+    poster = XPoster("ck", "cs", "at", "ats", fake_x.url, timeout_s=5)
+    app = create_app(redis=redis_conn, api_token="t", clock=lambda: NOW, x_poster=poster)
+    fake_x.faults = [(200, 0.5)]  # the first post takes a while: the others arrive meanwhile
+    answers: list[int] = []
+
+    def send() -> None:
+        answers.append(_send(app.test_client()).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200] + [409] * 5
+    assert len(fake_x.posted) == 1
+
+
+def test_send_posts_only_the_saved_draft(redis_conn, client, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item())
+    other = _send(client, text="Write to alice@example.com with your key sk-ABCDEF0123456789abcd")
+    assert other.status_code == 422 and "save a new text" in other.get_json()["error"]["message"]
+    assert fake_x.posted == []
+
+
+def test_an_edited_draft_is_redacted_and_measured_again(redis_conn, client, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item())
+    text = (
+        "Thanks! Write to alice@example.com, call +1 415 555 0100, and never paste "
+        "sk-ABCDEF0123456789abcdef or /home/alice/.ssh in public."
+    )
+    edited = client.post("/api/queue/x:1/draft", json={"by": "maria", "text": text}, headers=AUTH)
+    draft = edited.get_json()["draft"]
+    for secret in ("alice@example.com", "555 0100", "sk-ABCDEF", "/home/alice"):
+        assert secret not in draft["text"]
+    assert draft["redacted"] == ["email", "phone", "secret", "user"]
+    assert draft["x_length"] == len(draft["text"]) and draft["fits_x"]
+    assert "removed: email, phone, secret, user" in edited.get_json()["history"][-1]["detail"]
+    assert _send(client).status_code == 200
+    assert fake_x.posted[0]["text"] == draft["text"]
+
+
+def test_a_draft_too_long_for_x_is_not_sent(redis_conn, client, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item())
+    edited = client.post(
+        "/api/queue/x:1/draft", json={"by": "maria", "text": "Thanks! " * 40}, headers=AUTH
+    )
+    assert edited.get_json()["draft"]["x_length"] == 319
+    assert not edited.get_json()["draft"]["fits_x"]
+    refused = _send(client)
+    assert refused.status_code == 422 and "over X's 280" in refused.get_json()["error"]["message"]
+    assert fake_x.posted == []
+
+
+def test_a_destructive_command_in_an_edit_is_refused(redis_conn, client, make_item):
+    ReplyQueue(redis_conn).add(make_item())
+    edited = client.post(
+        "/api/queue/x:1/draft",
+        json={"by": "maria", "text": "Just run rm -rf / and retry"},
+        headers=AUTH,
+    )
+    assert (
+        edited.status_code == 422 and "destructive command" in edited.get_json()["error"]["message"]
+    )
+    assert ReplyQueue(redis_conn).get("x:1")["draft"]["text"] == "Thanks for reporting this!"
+
+
+def test_x_refusing_the_reply_changes_nothing_and_a_retry_posts(
+    redis_conn, client, make_item, fake_x
+):
+    ReplyQueue(redis_conn).add(make_item())
+    fake_x.faults = [(503, 0)]
+    refused = _send(client)
+    assert (
+        refused.status_code == 502
+        and "X refused the reply" in refused.get_json()["error"]["message"]
+    )
+    item = ReplyQueue(redis_conn).get("x:1")
+    assert (item["status"], item["claimed_by"], item["sending_since"]) == ("claimed", "maria", None)
+    assert [h["event"] for h in item["history"]] == ["sending", "send-failed"]
+    assert _send(client).status_code == 200 and len(fake_x.posted) == 1

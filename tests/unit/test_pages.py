@@ -375,6 +375,22 @@ def test_send_needs_approval_and_a_poster(responder, app):
     responder.post("/queue/x:100/send", data={"approve": "yes"})
     assert poster.sent == [("Sorry!", "100")]
     assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "replied"
+    again = responder.post("/queue/x:100/send", data={"approve": "yes"}, follow_redirects=True)
+    assert "cannot send: the item is replied" in again.get_data(as_text=True)
+    assert poster.sent == [("Sorry!", "100")], "a second press posted again"
+
+
+def test_a_saved_draft_loses_personal_data_and_says_so(responder, app):
+    page = responder.post(
+        "/queue/x:100/draft",
+        data={"text": "Sorry! Mail ana@example.com the log from /Users/ana/caro.log"},
+        follow_redirects=True,
+    )
+    html = page.get_data(as_text=True)
+    assert "Personal data taken out of the public reply: email, user." in html
+    draft = ReplyQueue(app.config["REDIS"]).get("x:100")["draft"]
+    assert "ana@example.com" not in draft["text"] and "/Users/ana" not in draft["text"]
+    assert draft["x_length"] == len(draft["text"])
 
 
 def test_responder_acknowledges_then_resolves(responder, app):

@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from oncall.reply_queue import QueueError, ReplyQueue
 from web.pages import _anchor, _can_respond, _now, _person, _redis, bp, requires
+from web.reply_posting import post_reply
 
 QUEUE_ACTIONS = ("claim", "release", "draft", "send", "replied", "dismiss")
 
@@ -51,10 +52,18 @@ def queue_action(mention_id: str, action: str):
             if not text.strip():
                 flash("The draft is empty: nothing saved.", "error")
                 return back
-            tone = current_app.config["TONE_CHECK"](text)
-            queue_.edit_draft(mention_id, person, text, tone, now)
+            draft = queue_.edit_draft(mention_id, person, text, now)["draft"]
             flash(f"Draft saved for {mention_id}.", "ok")
-            for warning in tone:
+            if draft["redacted"]:
+                removed = ", ".join(draft["redacted"])
+                flash(f"Personal data taken out of the public reply: {removed}.", "warning")
+            if draft["x_length"] is not None and not draft["fits_x"]:
+                flash(
+                    f"{draft['x_length']} characters as X counts them: over X's 280, "
+                    "shorten it before sending.",
+                    "warning",
+                )
+            for warning in draft["tone"]:
                 flash(f"Tone: {warning}", "warning")
         elif action == "replied":
             queue_.mark_replied(mention_id, person, now, "copied by hand")
@@ -70,33 +79,9 @@ def queue_action(mention_id: str, action: str):
 
 
 def _send(queue_: ReplyQueue, mention_id: str, person: str, now: datetime) -> None:
-    """Post the approved draft as an X reply (as the API's ``/send`` does)."""
-    from monitor.x_api import XError
-
+    """Post the saved draft as an X reply (as the API's ``/send`` does)."""
     if request.form.get("approve") != "yes":
         flash("Tick “Approve and post” to post this reply publicly.", "error")
         return
-    poster, item = current_app.config.get("X_POSTER"), queue_.get(mention_id)
-    if item is None:
-        raise QueueError("not_found", f"no queue item for {mention_id}")
-    if item["channel"] != "x" or poster is None:
-        flash(
-            "Posting is set up for X only: copy the draft, answer by hand, mark it replied.",
-            "error",
-        )
-        return
-    text = (item.get("draft") or {}).get("text")
-    if not text:
-        flash("There is no draft to send.", "error")
-        return
-    if item["status"] == "claimed" and item["claimed_by"] != person:
-        raise QueueError("claimed", f"{item['claimed_by']} is answering this")
-    try:
-        reply_id = poster.reply(text, item["native_id"])
-    except XError as error:
-        flash(f"X refused the reply: {error}", "error")
-        return
-    queue_.mark_replied(
-        mention_id, person, now, "posted on X", f"https://x.com/i/status/{reply_id}"
-    )
+    post_reply(queue_, current_app.config.get("X_POSTER"), mention_id, person, now)
     flash(f"Posted the reply to {mention_id} on X.", "ok")
