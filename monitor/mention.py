@@ -36,6 +36,14 @@ class Mention(BaseModel):
     def _bounded(cls, text: str) -> str:
         return text[:MAX_TEXT_CHARS]
 
+    @field_validator("native_id", "author", "text", "url", "thread_id", "reply_to", "language")
+    @classmethod
+    def _valid_unicode(cls, value: str | None) -> str | None:
+        """A lone surrogate (JSON can carry one) would fail later, in Redis or on a page."""
+        if value is not None and not encodable(value):
+            raise ValueError("not valid Unicode (a lone surrogate)")
+        return value
+
     @field_validator("created_at", "received_at")
     @classmethod
     def _aware(cls, moment: datetime) -> datetime:

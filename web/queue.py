@@ -4,11 +4,12 @@ replace it with the signed-in user."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from oncall.reply_queue import QueueError, ReplyQueue
 from web.auth import require_token
 from web.errors import ApiError
+from web.json_body import json_object
 from web.reply_posting import post_reply
 
 bp = Blueprint("queue", __name__, url_prefix="/api/queue")
@@ -23,9 +24,7 @@ STATUS = {
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    body = json_object()
     if not isinstance(body.get("by"), str) or not body["by"].strip():
         raise ApiError(422, "invalid_field", "by: who is doing this (a name)")
     return body

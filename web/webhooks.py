@@ -131,7 +131,7 @@ def pagerduty():
             status,
             now,
             status,
-            f"in PagerDuty by {agent.get('summary') or 'PagerDuty'}",
+            f"in PagerDuty by {_who(agent.get('summary'))}",
         )
     except Exception as error:
         if marker:  # not handled: PagerDuty's retry of this event is judged afresh
@@ -147,3 +147,10 @@ def _text(value: object) -> bool:
     if value is None:
         return True
     return isinstance(value, str) and encodable(value)
+
+
+def _who(summary: object) -> str:
+    """The PagerDuty user's name for the timeline: one line, at most 200 characters, any
+    lone surrogate replaced (it would make the incident's page fail to render)."""
+    text = " ".join(str(summary or "PagerDuty").split())[:200]
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -297,6 +297,23 @@ def test_pagerduty_webhook_acknowledges_and_resolves(redis_conn, fake_pd, config
     assert [e["event_action"] for e in fake_pd.events] == ["trigger"]  # nothing echoed back
 
 
+def test_a_pagerduty_user_name_that_is_not_valid_unicode_still_acknowledges(
+    redis_conn, fake_pd, config
+):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    client = create_app(
+        redis=redis_conn, api_token="t", pagerduty_webhook_secret="pd-secret"
+    ).test_client()
+    ack = incident_event(incident["dedup_key"], agent="Dana \ud800\n on call")
+    assert b"\\ud800" in ack  # JSON carries the lone surrogate as an escape
+    response = client.post("/webhooks/pagerduty", data=ack, headers=_signed("pd-secret", ack))
+    assert response.status_code == 200
+    last = IncidentStore(redis_conn).get(incident["id"])["timeline"][-1]
+    assert last["detail"] == "in PagerDuty by Dana ? on call"
+
+
 def test_incident_api(redis_conn, fake_pd, config):
     _submit(redis_conn, [CRASHES[0]])
     assert _work(redis_conn, config())

@@ -151,6 +151,27 @@ def test_actions_need_a_person_and_a_known_item(client):
     assert client.post("/api/queue/x:404/claim", json={"by": "m"}).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ('{"by": "\\ud800"}', 422, "by: not valid Unicode (a lone surrogate)"),
+        ('{"by": "m", "text": ["ok", "\\udfff"]}', 422, "text[1]: not valid Unicode"),
+        ("[" * 100_000 + "]" * 100_000, 400, "nested too deeply"),
+        ("null", 400, "must be a JSON object"),
+    ],
+)
+def test_a_body_no_store_can_take_is_refused_and_changes_nothing(
+    redis_conn, client, make_item, body, status, message
+):
+    ReplyQueue(redis_conn).add(make_item())
+    response = client.post(
+        "/api/queue/x:1/claim", data=body, content_type="application/json", headers=AUTH
+    )
+    assert response.status_code == status
+    assert message in response.get_json()["error"]["message"]
+    assert ReplyQueue(redis_conn).get("x:1")["status"] == "open"
+
+
 def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
     from hark.rulebook_files import shipped_rulebook_path
     from hark.worker import run_worker

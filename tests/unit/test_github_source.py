@@ -74,6 +74,7 @@ def _broken(change) -> dict:
         (lambda p: p["issue"].pop("id"), "'id' is missing"),
         (lambda p: p["issue"].update(created_at="yesterday"), "'created_at' is not an ISO 8601"),
         (lambda p: p["issue"].update(id="9" * 300), "native_id: String should have at most"),
+        (lambda p: p["issue"].update(title="crash \ud800"), "text: Value error, not valid Unicode"),
     ],
 )
 def test_a_bad_shape_names_the_field(change, message):
