@@ -251,6 +251,25 @@ def test_incident_log_pages_with_a_cursor(viewer, app):
     assert 'rel="next"' not in second
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "to=9999-12-31",
+        "from=0001-01-01&to=9999-12-31",
+        "to=not-a-day",
+        "cursor=nan:0",
+        "cursor=inf:0",
+        "cursor=1e400:0",
+        "cursor=1:99999999999999999999",
+        "cursor=1:-3",
+        "cursor=:",
+    ],
+)
+def test_odd_filters_and_cursors_show_the_log(viewer, query):
+    page = viewer.get(f"/incidents?{query}")
+    assert page.status_code == 200 and "<h1" in page.get_data(as_text=True)
+
+
 def test_queue_page_shows_sla_states_in_words(viewer):
     html = viewer.get("/queue").get_data(as_text=True)
     assert "Overdue" in html and "On time" in html

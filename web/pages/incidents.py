@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -17,10 +18,25 @@ SCAN_LIMIT = 2000  # incidents examined per page of a filtered log, at most
 
 
 def _date(value: str | None) -> date | None:
+    """A filter's day, or None (no filter) for a value that is not a day; the last day
+    of the calendar becomes the one before, so that "up to the end of it" exists."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return min(day, date.max - timedelta(days=1)) if day else None
+
+
+def _cursor(value: str | None) -> tuple[float | None, int]:
+    """The page cursor "<score>:<skip>" this page wrote; anything else starts at the top."""
+    raw_top, _, raw_skip = (value or "").partition(":")
+    try:
+        top, skip = float(raw_top), int(raw_skip or 0)
+    except ValueError:
+        return None, 0
+    if not math.isfinite(top) or not 0 <= skip <= 1_000_000:
+        return None, 0
+    return top, skip
 
 
 def _incident_page(
@@ -30,13 +46,7 @@ def _incident_page(
     at that opened-at score, skipping the ``skip`` incidents already seen with it (equal
     scores would otherwise repeat across pages)."""
     store = IncidentStore(_redis())
-    top, skip = None, 0
-    if cursor:
-        try:
-            raw_top, _, raw_skip = cursor.partition(":")
-            top, skip = float(raw_top), int(raw_skip or 0)
-        except ValueError:
-            top, skip = None, 0
+    top, skip = _cursor(cursor)
     if top is None and until is not None:
         top = until.timestamp()
     found: list[dict] = []
