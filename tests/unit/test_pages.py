@@ -320,11 +320,13 @@ def test_only_http_links_are_clickable(viewer, app):
 def test_rules_page_explains_a_text(viewer):
     html = viewer.get("/rules").get_data(as_text=True)
     assert "crash-for-everyone" in html and "Critical" in html
-    html = viewer.get(
-        "/rules", query_string={"text": "caro crashes on launch, every time", "channel": "x"}
+    html = viewer.post(
+        "/rules", data={"text": "caro crashes on launch, every time", "channel": "x"}
     ).get_data(as_text=True)
     assert "P0 (Critical)" in html and "pages the on-call" in html
     assert "matched “crashes”" in html
+    ignored = viewer.get("/rules", query_string={"text": "caro crashes on launch"})
+    assert "P0 (Critical)" not in ignored.get_data(as_text=True)  # never from the URL
 
 
 def test_rules_page_without_rulebook(viewer, app):

@@ -95,12 +95,14 @@ def metrics():
     )
 
 
-@bp.get("/rules")
+@bp.route("/rules", methods=["GET", "POST"])
 @requires("viewer")
 def rules():
+    """The rulebook, and "explain this text". The text is posted, not put in the URL: a
+    pasted message may carry personal data, and URLs go to access logs and history."""
     engine = _engine()
-    text = request.args.get("text", "")
-    channel = request.args.get("channel") if request.args.get("channel") in CHANNELS else None
+    text = request.form.get("text", "")
+    channel = request.form.get("channel") if request.form.get("channel") in CHANNELS else None
     result = None
     if engine is not None and text.strip():
         result = engine.classify(text, channel)
