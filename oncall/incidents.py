@@ -162,17 +162,24 @@ class IncidentStore:
         self, incident_id: str, status: str, now: datetime, event: str, detail: str = ""
     ) -> dict[str, Any]:
         """Change the status (only along ALLOWED) and note it in the timeline."""
+        return self.change_status(incident_id, status, now, event, detail)[0]
+
+    def change_status(
+        self, incident_id: str, status: str, now: datetime, event: str, detail: str = ""
+    ) -> tuple[dict[str, Any], bool]:
+        """``transition``, also saying whether anything changed: acknowledging an
+        acknowledged incident is harmless, and must not tell PagerDuty again."""
         with self._locked():
             incident = self._require(incident_id)
             if incident["status"] == status:
-                return incident  # acknowledging twice is harmless
+                return incident, False
             if status not in ALLOWED[incident["status"]]:
                 raise IncidentError(
                     f"{incident_id} is {incident['status']}: it cannot become {status}"
                 )
             self._move(incident, status, now, event, detail)
             self._save(incident)
-            return incident
+            return incident, True
 
     def note(self, incident_id: str, now: datetime, event: str, detail: str = "", **extra) -> dict:
         """Add a timeline entry (and a page record, for page events)."""

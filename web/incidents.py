@@ -54,10 +54,11 @@ def act(incident_id: str, action: str):
     if store.get(incident_id) is None:
         raise ApiError(404, "not_found", f"no incident {incident_id}")
     try:
-        incident = store.transition(
+        incident, changed = store.change_status(
             incident_id, statuses[action], now, statuses[action], "from Hark"
         )
     except IncidentError as error:
         raise ApiError(409, "conflict", str(error)) from None
-    enqueue_page(connection, incident_id, action, str(len(incident["timeline"])))
+    if changed:  # PagerDuty hears of each change once, not of a repeated click
+        enqueue_page(connection, incident_id, action, str(len(incident["timeline"])))
     return jsonify(public(incident))

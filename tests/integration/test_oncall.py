@@ -240,6 +240,11 @@ def test_acknowledged_in_time_is_not_escalated(redis_conn, fake_pd, config):
     _run_scheduler_once(redis_conn)
     assert _work(redis_conn, oncall)
     assert _only_incident(redis_conn)["status"] == "acknowledged"
+    again = client.post(  # a second click, after the first acknowledge reached PagerDuty
+        f"/api/incidents/{incident['id']}/acknowledge", headers={"Authorization": "Bearer t"}
+    )
+    assert again.status_code == 200 and again.get_json()["status"] == "acknowledged"
+    _work(redis_conn, oncall)
     actions = [e["event_action"] for e in fake_pd.events]
     assert actions == ["trigger", "acknowledge"]
 

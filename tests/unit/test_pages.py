@@ -17,11 +17,14 @@ from pathlib import Path
 import fakeredis
 import pytest
 from flask import abort, session
+from rq import Queue
+from rq.serializers import JSONSerializer
 from werkzeug.local import LocalProxy
 
 import web
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
+from oncall.paging import PAGING_QUEUE
 from oncall.reply_queue import ReplyQueue
 from oncall.rotation import LocalRotation
 from oncall.store import MentionStore
@@ -418,6 +421,11 @@ def test_responder_acknowledges_then_resolves(responder, app):
     incident_id = _incident_id(app)
     page = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)
     assert page.status_code == 200 and "is acknowledged" in page.get_data(as_text=True)
+    paging = Queue(PAGING_QUEUE, connection=app.config["REDIS"], serializer=JSONSerializer)
+    queued = paging.count
+    again = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)
+    assert "was already acknowledged" in again.get_data(as_text=True)
+    assert paging.count == queued, "a second click queued another PagerDuty event"
     page = responder.post(f"/incidents/{incident_id}/resolve", follow_redirects=True)
     assert "is resolved" in page.get_data(as_text=True)
     assert IncidentStore(app.config["REDIS"]).get(incident_id)["status"] == "resolved"

@@ -149,12 +149,15 @@ def incident_action(incident_id: str, action: str):
     if store.get(incident_id) is None:
         abort(404, f"no incident {incident_id}")
     try:
-        changed = store.transition(
+        incident, changed = store.change_status(
             incident_id, statuses[action], now, statuses[action], f"by {_person()} from Hark"
         )
     except IncidentError as error:
         flash(f"Could not {action}: {error}", "error")
     else:
-        enqueue_page(connection, incident_id, action, str(len(changed["timeline"])))
-        flash(f"Incident {incident_id} is {changed['status']}.", "ok")
+        if changed:  # PagerDuty hears of each change once, not of a repeated click
+            enqueue_page(connection, incident_id, action, str(len(incident["timeline"])))
+            flash(f"Incident {incident_id} is {incident['status']}.", "ok")
+        else:
+            flash(f"Incident {incident_id} was already {incident['status']}.", "ok")
     return redirect(url_for("pages.incident", incident_id=incident_id))
