@@ -208,6 +208,8 @@ _HOME_POSIX = re.compile(
     rf"(?!(?:linuxbrew|Shared)(?!{_NC})){_USER}"
 )
 _HOME_WINDOWS = re.compile(rf"(?<![A-Za-z0-9_])[A-Za-z]:(?:\\++|/++)(?i:users)(?:\\++|/++){_USER}")
+# "~alice/.ssh": a shell's name for alice's home ("~/x", "~5 min" name nobody).
+_HOME_TILDE = re.compile(r"(?<![A-Za-z0-9_~$])~(?P<v1>[A-Za-z_][A-Za-z0-9_.-]*+)(?=/)")
 
 # ---------------------------------------------------------------------------------------------
 # Checks: given a match, the span to redact, or None
@@ -351,6 +353,7 @@ _FINDERS: tuple[tuple[str, _Finder], ...] = (
     ("ip", _matches(_IPV6, _ipv6)),
     ("user", _matches(_HOME_POSIX, _user)),
     ("user", _matches(_HOME_WINDOWS, _user)),
+    ("user", _matches(_HOME_TILDE, _user)),
 )
 
 
@@ -388,8 +391,9 @@ def redact(text: str) -> str:
 
     E-mail addresses become ``[email]``; API keys, tokens, passwords and other credentials
     ``[secret]`` (an assignment keeps its name: ``api_key=[secret]``); phone numbers ``[phone]``;
-    IPv4 and IPv6 addresses ``[ip]``; the user name in ``/Users/<name>``, ``/home/<name>`` and
-    ``C:\\Users\\<name>`` paths ``[user]``. Idempotent: ``redact(redact(x)) == redact(x)``.
+    IPv4 and IPv6 addresses ``[ip]``; the user name in ``/Users/<name>``, ``/home/<name>``,
+    ``C:\\Users\\<name>`` and ``~<name>/`` paths ``[user]``. Idempotent:
+    ``redact(redact(x)) == redact(x)``.
     """
     for _ in range(_MAX_PASSES):
         spans = find_pii(text)

@@ -53,6 +53,9 @@ __all__ = [
 _MAX_AUTHOR = 64
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 _EMPTY_BRACKETS = re.compile(r"<\s*>|\(\s*\)|\[\s*\]|\{\s*\}")
+# Characters that reorder text around them: in a greeting they could reverse the reply.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_PATH_LIKE = re.compile(r"\S*[/\\~]\S*")
 _MASS_MENTION = re.compile(r"@(?:everyone|here)\b", re.IGNORECASE)
 _INCIDENT_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?")
 _PRIVATE_HOSTS = re.compile(r"^https?://(?:[^/]*\.)?pagerduty\.com(?:[:/]|$)", re.IGNORECASE)
@@ -177,11 +180,13 @@ def revise_draft(previous: Mapping[str, Any], text: str, channel: str) -> dict[s
 
 def clean_author(author: str | None) -> str:
     """A name or handle fit to greet someone with in public: one line, without personal data
-    (an e-mail author "Ana <ana@example.com>" becomes "Ana"), links or @everyone/@here. A
-    name that holds a destructive command (a joke name such as "rm -rf /") is dropped whole."""
-    text = unicodedata.normalize("NFC", " ".join(str(author or "").split()))
+    (an e-mail author "Ana <ana@example.com>" becomes "Ana"), paths, links, @everyone/@here
+    or bidirectional controls. A name that holds a destructive command (a joke name such
+    as "rm -rf /") is dropped whole."""
+    text = _BIDI_CONTROLS.sub("", unicodedata.normalize("NFC", " ".join(str(author or "").split())))
     if destructive_command(text):
         return ""
+    text = _PATH_LIKE.sub(" ", text)  # "/home/alice", "~alice/.ssh": a path is no name
     for start, end in reversed(find_urls(text)):
         text = text[:start] + text[end:]
     text = _PLACEHOLDER.sub(" ", redact(text))

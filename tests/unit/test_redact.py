@@ -156,6 +156,7 @@ PATHS = [
     ("'/Users/Ann Lee/Desktop'", "'/Users/[user]/Desktop'"),
     ("file:///Users/alice/x.txt", "file:///Users/[user]/x.txt"),
     ("/home/jo.smith/x and ~/x", "/home/[user]/x and ~/x"),
+    ("ls ~alice/.ssh and ~/x", "ls ~[user]/.ssh and ~/x"),
 ]
 
 
@@ -210,6 +211,7 @@ UNCHANGED = [
     "/usr/local/bin/caro and /opt/homebrew/bin/caro",
     "/home/linuxbrew/.linuxbrew/bin/caro",
     "/Users/Shared/caro",
+    "it takes ~5 min, ~10% of runs, see ~/caro/config or $~x/y",
     "token",
     "the token expired, my password is wrong, the api key too",
     "sk-",

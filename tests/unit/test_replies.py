@@ -431,19 +431,24 @@ def test_jinja_runs_sandboxed():
         ("Ana +1 (415) 555-0132", "Thanks for reaching out, Ana!"),
         ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "Thanks for reaching out!"),
         ("Bo https://evil.example.com/x @everyone", "Thanks for reaching out, Bo!"),
+        ("/home/maria", "Thanks for reaching out!"),
+        ("Cy ~maria/.ssh", "Thanks for reaching out, Cy!"),
+        ("Di C:\\Users\\maria", "Thanks for reaching out, Di!"),
+        ("Ed\u202e!tnaw uoy", "Thanks for reaching out, Ed!tnaw uoy!"),
     ],
 )
 def test_pii_in_the_author_never_reaches_the_draft(shipped, author, greeting):
     for channel in ("email", "github", "discord"):
         draft = draft_reply(shipped, triage=triage(), channel=channel, author=author)
         assert draft.text.startswith(greeting)
-        for secret in ("maria@", "example.com", "555", "ghp_", "evil", "@everyone"):
+        for secret in ("maria", "example.com", "555", "ghp_", "evil", "@everyone", "\u202e"):
             assert secret not in draft.text
+        assert "/home/," not in draft.text
     # Redaction keeps the team's own address, which a template writes on purpose.
     p0 = draft_reply(
         shipped, triage=triage("P0", "privacy", "bug"), channel="github", author=author
     )
-    assert "support@caro-cli.dev" in p0.text and "maria@" not in p0.text
+    assert "support@caro-cli.dev" in p0.text and "maria" not in p0.text
 
 
 def test_pii_reaching_the_text_another_way_is_redacted():
