@@ -48,7 +48,10 @@ bp = Blueprint("auth", __name__)
 
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_SECRET_KEY_CHARS = 32
-MAX_FAILURES = 5
+# Failed logins within FAILURE_WINDOW_S before a name, or an address, is refused for the
+# rest of the window. An address allows more: a team behind one office address should not
+# be locked out by one person's typos, while guessing across many names still stops.
+MAX_FAILURES = {"name": 5, "ip": 20}
 FAILURE_WINDOW_S = 15 * 60
 FAIL_KEY = "hark:login-fail:{kind}:{value}"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -267,10 +270,11 @@ def _fail_keys(name: str) -> list[str]:
 def _blocked_minutes(redis, keys: list[str]) -> int:
     """Minutes until the login may be tried again; 0 when it may be tried now."""
     counts = redis.mget(keys)
+    limits = (MAX_FAILURES["name"], MAX_FAILURES["ip"])
     waits = [
         redis.ttl(key)
-        for key, count in zip(keys, counts, strict=True)
-        if count is not None and int(count) >= MAX_FAILURES
+        for key, count, limit in zip(keys, counts, limits, strict=True)
+        if count is not None and int(count) >= limit
     ]
     if not waits:
         return 0
