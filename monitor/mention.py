@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -73,7 +74,7 @@ class IncomingMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    id: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
+    id: str = Field(min_length=1, max_length=200)
     text: str = Field(max_length=MAX_TEXT_CHARS)
     author: str = Field("", max_length=200)
     url: str | None = Field(None, max_length=2000)
@@ -82,6 +83,14 @@ class IncomingMessage(BaseModel):
     reply_to: str | None = Field(None, max_length=200)
     language: str | None = Field(None, max_length=20)
     author_reach: int | None = Field(None, ge=0)
+
+    @field_validator("id")
+    @classmethod
+    def _printable_id(cls, value: str) -> str:
+        """An id goes into keys, URLs and log lines: one printable word."""
+        if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+            raise ValueError("one word, without spaces or control characters")
+        return value
 
 
 class InvalidMessage(ValueError):
