@@ -432,3 +432,25 @@ def test_responder_acknowledges_then_resolves(responder, app):
     conflict = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)
     assert conflict.status_code == 200
     assert "cannot become acknowledged" in conflict.get_data(as_text=True)
+
+
+def test_a_browser_gets_pages_for_errors_and_the_api_keeps_json(viewer, app, caplog):
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    missing = viewer.get("/no-such-page", headers=html)
+    assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.get_data(as_text=True)
+    wrong_method = viewer.get("/queue/x:100/claim", headers=html)
+    assert wrong_method.status_code == 405 and "<h1>Error 405</h1>" in wrong_method.get_data(
+        as_text=True
+    )
+    assert viewer.get("/api/nope", headers=html).get_json()["error"]["code"] == "not_found"
+    assert viewer.get("/no-such-page").get_json()["error"]["code"] == "not_found"
+
+    class Broken:
+        def classify(self, text, channel):
+            raise RuntimeError("the engine fell over")
+
+    app.config["RULEBOOK"] = Broken()
+    failed = viewer.post("/rules", data={"text": "hello"}, headers=html)
+    page = failed.get_data(as_text=True)
+    assert failed.status_code == 500 and "the server log has the details" in page
+    assert "RuntimeError" not in page and "the engine fell over" in caplog.text

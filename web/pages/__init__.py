@@ -23,10 +23,11 @@ from functools import wraps
 from typing import Any
 
 import redis
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, current_app, render_template, request
 from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException
 
-from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S
+from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S, error_response
 
 bp = Blueprint("pages", __name__)  # templates and /static are the app's (web/)
 
@@ -124,12 +125,28 @@ def _anchor(mention_id: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in mention_id)
 
 
-@bp.errorhandler(403)
-@bp.errorhandler(404)
-def _page_error(error):
-    code = getattr(error, "code", 500) or 500
-    message = getattr(error, "description", "") or "Something went wrong."
-    return render_template("error.html", code=code, message=message), code
+@bp.errorhandler(Exception)
+def _page_error(error: Exception):
+    """A page's failure is a page: the HTTP error's own words, or for anything else a
+    500 that points to the server log (where the trace goes)."""
+    if isinstance(error, HTTPException):
+        code = error.code or 500
+        return render_template("error.html", code=code, message=error.description), code
+    current_app.logger.exception("unhandled error on a page")
+    message = "Something went wrong on our side; the server log has the details."
+    return render_template("error.html", code=500, message=message), 500
+
+
+def _unrouted(error: HTTPException):
+    """404 and 405 raised before any view (no route matched): a page for a browser, the
+    JSON error shape for the API, webhooks, and any client that asks for JSON."""
+    api = request.path.startswith(("/api/", "/webhooks/", "/metrics", "/healthz"))
+    browser = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if api or browser != "text/html":
+        return error_response(
+            error.code or 500, error.name.lower().replace(" ", "_"), error.description
+        )
+    return render_template("error.html", code=error.code, message=error.description), error.code
 
 
 @bp.errorhandler(redis.ConnectionError)
@@ -156,6 +173,8 @@ def _flash_category(category: str) -> str:
 def register_pages(app: Flask) -> None:
     """Add the pages (and their static files at ``/static``) to ``app``."""
     app.register_blueprint(bp)
+    app.register_error_handler(404, _unrouted)
+    app.register_error_handler(405, _unrouted)
     app.jinja_env.filters.setdefault("when", when)
     app.jinja_env.filters.setdefault("duration", duration_text)
     app.jinja_env.filters.setdefault("anchor", _anchor)
