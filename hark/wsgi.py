@@ -9,6 +9,8 @@ logs before it stops ("Worker failed to boot").
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from hark.redis_connection import ConfigError, connect
@@ -18,6 +20,8 @@ from hark.service_cli import x_poster
 from hark.settings import Settings
 
 __all__ = ["ConfigError", "build_web_app", "create_wsgi_app"]
+
+log = logging.getLogger(__name__)
 
 
 def build_web_app(settings: Settings) -> Flask:
@@ -29,6 +33,11 @@ def build_web_app(settings: Settings) -> Flask:
     from web.users import UsersFileError, load_users
 
     rotation, poster = build_rotation(settings), x_poster(settings)
+    if settings.secret_key and not settings.users_file:
+        log.warning(
+            "HARK_SECRET_KEY is set but HARK_USERS_FILE is not: nobody can log in to the page; "
+            "add users with `hark users add NAME ROLE` and set HARK_USERS_FILE to that file"
+        )
     try:
         users = load_users(settings.users_file) if settings.users_file else None
         rulebook = read_rulebook(default_rules_path())

@@ -10,7 +10,7 @@ from flask import Flask
 from redis import Redis
 
 from web import api, incidents, metrics, queue, rotation, webhooks
-from web.errors import register_error_handlers
+from web.errors import error_response, register_error_handlers
 from web.ops import register_ops
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -62,4 +62,17 @@ def create_app(
         app.config.update(SECRET_KEY=secret_key, HARK_INSECURE_COOKIES=insecure_cookies)
         init_auth(app, users or Users())
         register_pages(app)
+    else:
+        app.add_url_rule("/", "pages_off", _pages_off)
+        app.add_url_rule("/login", "login_off", _pages_off, methods=["GET", "POST"])
     return app
+
+
+def _pages_off():
+    """Where the page would be, when it is off: say why, rather than "not found"."""
+    return error_response(
+        503,
+        "not_configured",
+        "the web page is off: set HARK_SECRET_KEY (32+ characters) and HARK_USERS_FILE "
+        "(users added with `hark users add NAME ROLE`), or start everything with `hark run`",
+    )

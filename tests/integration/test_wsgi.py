@@ -82,3 +82,19 @@ def test_each_call_builds_a_new_app_with_its_own_connection(environment):
     first, second = create_wsgi_app(), create_wsgi_app()
     assert first is not second
     assert first.config["REDIS"] is not second.config["REDIS"]
+
+
+def test_without_a_session_key_the_page_says_how_to_turn_it_on(environment):
+    client = create_wsgi_app().test_client()
+    for path in ("/", "/login"):
+        response = client.get(path)
+        assert response.status_code == 503
+        message = response.get_json()["error"]["message"]
+        assert "HARK_SECRET_KEY" in message and "HARK_USERS_FILE" in message
+
+
+def test_a_session_key_without_users_is_warned_about(environment, caplog):
+    environment.setenv("HARK_SECRET_KEY", "k" * 40)
+    app = create_wsgi_app()
+    assert app.test_client().get("/login").status_code == 200
+    assert "HARK_USERS_FILE is not: nobody can log in" in caplog.text
