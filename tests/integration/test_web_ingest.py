@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import uuid
 
@@ -110,6 +111,20 @@ def test_ingest_refuses_malformed_and_oversized_bodies(client, redis_conn):
     )
     assert oversized.status_code == 413
     assert oversized.get_json()["error"]["code"] == "request_entity_too_large"
+    chunked = client.post(  # no Content-Length: werkzeug would cut it at the limit silently
+        "/api/mentions",
+        input_stream=io.BytesIO(huge.encode()),
+        environ_base={"wsgi.input_terminated": True},
+        headers={**_auth(), "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+    assert (chunked.status_code, chunked.get_json()["error"]["message"]) == (
+        413,
+        "the body is over 5 MB",
+    )
+    null = client.post(
+        "/api/mentions", data=b"null", headers={**_auth(), "Content-Type": "application/json"}
+    )
+    assert null.status_code == 422 and "a message is a JSON object" in null.get_data(as_text=True)
     assert redis_conn.dbsize() == 0
 
 
