@@ -76,8 +76,10 @@ class RulebookReloader:
             return False
         try:
             engine = read_rulebook(self.path)
-        except RulebookError as error:
-            self.last_problems = error.problems
+        except Exception as error:  # whatever goes wrong, the worker keeps working
+            self.last_problems = getattr(error, "problems", None) or [
+                Problem(str(self.path), 1, "-", "-", f"cannot load: {type(error).__name__}")
+            ]
             self._loaded.signature = signature  # do not retry the same broken file every call
             log.error("rulebook %s is invalid; keeping the last good one:\n%s", self.path, error)
             return False

@@ -30,6 +30,7 @@ reported all at once as ``path:line: -: field: message``, raised as ``ScheduleEr
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from datetime import date, datetime, time, timedelta
@@ -98,14 +99,15 @@ def _clock_time(value: object) -> object:
 def _calendar_date(value: object) -> object:
     if isinstance(value, datetime):
         raise ValueError(f"{value} has a time; write only the date, such as 2026-03-02")
-    if isinstance(value, date):
-        return value
+    day = value if isinstance(value, date) else None
     if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a date such as 2026-03-02")
+        with contextlib.suppress(ValueError):
+            day = date.fromisoformat(value.strip())
+    if day is None:
+        raise ValueError(f"{value!r} is not a date such as 2026-03-02")
+    if not 1970 <= day.year <= 2999:  # rotation arithmetic runs past it by weeks
+        raise ValueError(f"{value!r} is out of range: give a date between 1970 and 2999")
+    return day
 
 
 def _local_datetime(value: object) -> object:

@@ -45,11 +45,11 @@ def parse_duration(value: object) -> object:
         found = _DURATION.match(value)
         if not found:
             raise ValueError(f"{value!r} is not a duration such as 30m, 4h, 3d or 1w")
-        return timedelta(seconds=int(found[1]) * _UNIT_SECONDS[found[2]])
+        try:
+            return timedelta(seconds=int(found[1]) * _UNIT_SECONDS[found[2]])
+        except OverflowError:
+            raise ValueError(f"{value!r} is longer than any duration can be") from None
     return value
-
-
-StrList = Annotated[list[str], BeforeValidator(_as_list)]
 
 
 def _pattern_list(matcher: str) -> object:
@@ -167,7 +167,7 @@ class Rule(Strict):
     match: Conditions = Field(min_length=1)
     require: Conditions = []
     unless: Conditions = []
-    negated_by: StrList = []
+    negated_by: PhrasePatterns = []
     negation_window: int = Field(24, ge=1, le=200)
     channels: list[Channel] = []
     priority: Annotated[list[Level], BeforeValidator(_as_list), Field(min_length=1)]
@@ -190,7 +190,7 @@ class Defaults(Strict):
 class Rulebook(Strict):
     version: Literal[1] = 1
     priorities: dict[Level, PriorityLevel]
-    threshold: float = Field(1.0, gt=0)
+    threshold: float = Field(1.0, gt=0, allow_inf_nan=False)
     business_hours: BusinessHours = BusinessHours()
     categories: list[str] = Field(min_length=1)
     kinds: list[str] = Field(min_length=1)

@@ -20,21 +20,37 @@ import yaml
 
 Path = tuple[str | int, ...]
 MAX_VALUES = 100_000  # after aliases are expanded; the shipped rulebook has about 3,500
+MAX_DEPTH = 50  # levels of nesting; the shipped rulebook has 6
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks
 
 
 class BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing two uses of aliases that would otherwise hang or
-    crash every walk of the data: an anchor used inside itself (data that nests forever)
-    and aliases of aliases that expand past ``MAX_VALUES`` values ("billion laughs")."""
+    """PyYAML's safe loader, refusing what would otherwise hang or crash every walk of the
+    data: an anchor used inside itself (data that nests forever), aliases of aliases that
+    expand past ``MAX_VALUES`` values ("billion laughs"), and nesting past ``MAX_DEPTH``.
+
+    Dates stay text (``2027-12-24``, quoted or not): the schema checks them and says
+    which one is wrong and where, where PyYAML would fail on ``2027-02-29`` with no line."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded
+        self._depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
         alias = self.peek_event() if self.check_event(yaml.AliasEvent) else None
-        node = super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    self.peek_event().start_mark,
+                )
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
         if alias is not None:
             if id(node) not in self._sizes:  # its anchor is still open: it contains itself
                 raise yaml.composer.ComposerError(
@@ -55,6 +71,13 @@ class BoundedLoader(yaml.SafeLoader):
             )
         self._sizes[id(node)] = size
         return node
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
+BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def index_lines(
@@ -132,6 +155,8 @@ def load_mapping(
         raise UnusableYaml(
             mark.line + 1 if mark else 1, "yaml", f"not valid YAML: {reason}"
         ) from None
+    except (ValueError, OverflowError, RecursionError) as error:  # a constructor gave up
+        raise UnusableYaml(1, "yaml", f"not valid YAML: {error}") from None
     if not isinstance(data, dict):
         found = type(data).__name__ if data is not None else "an empty file"
         raise UnusableYaml(1, "-", f"a {what} is a mapping; found {found}")

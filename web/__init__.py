@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, request
 from redis import Redis
+from werkzeug.exceptions import NotFound
 
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
@@ -63,13 +64,14 @@ def create_app(
         init_auth(app, users or Users())
         register_pages(app)
     else:
-        app.add_url_rule("/", "pages_off", _pages_off)
-        app.add_url_rule("/login", "login_off", _pages_off, methods=["GET", "POST"])
+        app.register_error_handler(404, _pages_off)
     return app
 
 
-def _pages_off():
+def _pages_off(error: NotFound):
     """Where the page would be, when it is off: say why, rather than "not found"."""
+    if request.path not in ("/", "/login"):
+        return error_response(404, "not_found", error.description)
     return error_response(
         503,
         "not_configured",

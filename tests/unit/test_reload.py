@@ -59,3 +59,35 @@ def test_deleted_file_keeps_the_last_good_rulebook(tmp_path):
     assert reloader.reload_if_changed() is False
     assert reloader.engine.classify("crash").priority == "P0"
     assert "cannot read rulebook" in reloader.last_problems[0].message
+
+
+def test_a_load_that_fails_unexpectedly_still_keeps_the_last_good_rulebook(
+    tmp_path, monkeypatch, caplog
+):
+    """Whatever a new version does to the loader (here a bug in it), the worker keeps
+    triaging with the last good rulebook instead of failing every job."""
+    path = tmp_path / "rules.yaml"
+    _write(path, RULEBOOK_HEADER + RULE.format(word="crash"), 1_000_000_000)
+    reloader = RulebookReloader(path)
+
+    def broken_loader(path):
+        raise RuntimeError("the loader fell over")
+
+    monkeypatch.setattr("hark.rulebook_files.read_rulebook", broken_loader)
+    _write(path, RULEBOOK_HEADER + RULE.format(word="outage"), 2_000_000_000)
+    with caplog.at_level(logging.ERROR, logger="hark.rulebook_files"):
+        assert reloader.reload_if_changed() is False
+    assert reloader.engine.classify("crash").priority == "P0"
+    assert "keeping the last good one" in caplog.text
+    assert "cannot load: RuntimeError" in reloader.last_problems[0].message
+
+
+def test_an_empty_counter_signal_added_live_is_refused(tmp_path):
+    path = tmp_path / "rules.yaml"
+    _write(path, RULEBOOK_HEADER + RULE.format(word="crash"), 1_000_000_000)
+    reloader = RulebookReloader(path)
+    broken = RULE.format(word="crash").replace("weight: 1}", 'weight: 1, negated_by: [""]}')
+    _write(path, RULEBOOK_HEADER + broken, 2_000_000_000)
+    assert reloader.reload_if_changed() is False
+    assert reloader.engine.classify("crash").priority == "P0"
+    assert reloader.last_problems[0].message == "a phrase cannot be empty"

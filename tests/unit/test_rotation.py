@@ -662,6 +662,23 @@ def test_duplicate_keys_bad_yaml_and_non_mappings():
     assert_problems(problems(""), [(1, "-", "found an empty file")])
 
 
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("2026-02-30", "'2026-02-30' is not a date such as 2026-03-02"),
+        ("9999-12-31", "'9999-12-31' is out of range: give a date between 1970 and 2999"),
+        ("0001-01-01", "'0001-01-01' is out of range"),
+    ],
+)
+def test_an_impossible_start_date_is_named_with_its_line(start, message):
+    text = f"""
+        levels:
+          - layers:
+              - {{name: a, rotation: daily, handoff: "09:00", start: {start}, members: [x]}}
+    """
+    assert_problems(problems(text), [(3, "levels[0].layers[0].start", message)])
+
+
 def test_yaml_1_1_surprises_are_avoided():
     schedule = parse_schedule(
         textwrap.dedent("""
