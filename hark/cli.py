@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from hark.classify_cli import classify
@@ -11,7 +13,7 @@ from hark.replay import replay
 from hark.rules_cli import rules
 from hark.run import run
 from hark.service_cli import report, web, worker
-from hark.settings import Settings
+from hark.settings import Settings, SettingsError
 from hark.users_cli import users
 
 
@@ -35,4 +37,8 @@ for command in (worker, replay, web, poll, report, run, users, jobs):
 
 
 def main() -> None:
-    cli(prog_name="hark")
+    try:
+        cli(prog_name="hark")
+    except SettingsError as error:  # whichever command read the settings
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)

@@ -98,10 +98,10 @@ def page_retries(setting: str) -> tuple[int, ...]:
         delays = tuple(int(part) for part in setting.split(","))
     except ValueError:
         delays = ()
-    if not delays or any(delay < 0 for delay in delays):
+    if not delays or any(not 0 <= delay <= 86_400 for delay in delays):
         raise ConfigError(
-            f"HARK_PAGE_RETRIES: {setting!r} is not a comma-separated list of seconds "
-            "(e.g. 0,5,15,60,300)"
+            f"HARK_PAGE_RETRIES: {setting!r} is not a comma-separated list of seconds, "
+            "each from 0 to 86400 (e.g. 0,5,15,60,300)"
         )
     return delays
 

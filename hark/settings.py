@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import re
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
+# redis://user:pw@host (the password may itself hold an @) and ?password=pw in the query.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^/\s]*@")
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|pass|pwd)=)[^&\s]*", re.IGNORECASE)
+
+
+class SettingsError(ValueError):
+    """A ``HARK_`` variable whose value is not of its kind; the message names each one."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HARK_", extra="ignore", env_ignore_empty=True)
+
+    def __init__(self, **values: object) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(_described(error)) from None
 
     redis_url: str | None = Field(
         None, validation_alias=AliasChoices("HARK_REDIS_URL", "REDIS_URL")
@@ -39,15 +51,16 @@ class Settings(BaseSettings):
     pd_schedule_ids: str | None = None
     pd_webhook_secret: SecretStr | None = None
     schedule: str | None = None  # local on-call schedule YAML (used without HARK_PD_API_TOKEN)
-    escalate_after_minutes: float = 15.0
-    group_window_minutes: float = 120.0  # reports of one problem within it share an incident
+    escalate_after_minutes: float = Field(15.0, gt=0, le=10_080, allow_inf_nan=False)
+    # Reports of one problem within it share an incident (a week at most).
+    group_window_minutes: float = Field(120.0, gt=0, le=10_080, allow_inf_nan=False)
     launch_day: bool = False
     p1_pages: bool = False
     page_retries: str | None = None  # seconds before each retry of a page, e.g. "0,5,15,60"
     public_url: str = "http://127.0.0.1:8000"
     github_webhook_secret: SecretStr | None = None
     imap_host: str | None = None
-    imap_port: int = 993
+    imap_port: int = Field(993, ge=1, le=65_535)
     imap_user: str | None = None
     imap_password: SecretStr | None = None
     imap_mailbox: str = "INBOX"
@@ -67,5 +80,18 @@ class Settings(BaseSettings):
                 value = "********" if value.get_secret_value() else "(empty)"
             elif isinstance(value, str):
                 value = _URL_PASSWORD.sub(r"\1********@", value)  # redis://:pw@host
+                value = _QUERY_PASSWORD.sub(r"\1********", value)
             shown[f"HARK_{name.upper()}"] = "(not set)" if value is None else str(value)
         return shown
+
+
+def _described(error: ValidationError) -> str:
+    """One line per wrong variable: its name, its value (unless secret) and what it needs."""
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else "?"
+        field = Settings.model_fields.get(name)
+        secret = field is not None and "SecretStr" in str(field.annotation)
+        shown = "" if secret else f"={problem.get('input')!r}"
+        lines.append(f"HARK_{name.upper()}{shown}: {problem['msg']}")
+    return "; ".join(lines)

@@ -17,7 +17,7 @@ from hark.redis_connection import ConfigError, connect
 from hark.rotation_source import build_rotation
 from hark.rulebook_files import read_rulebook
 from hark.service_cli import x_poster
-from hark.settings import Settings
+from hark.settings import Settings, SettingsError
 
 __all__ = ["ConfigError", "build_web_app", "create_wsgi_app"]
 
@@ -63,7 +63,11 @@ def build_web_app(settings: Settings) -> Flask:
 
 def create_wsgi_app() -> Flask:
     """gunicorn's application factory: the app from the ``HARK_`` environment."""
-    return build_web_app(Settings())
+    try:
+        settings = Settings()
+    except SettingsError as error:
+        raise ConfigError(str(error)) from None
+    return build_web_app(settings)
 
 
 def _secret(value) -> str | None:

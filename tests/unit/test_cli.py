@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from hark.cli import cli
+from hark.cli import cli, main
 
 
 @pytest.fixture
@@ -183,3 +183,44 @@ def test_settings_masks_secrets(run):
     assert "s3cret-token-value" not in result.stdout
     assert "HARK_RULES=/etc/hark/rules.yaml" in result.stdout
     assert "HARK_PD_ROUTING_KEY=(not set)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:top@secret@127.0.0.1:6379/0", "redis://:********@127.0.0.1:6379/0"),
+        ("redis://hark:pw@127.0.0.1/0?password=topsecret", "redis://hark:********@127.0.0.1/0"),
+        (
+            "redis://127.0.0.1/0?db=1&password=topsecret",
+            "redis://127.0.0.1/0?db=1&password=********",
+        ),
+    ],
+)
+def test_settings_masks_passwords_anywhere_in_a_url(run, url, shown):
+    result = run("settings", env={"HARK_REDIS_URL": url})
+    assert result.exit_code == 0
+    assert "secret" not in result.stdout and "pw@" not in result.stdout
+    assert f"HARK_REDIS_URL={shown}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HARK_IMAP_PORT", "x", "HARK_IMAP_PORT='x': Input should be a valid integer"),
+        (
+            "HARK_ESCALATE_AFTER_MINUTES",
+            "nan",
+            "HARK_ESCALATE_AFTER_MINUTES='nan': Input should be",
+        ),
+        ("HARK_ESCALATE_AFTER_MINUTES", "-5", "HARK_ESCALATE_AFTER_MINUTES='-5': Input should be"),
+        ("HARK_LAUNCH_DAY", "maybe", "HARK_LAUNCH_DAY='maybe': Input should be a valid boolean"),
+    ],
+)
+def test_a_malformed_setting_is_one_line_naming_it(variable, value, message, monkeypatch, capsys):
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["hark", "rules", "explain", "hello"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and "Traceback" not in err
