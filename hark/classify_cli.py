@@ -16,6 +16,7 @@ from typing import BinaryIO, TextIO
 
 import click
 
+from hark.json_lines import BadJson, parse_json
 from hark.rules_cli import load_engine, rules_option
 from rules import Engine
 
@@ -73,11 +74,9 @@ def _parse(raw: bytes) -> dict:
             "invalid_utf8", f"not UTF-8 (byte {error.start}); re-encode the input as UTF-8"
         ) from None
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LineRefused(
-            "invalid_json", f"not valid JSON: {error.msg} at column {error.colno}"
-        ) from None
+        message = parse_json(text)
+    except BadJson as error:
+        raise LineRefused("invalid_json", str(error)) from None
     if not isinstance(message, dict):
         raise LineRefused(
             "not_an_object", f"expected a JSON object with 'text', got {type(message).__name__}"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hark.json_lines import BadJson, parse_json
 from rules.schema import LEVELS
 
 
@@ -33,11 +33,11 @@ def read_corpus(path: Path) -> Iterator[LabelledMessage]:
 
 def _parse_line(raw: bytes, where: str) -> LabelledMessage:
     try:
-        row = json.loads(raw.decode("utf-8"))
+        row = parse_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise CorpusError(f"{where}: not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise CorpusError(f"{where}: not valid JSON: {error.msg}") from None
+    except BadJson as error:
+        raise CorpusError(f"{where}: {error}") from None
     if not isinstance(row, dict):
         raise CorpusError(f"{where}: each line must be a JSON object")
     if not isinstance(row.get("text"), str):

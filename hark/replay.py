@@ -12,7 +12,6 @@ hours in twelve minutes.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import click
 
+from hark.json_lines import BadJson, parse_json
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
 from monitor.intake import Intake
@@ -84,10 +84,10 @@ def replay_lines(
         if not raw.strip():
             continue
         try:
-            payload = json.loads(raw)
+            payload = parse_json(raw)
             offset = _offset(payload)
             mention = incoming_mention(payload, now())
-        except (UnicodeDecodeError, json.JSONDecodeError, InvalidMessage) as error:
+        except (UnicodeDecodeError, BadJson, InvalidMessage) as error:
             counts["refused"] += 1
             refused(number, str(error))
             continue

@@ -141,6 +141,9 @@ def test_classify_bad_lines_yield_error_objects_and_the_run_goes_on(run):
         b'{"no_text": true, "id": "m-5"}',
         b'{"text": "x", "channel": "myspace"}',
         b"",  # blank lines are skipped, not refused
+        b'{"text": "big", "n": ' + b"9" * 5000 + b"}",  # past Python's int conversion limit
+        b'{"text": "not a number", "score": NaN}',
+        b"[" * 100_000 + b"]" * 100_000,  # past the parser's nesting
         b'{"text": "last"}',
     ]
     result, out = _classify(run, lines)
@@ -153,8 +156,14 @@ def test_classify_bad_lines_yield_error_objects_and_the_run_goes_on(run):
         "invalid_json",
         "missing_text",
         "invalid_channel",
+        "invalid_json",
+        "invalid_json",
+        "invalid_json",
         None,
     ]
+    assert "an integer of more than 4,300 digits" in out[7]["error"]["message"]
+    assert "NaN is not a JSON number" in out[8]["error"]["message"]
+    assert "nested too deeply" in out[9]["error"]["message"]
     assert out[1]["line"] == 2
     assert out[-1]["text"] == "last"
     assert "line 2: not UTF-8" in result.stderr
