@@ -62,15 +62,23 @@ def run_worker(
             Queue(name, connection=connection, serializer=JSONSerializer)
             for name in (PAGING_QUEUE, TRIAGE_QUEUE)
         ]
-        worker = HarkWorker(
-            queues,
-            connection=connection,
-            serializer=JSONSerializer,
-            maintenance_interval=MAINTENANCE_INTERVAL_S,
-            # An idle worker blocks in BLPOP for worker_ttl - 15 s and cleans only between
-            # waits: RQ's 420 s default would leave a dead worker's job for 7 minutes.
-            worker_ttl=MAINTENANCE_INTERVAL_S + 15,
-        )
+        try:  # RQ's constructor talks to Redis (CLIENT SETNAME): it can lose it too
+            worker = HarkWorker(
+                queues,
+                connection=connection,
+                serializer=JSONSerializer,
+                maintenance_interval=MAINTENANCE_INTERVAL_S,
+                # An idle worker blocks in BLPOP for worker_ttl - 15 s and cleans only
+                # between waits: RQ's 420 s default would leave a dead worker's job for 7 min.
+                worker_ttl=MAINTENANCE_INTERVAL_S + 15,
+            )
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            if burst:
+                raise
+            _log.warning("Redis went away as the worker started: %s; waiting for it", error)
+            _wait_for_redis(connection)
+            time.sleep(1.0)
+            continue
         try:
             passed = worker.work(burst=burst, with_scheduler=with_scheduler and not burst)
         except (RedisConnectionError, RedisTimeoutError) as error:  # raised by its teardown
