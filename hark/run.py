@@ -30,6 +30,7 @@ from pathlib import Path
 import click
 
 from hark.embedded_redis import EmbeddedRedis
+from hark.private_files import write_private
 from hark.settings import Settings
 
 HARK = str(Path(sys.executable).parent / "hark")
@@ -81,19 +82,36 @@ def _secrets(data_dir: Path) -> dict[str, str]:
 
     path = data_dir / "secrets.json"
     if path.exists():
-        return json.loads(path.read_text())
-    values = {
-        "api_token": secrets.token_urlsafe(24),
-        "secret_key": secrets.token_urlsafe(32),
-        "admin_password": secrets.token_urlsafe(12),
-    }
+        values = _stored_secrets(path)
+    else:
+        values = {
+            "api_token": secrets.token_urlsafe(24),
+            "secret_key": secrets.token_urlsafe(32),
+            "admin_password": secrets.token_urlsafe(12),
+        }
     users = data_dir / "users.yaml"
-    users.write_text(
-        "users:\n  - name: admin\n    role: admin\n"
-        f'    password_hash: "{hash_password(values["admin_password"])}"\n'
-    )
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
+    if not users.exists():  # first run, or deleted since: the admin login it announces
+        write_private(
+            users,
+            "users:\n  - name: admin\n    role: admin\n"
+            f'    password_hash: "{hash_password(values["admin_password"])}"\n',
+        )
+    if not path.exists():
+        write_private(path, json.dumps(values))
+    return values
+
+
+def _stored_secrets(path: Path) -> dict[str, str]:
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        values = None
+    names = ("api_token", "secret_key", "admin_password")
+    if not isinstance(values, dict) or not all(isinstance(values.get(n), str) for n in names):
+        raise click.ClickException(
+            f"{path} is damaged: delete it and {path.parent / 'users.yaml'} to have new "
+            "secrets and a new admin login made"
+        )
     return values
 
 
@@ -136,8 +154,14 @@ def run(port: int, data_dir: Path, speed: float) -> None:
     if not _port_free(port):
         click.echo(f"error: port {port} is in use: stop what uses it, or pass --port", err=True)
         sys.exit(2)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / "logs").mkdir(exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "logs").mkdir(exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot use {data_dir} for Hark's data: {error.strerror}; give --data-dir a "
+            "folder you can write"
+        ) from None
     values = _secrets(data_dir)
     redis_server = None
     try:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import yaml
 
+from hark.private_files import write_private
 from hark.settings import Settings
-from web.users import ROLES, UsersFileError, hash_password, load_users
+from web.users import NAME, ROLES, UserEntry, UsersFileError, hash_password, load_users
 
 
 @click.group()
@@ -27,19 +29,32 @@ def add(name: str, role: str, password: str) -> None:
     """Add NAME with ROLE, or change the role and password of an existing NAME."""
     path = Settings().users_file
     if not path:
-        click.echo("error: set HARK_USERS_FILE to the users file to write", err=True)
-        sys.exit(2)
+        _fail("set HARK_USERS_FILE to the users file to write")
     file = Path(path)
+    if not NAME.fullmatch(name):
+        _fail(
+            f"{name!r} cannot be a user name: 1 to 64 letters, digits and . _ @ -, "
+            "starting with a letter or digit"
+        )
+    if not password:
+        _fail("the password is empty")
     entries = []
-    if file.exists():
+    if file.exists() and file.read_bytes().strip():  # an empty (touched) file has no users
         try:
             load_users(file)  # refuse to rewrite a file that does not load
         except UsersFileError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(2)
+            _fail(str(error))
         entries = (yaml.safe_load(file.read_text()) or {}).get("users", [])
     entries = [entry for entry in entries if entry.get("name") != name]
-    entries.append({"name": name, "role": role, "password_hash": hash_password(password)})
-    file.write_text(yaml.safe_dump({"users": entries}, sort_keys=False))
-    file.chmod(0o600)
+    entry = UserEntry(name=name, role=role, password_hash=hash_password(password))
+    entries.append(entry.model_dump())
+    try:
+        write_private(file, yaml.safe_dump({"users": entries}, sort_keys=False))
+    except OSError as error:
+        _fail(f"cannot write {file}: {error.strerror} (HARK_USERS_FILE)")
     click.echo(f"{name} ({role}) saved in {file}")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)

@@ -55,3 +55,45 @@ def test_users_add_writes_only_a_hash(tmp_path, monkeypatch):
     monkeypatch.delenv("HARK_USERS_FILE")
     missing = runner.invoke(cli, ["users", "add", "x", "viewer", "--password", "p"])
     assert missing.exit_code == 2 and "HARK_USERS_FILE" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["alice smith", "admin", "--password", "pw"], "'alice smith' cannot be a user name"),
+        (["", "admin", "--password", "pw"], "'' cannot be a user name"),
+        (["alice", "admin", "--password", ""], "the password is empty"),
+    ],
+)
+def test_users_add_refuses_what_the_web_page_would_not_load(
+    tmp_path, monkeypatch, arguments, message
+):
+    from click.testing import CliRunner
+
+    from hark.cli import cli
+
+    path = tmp_path / "users.yaml"
+    monkeypatch.setenv("HARK_USERS_FILE", str(path))
+    result = CliRunner().invoke(cli, ["users", "add", *arguments])
+    assert result.exit_code == 2 and message in result.output
+    assert not path.exists(), "nothing written"
+
+
+def test_users_add_starts_an_empty_file_and_names_a_missing_folder(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from hark.cli import cli
+    from web.users import load_users
+
+    path = tmp_path / "users.yaml"
+    path.touch()
+    monkeypatch.setenv("HARK_USERS_FILE", str(path))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["users", "add", "ana", "viewer", "--password", "pw"]).exit_code == 0
+    assert load_users(path).check("ana", "pw").role == "viewer"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["users.yaml"]  # no temporary left behind
+    monkeypatch.setenv("HARK_USERS_FILE", str(tmp_path / "no-such-folder" / "users.yaml"))
+    missing = runner.invoke(cli, ["users", "add", "ana", "viewer", "--password", "pw"])
+    assert missing.exit_code == 2
+    assert "cannot write" in missing.output and "No such file or directory" in missing.output

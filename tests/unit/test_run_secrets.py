@@ -1,0 +1,35 @@
+"""``hark run``'s generated secrets and admin login (hark/run.py): private files, made
+once, remade when the users file is gone, and a damaged secrets file explained."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+
+from hark.run import _secrets
+from web.users import load_users
+
+
+def test_the_first_run_makes_private_files_and_later_runs_keep_them(tmp_path):
+    values = _secrets(tmp_path)
+    for name in ("secrets.json", "users.yaml"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    assert load_users(tmp_path / "users.yaml").check("admin", values["admin_password"])
+    assert _secrets(tmp_path) == values
+
+
+def test_a_deleted_users_file_is_made_again_for_the_announced_login(tmp_path):
+    values = _secrets(tmp_path)
+    (tmp_path / "users.yaml").unlink()
+    assert _secrets(tmp_path) == values
+    assert load_users(tmp_path / "users.yaml").check("admin", values["admin_password"])
+
+
+@pytest.mark.parametrize("damage", ["{not json", "[]", json.dumps({"api_token": "x"})])
+def test_a_damaged_secrets_file_says_what_to_delete(tmp_path, damage):
+    _secrets(tmp_path)
+    (tmp_path / "secrets.json").write_text(damage)
+    with pytest.raises(click.ClickException, match=r"is damaged: delete it and .*users\.yaml"):
+        _secrets(tmp_path)
