@@ -51,6 +51,8 @@ def worker(burst: bool, with_scheduler: bool) -> None:
     except RulebookError as error:
         click.echo(f"error: the rulebook does not load:\n{error}", err=True)
         sys.exit(2)
+    if not ok:
+        click.echo("error: jobs failed in this run; `hark jobs list` shows them", err=True)
     sys.exit(0 if ok else 1)
 
 

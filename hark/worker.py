@@ -27,6 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from hark.rulebook_files import RulebookReloader
@@ -80,7 +81,11 @@ def run_worker(
             time.sleep(1.0)
             continue
         try:
-            passed = worker.work(burst=burst, with_scheduler=with_scheduler and not burst)
+            # RQ's work() says whether any job ran, not whether they passed: failures are
+            # counted in the failed-job registries.
+            failed_before = _failed_jobs(connection)
+            worker.work(burst=burst, with_scheduler=with_scheduler and not burst)
+            passed = _failed_jobs(connection) <= failed_before
         except (RedisConnectionError, RedisTimeoutError) as error:  # raised by its teardown
             _log.warning("lost Redis while stopping the worker: %s", error)
             with contextlib.suppress(Exception):
@@ -138,6 +143,14 @@ def _redis_is_up(connection: Redis) -> bool:
         return bool(connection.ping())
     except (RedisConnectionError, RedisTimeoutError):
         return False
+
+
+def _failed_jobs(connection: Redis) -> int:
+    """Jobs in the paging and triage queues' failed-job registries."""
+    return sum(
+        FailedJobRegistry(name, connection=connection, serializer=JSONSerializer).count
+        for name in (PAGING_QUEUE, TRIAGE_QUEUE)
+    )
 
 
 def _wait_for_redis(connection: Redis, longest_wait_s: float = 10.0) -> None:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import pytest
 
+from monitor.intake import Intake
+from monitor.mention import make_mention
 from oncall.store import MentionStore
 from tests.conftest import RULEBOOK_HEADER, SHARED
 from tests.fakes.x_server import FakeX
@@ -49,6 +52,31 @@ def test_poll_once_then_worker(fake_x, redis_url, redis_conn):
     sources = app.test_client().get("/api/sources", headers={"Authorization": "Bearer api"})
     (x,) = sources.get_json()["items"]
     assert x["source"] == "x" and x["healthy"] is True and x["last_error"] is None
+
+
+def test_worker_burst_exit_code_says_whether_jobs_failed(redis_url, redis_conn):
+    env = _env(redis_url)
+    idle = subprocess.run([hark(), "worker", "--burst"], env=env, capture_output=True, text=True)
+    assert idle.returncode == 0, idle.stderr  # nothing to do is not a failure
+
+    Intake(redis_conn).submit(
+        make_mention(
+            channel="discord",
+            native_id="1",
+            now=datetime.now(UTC),
+            text="caro crashes on launch, every time",
+        )
+    )
+    unreachable = {  # a P0 whose page cannot be sent, with no retry left
+        "HARK_PD_ROUTING_KEY": "a" * 32,
+        "HARK_PD_EVENTS_URL": "http://127.0.0.1:9/",
+        "HARK_PAGE_RETRIES": "0",
+    }
+    failed = subprocess.run(
+        [hark(), "worker", "--burst"], env={**env, **unreachable}, capture_output=True, text=True
+    )
+    assert failed.returncode == 1
+    assert "jobs failed in this run; `hark jobs list` shows them" in failed.stderr
 
 
 def test_poll_with_a_bad_token_says_which_setting(fake_x, redis_url):
