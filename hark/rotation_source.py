@@ -26,5 +26,7 @@ def build_rotation(settings: Settings):
         return LocalRotation.from_yaml(path.read_text(encoding="utf-8"), str(path))
     except OSError as error:
         raise ConfigError(f"HARK_SCHEDULE: cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"HARK_SCHEDULE: {path} is not UTF-8 text") from None
     except ScheduleError as error:
         raise ConfigError(f"HARK_SCHEDULE is invalid:\n{error}") from None

@@ -70,3 +70,10 @@ def test_an_invalid_schedule_names_the_variable(tmp_path):
     schedule.write_text("layers: 12\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="HARK_SCHEDULE is invalid"):
         build_web_app(Settings(schedule=str(schedule)))
+
+
+def test_a_schedule_that_is_not_text_names_the_variable(tmp_path):
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_bytes(b"timezone: \xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"HARK_SCHEDULE: .* is not UTF-8 text"):
+        build_web_app(Settings(schedule=str(schedule)))
