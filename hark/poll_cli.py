@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 import redis
 
+from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
 from monitor.imap_source import ImapPoller, ImapSettings
@@ -71,7 +72,7 @@ def build_pollers(settings: Settings, connection, interval_s: float) -> list:
 @click.option(
     "--every",
     "interval",
-    type=click.FloatRange(min=5),
+    type=FiniteRange(min=5, max=86_400),
     default=None,
     help="Poll every SECONDS, until stopped.",
 )

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from hark.json_lines import BadJson, parse_json
+from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
 from monitor.intake import Intake
@@ -110,7 +111,7 @@ def replay_lines(
 )
 @click.option(
     "--speed",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(min=0.001, max=1_000_000),
     metavar="FACTOR",
     help="Pace the lines by their offset_s, FACTOR times faster than real time "
     "(default: all at once).",

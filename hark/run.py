@@ -30,6 +30,7 @@ from pathlib import Path
 import click
 
 from hark.embedded_redis import EmbeddedRedis
+from hark.options import PORT, FiniteRange
 from hark.private_files import write_private
 from hark.settings import Settings
 
@@ -133,7 +134,7 @@ def _children(settings: Settings, port: int, speed: float) -> list[Child]:
 
 
 @click.command()
-@click.option("--port", default=8000, show_default=True, type=int, help="Port of the web server.")
+@click.option("--port", default=8000, show_default=True, type=PORT, help="Port of the web server.")
 @click.option(
     "--data-dir",
     default="var",
@@ -145,7 +146,7 @@ def _children(settings: Settings, port: int, speed: float) -> list[Child]:
     "--speed",
     default=60.0,
     show_default=True,
-    type=click.FloatRange(min=1),
+    type=FiniteRange(min=1, max=1_000_000),
     help="How many times faster than real time the launch-day sample plays.",
 )
 def run(port: int, data_dir: Path, speed: float) -> None:

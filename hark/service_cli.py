@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from hark.options import PORT
 from hark.redis_connection import ConfigError, connect
 from hark.rules_cli import default_rules_path
 from hark.settings import Settings
@@ -58,7 +59,7 @@ def worker(burst: bool, with_scheduler: bool) -> None:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=PORT)
 def web(host: str, port: int) -> None:
     """Serve the pages, the JSON API and webhooks (Flask's server; production: the Procfile's
     gunicorn)."""

@@ -233,3 +233,19 @@ def test_a_malformed_setting_is_one_line_naming_it(variable, value, message, mon
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}") and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["web", "--port", "99999"], "99999 is not in the range 1<=x<=65535"),
+        (["run", "--port", "0"], "0 is not in the range 1<=x<=65535"),
+        (["poll", "--every", "nan"], "'nan' is not a finite number"),
+        (["poll", "--every", "inf"], "inf is not in the range 5<=x<=86400"),
+        (["replay", "--speed", "1e-300", "feed.jsonl"], "1e-300 is not in the range"),
+        (["run", "--speed", "nan"], "'nan' is not a finite number"),
+    ],
+)
+def test_numeric_options_out_of_range_are_usage_errors(run, arguments, message):
+    result = run(*arguments)
+    assert result.exit_code == 2 and message in result.output
