@@ -5,9 +5,11 @@ The rule engine itself (``rules/``) does no I/O; this is where files are read.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 from rules import Engine, Problem, RulebookError, parse_rulebook
 
 log = logging.getLogger(__name__)
+MAX_RULEBOOK_BYTES = 10_000_000  # the shipped rulebook is about 47 kB
 
 
 def shipped_rulebook_path() -> Path:
@@ -25,7 +28,7 @@ def read_rulebook(path: str | os.PathLike) -> Engine:
     """Load and compile the rulebook at ``path``; raise ``RulebookError`` on any problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _rulebook_text(path)
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise RulebookError(
@@ -35,6 +38,17 @@ def read_rulebook(path: str | os.PathLike) -> Engine:
     if not engine.accelerated:
         _warn_slow_path()
     return engine
+
+
+def _rulebook_text(path: Path) -> str:
+    """The file's text; a device, a pipe or a file past ``MAX_RULEBOOK_BYTES`` is refused
+    before it is read (``/dev/zero`` would never end, a FIFO would wait for a writer)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    if info.st_size > MAX_RULEBOOK_BYTES:
+        raise OSError(errno.EFBIG, f"over {MAX_RULEBOOK_BYTES // 1_000_000} MB")
+    return path.read_text(encoding="utf-8")
 
 
 @functools.cache  # once per process, however often the rulebook is reloaded

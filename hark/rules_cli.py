@@ -31,10 +31,13 @@ def default_rules_path() -> Path:
 
 
 def load_engine(path: Path | None) -> Engine:
-    """The engine for a CLI command; a bad rulebook exits 2 with every problem listed."""
+    """The engine for a CLI command; a bad rulebook exits 2 with every problem listed (and,
+    when the rulebook came from HARK_RULES, that variable named)."""
     try:
         return read_rulebook(path or default_rules_path())
     except RulebookError as error:
+        if path is None and Settings().rules:
+            click.echo("error: the rulebook HARK_RULES names does not load:", err=True)
         click.echo(str(error), err=True)
         sys.exit(2)
 
@@ -46,10 +49,13 @@ def rules() -> None:
 
 @rules.command()
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-def check(paths: tuple[Path, ...]) -> None:
-    """Validate rulebooks; print each problem as path:line: rule-id: field: message."""
+@rules_option
+def check(paths: tuple[Path, ...], rules_path: Path | None) -> None:
+    """Validate rulebooks (PATHs, or --rules, or the default); print each problem as
+    path:line: rule-id: field: message."""
     failed = False
-    for path in paths or (default_rules_path(),):
+    chosen = (*paths, *([rules_path] if rules_path else []))
+    for path in chosen or (default_rules_path(),):
         try:
             engine = read_rulebook(path)
         except RulebookError as error:

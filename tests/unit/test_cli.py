@@ -249,3 +249,28 @@ def test_a_malformed_setting_is_one_line_naming_it(variable, value, message, mon
 def test_numeric_options_out_of_range_are_usage_errors(run, arguments, message):
     result = run(*arguments)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_rules_check_takes_rules_like_every_rules_command(run):
+    from hark.rulebook_files import shipped_rulebook_path
+
+    result = run("rules", "check", "--rules", str(shipped_rulebook_path()))
+    assert result.exit_code == 0 and "ok, 40 rules" in result.output
+
+
+def test_a_rulebook_that_is_not_a_file_is_refused_without_reading_it(run, tmp_path):
+    import os
+
+    fifo = tmp_path / "rules.fifo"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever
+    for path in ("/dev/zero", str(fifo)):
+        result = run("rules", "check", path)
+        assert result.exit_code == 2
+        assert f"{path}:1: -: -: cannot read rulebook: not a regular file" in result.output
+
+
+def test_a_broken_hark_rules_is_named(run, tmp_path):
+    result = run("rules", "explain", "hi", env={"HARK_RULES": str(tmp_path / "missing.yaml")})
+    assert result.exit_code == 2
+    assert "the rulebook HARK_RULES names does not load" in result.output
+    assert "missing.yaml:1: -: -: cannot read rulebook: No such file or directory" in result.output
