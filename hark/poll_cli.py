@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import redis
@@ -19,6 +21,12 @@ from monitor.x_api import XApi
 from monitor.x_poller import XPoller
 
 
+def _require_http_url(variable: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{variable}: {url!r} is not an http(s) URL such as https://api.x.com")
+
+
 def build_pollers(settings: Settings, connection, interval_s: float) -> list:
     """One poller per configured source; a ConfigError names what to set."""
     intake, state = Intake(connection), MonitorState(connection)
@@ -31,6 +39,7 @@ def build_pollers(settings: Settings, connection, interval_s: float) -> list:
                 "HARK_X_BEARER_TOKEN is set but nothing to watch: set HARK_X_USER_ID or "
                 "HARK_X_USERNAME, and/or HARK_X_QUERIES (searches separated by ';')"
             )
+        _require_http_url("HARK_X_API_URL", settings.x_api_url)
         api = XApi(settings.x_bearer_token.get_secret_value(), settings.x_api_url, time.time)
         pollers.append(
             XPoller(
@@ -49,6 +58,11 @@ def build_pollers(settings: Settings, connection, interval_s: float) -> list:
         if not (settings.imap_user and settings.imap_password):
             raise ConfigError(
                 "HARK_IMAP_HOST is set: set HARK_IMAP_USER and HARK_IMAP_PASSWORD too"
+            )
+        if settings.imap_cafile and not Path(settings.imap_cafile).is_file():
+            raise ConfigError(
+                f"HARK_IMAP_CAFILE: {settings.imap_cafile} is not a readable file "
+                "(the PEM certificate of the CA that signed the mail server's certificate)"
             )
         imap = ImapSettings(
             settings.imap_host,

@@ -94,6 +94,19 @@ def test_poll_with_a_bad_token_says_which_setting(fake_x, redis_url):
     [
         ({}, "no source to poll: set HARK_X_BEARER_TOKEN"),
         ({"HARK_X_BEARER_TOKEN": "t"}, "nothing to watch: set HARK_X_USER_ID"),
+        (
+            {"HARK_X_BEARER_TOKEN": "t", "HARK_X_USER_ID": "1", "HARK_X_API_URL": "notaurl"},
+            "HARK_X_API_URL: 'notaurl' is not an http(s) URL",
+        ),
+        (
+            {
+                "HARK_IMAP_HOST": "127.0.0.1",
+                "HARK_IMAP_USER": "u",
+                "HARK_IMAP_PASSWORD": "p",
+                "HARK_IMAP_CAFILE": "/nonexistent/ca.pem",
+            },
+            "HARK_IMAP_CAFILE: /nonexistent/ca.pem is not a readable file",
+        ),
     ],
 )
 def test_poll_configuration_errors(redis_url, extra, message):
