@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import redis
 
 from hark.json_lines import BadJson, parse_json
 from hark.options import FiniteRange
@@ -138,6 +139,16 @@ def replay(path: Path | None, launch_day: bool, speed: float | None) -> None:
     except KeyboardInterrupt:
         click.echo(_summary(counts) + " (interrupted)")
         sys.exit(130)
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        done = sum(counts.get(name, 0) for name in COUNTS)
+        click.echo(_summary(counts) + " (stopped)")
+        click.echo(
+            f"error: Redis went away after {done} line(s) ({type(error).__name__}); those "
+            "are in; run the same command again once Redis is back (seen mentions are "
+            "skipped) and check HARK_REDIS_URL if it lasts",
+            err=True,
+        )
+        sys.exit(1)
     click.echo(_summary(counts))
     sys.exit(1 if counts["refused"] else 0)
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import fakeredis
 import pytest
+import redis
 from click.testing import CliRunner
 from rq import Queue
 from rq.serializers import JSONSerializer
@@ -17,7 +18,7 @@ from hark import launch_day_sample as generator
 from hark.cli import cli
 from hark.replay import launch_day_sample, replay_lines
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
-from monitor.intake import TRIAGE_QUEUE
+from monitor.intake import TRIAGE_QUEUE, Intake
 from monitor.mention import IncomingMessage
 
 # The playbook's "Launch Week Support Plan": expected launch-day volume per channel.
@@ -270,3 +271,22 @@ def test_replay_usage_errors(fake_redis, tmp_path, monkeypatch, args):
     result = CliRunner().invoke(cli, ["replay", *args])
     assert result.exit_code == 2
     assert _queued(fake_redis) == []
+
+
+def test_redis_going_away_mid_replay_says_how_far_it_got(fake_redis, tmp_path, monkeypatch):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(_row(n)) + "\n" for n in range(1, 6)))
+    real_submit, submitted = Intake.submit, []
+
+    def submit_until_redis_goes(self, mention):
+        if len(submitted) == 3:
+            raise redis.ConnectionError("Connection refused.")
+        submitted.append(mention.id)
+        return real_submit(self, mention)
+
+    monkeypatch.setattr(Intake, "submit", submit_until_redis_goes)
+    result = CliRunner().invoke(cli, ["replay", str(feed)])
+    assert result.exit_code == 1
+    assert "3 enqueued, 0 duplicate, 0 refused (stopped)" in result.output
+    assert "Redis went away after 3 line(s)" in result.output
+    assert "Traceback" not in result.output and len(_queued(fake_redis)) == 3

@@ -14,11 +14,13 @@ def test_no_reply_pairs():
     assert no_reply_pairs("") == frozenset()
     with pytest.raises(ConfigError, match="HARK_NO_REPLY: 'praise' is not channel:kind"):
         no_reply_pairs("praise")
+    with pytest.raises(ConfigError, match="HARK_NO_REPLY: 'zz:yy' names no channel"):
+        no_reply_pairs("x:praise,zz:yy")
 
 
 def test_page_retries():
     assert page_retries("0, 5,60") == (0, 5, 60)
-    for bad in ("", "5,soon", "-1"):
+    for bad in ("", "5,soon", "-1", "99999999999999999999", "86401"):
         with pytest.raises(ConfigError, match=r"HARK_PAGE_RETRIES: .* is not a comma-separated"):
             page_retries(bad)
 
