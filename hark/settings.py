@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     schedule: str | None = None  # local on-call schedule YAML (used without HARK_PD_API_TOKEN)
     escalate_after_minutes: float = Field(15.0, gt=0, le=10_080, allow_inf_nan=False)
     # Reports of one problem within it share an incident (a week at most).
-    group_window_minutes: float = Field(120.0, gt=0, le=10_080, allow_inf_nan=False)
+    group_window_minutes: float = Field(120.0, ge=0, le=10_080, allow_inf_nan=False)
     launch_day: bool = False
     p1_pages: bool = False
     page_retries: str | None = None  # seconds before each retry of a page, e.g. "0,5,15,60"

@@ -274,3 +274,8 @@ def test_a_broken_hark_rules_is_named(run, tmp_path):
     assert result.exit_code == 2
     assert "the rulebook HARK_RULES names does not load" in result.output
     assert "missing.yaml:1: -: -: cannot read rulebook: No such file or directory" in result.output
+
+
+def test_a_group_window_of_zero_means_one_incident_per_report(run):
+    result = run("settings", env={"HARK_GROUP_WINDOW_MINUTES": "0"})
+    assert result.exit_code == 0 and "HARK_GROUP_WINDOW_MINUTES=0.0" in result.output
