@@ -19,8 +19,7 @@ import click
 from hark.json_lines import BadJson, parse_json
 from hark.rules_cli import load_engine, rules_option
 from rules import Engine
-
-CHANNELS = ("x", "github", "discord", "email")
+from rules.schema import CHANNELS
 
 
 class LineRefused(ValueError):

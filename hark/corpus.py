@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hark.json_lines import BadJson, parse_json
-from rules.schema import LEVELS
+from rules.schema import CHANNELS, LEVELS
 
 
 class CorpusError(ValueError):
@@ -44,6 +44,8 @@ def _parse_line(raw: bytes, where: str) -> LabelledMessage:
         raise CorpusError(f"{where}: 'text' must be a string")
     if row.get("priority") not in LEVELS:
         raise CorpusError(f"{where}: 'priority' must be one of {', '.join(LEVELS)}")
+    if row.get("channel") is not None and row["channel"] not in CHANNELS:
+        raise CorpusError(f"{where}: 'channel' must be one of {', '.join(CHANNELS)}")
     return LabelledMessage(
         id=str(row.get("id", where)),
         text=row["text"],

@@ -13,9 +13,9 @@ from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from hark.settings import Settings
 from rules import Engine, RulebookError, Triage
 from rules.evaluation import Evaluation, Outcome
-from rules.schema import LEVELS
+from rules.schema import CHANNELS, LEVELS
 
-CHANNELS = click.Choice(["x", "github", "discord", "email"])
+CHANNEL_CHOICE = click.Choice(CHANNELS)
 rules_option = click.option(
     "--rules",
     "rules_path",
@@ -68,7 +68,9 @@ def check(paths: tuple[Path, ...], rules_path: Path | None) -> None:
 
 @rules.command()
 @click.argument("text")
-@click.option("--channel", type=CHANNELS, default=None, help="The channel the text came from.")
+@click.option(
+    "--channel", type=CHANNEL_CHOICE, default=None, help="The channel the text came from."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the triage as JSON.")
 @rules_option
 def explain(text: str, channel: str | None, as_json: bool, rules_path: Path | None) -> None:
@@ -121,6 +123,9 @@ def test(corpora: tuple[Path, ...], as_json: bool, rules_path: Path | None) -> N
             reports[str(corpus)] = evaluate(engine, corpus)
         except CorpusError as error:
             click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        if not reports[str(corpus)].outcomes:
+            click.echo(f"error: {corpus}: no labelled messages in it", err=True)
             sys.exit(2)
     if as_json:
         click.echo(

@@ -6,7 +6,6 @@ import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import get_args
 
 import click
 
@@ -14,8 +13,8 @@ from hark.options import PORT
 from hark.redis_connection import ConfigError, connect
 from hark.rules_cli import default_rules_path
 from hark.settings import Settings
-from monitor.mention import Channel
 from rules import RulebookError
+from rules.schema import CHANNELS
 
 
 def _connect_or_exit(settings: Settings):
@@ -118,10 +117,9 @@ def no_reply_pairs(setting: str) -> frozenset[tuple[str, str]]:
         channel, _, kind = entry.partition(":")
         if not kind:
             raise ConfigError(f"HARK_NO_REPLY: {entry!r} is not channel:kind (e.g. x:praise)")
-        if channel not in ("*", *get_args(Channel)):
+        if channel not in ("*", *CHANNELS):
             raise ConfigError(
-                f"HARK_NO_REPLY: {entry!r} names no channel: use one of "
-                f"{', '.join(get_args(Channel))} or *"
+                f"HARK_NO_REPLY: {entry!r} names no channel: use one of {', '.join(CHANNELS)} or *"
             )
         pairs.add((channel, kind))
     return frozenset(pairs)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-Channel = Literal["x", "github", "discord", "email"]
+from rules.schema import Channel
+
 MAX_TEXT_CHARS = 100_000  # longer messages are cut; the raw payload keeps the original
 
 

@@ -25,8 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rules.schema import CHANNELS
+
 PRIORITIES = ("P0", "P1", "P2", "P3")
-CHANNELS = ("x", "github", "discord", "email")
 WAITING = frozenset({"open", "claimed"})
 TOP_ISSUES = 10
 KB_MIN_REPORTS = 3  # playbook, KB Update Process: "Issue reported 3+ times"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +28,7 @@ from rules.matchers import MATCHER_TYPES
 Level = Literal["P0", "P1", "P2", "P3"]
 LEVELS: tuple[Level, ...] = ("P0", "P1", "P2", "P3")
 Channel = Literal["x", "github", "discord", "email"]
+CHANNELS: tuple[str, ...] = get_args(Channel)  # the one list of channels
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")

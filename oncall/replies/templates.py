@@ -32,10 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from oncall.replies.tone import destructive_command, find_tone_problems
 from oncall.replies.x_length import X_LIMIT, x_weighted_length
 from rules.redact import find_pii
+from rules.schema import CHANNELS
 from rules.yaml_lines import BoundedLoader, field_name, index_lines, locate
 
 VARIABLES = ("author", "channel", "priority", "category", "kind", "incident_url", "version_hint")
-CHANNELS = ("x", "github", "discord", "email")
 TEXT_FIELDS = ("text", "x_text")
 _SAMPLE_URL = "https://github.com/wildcard/caro/issues/1234"
 _Path = tuple[str | int, ...]

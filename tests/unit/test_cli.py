@@ -100,6 +100,7 @@ def test_rules_test_passes_when_no_p0_is_missed(run, tmp_path):
         (b'{"text": "x", "priority": "P9"}', "corpus.jsonl:2: 'priority' must be one of"),
         (b'["a list"]', "corpus.jsonl:2: each line must be a JSON object"),
         (b"\xff\xfe", "corpus.jsonl:2: not UTF-8 text"),
+        (b'{"text": "x", "priority": "P1", "channel": "X"}', "'channel' must be one of x,"),
     ],
 )
 def test_rules_test_names_the_bad_corpus_line(run, tmp_path, line, message):
@@ -108,6 +109,13 @@ def test_rules_test_names_the_bad_corpus_line(run, tmp_path, line, message):
     result = run("rules", "test", str(corpus))
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_rules_test_refuses_an_empty_corpus(run, tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n")
+    result = run("rules", "test", str(corpus))
+    assert result.exit_code == 2 and "no labelled messages in it" in result.stderr
 
 
 def _classify(run, lines: list[bytes]):

@@ -32,7 +32,6 @@ from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S, error_response
 bp = Blueprint("pages", __name__)  # templates and /static are the app's (web/)
 
 ROLES = ("viewer", "responder", "admin")
-CHANNELS = ("x", "github", "discord", "email")
 
 
 # ----------------------------------------------------------------------------- auth

@@ -10,7 +10,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
 from oncall.paging import enqueue_page
 from oncall.store import MentionStore
-from web.pages import CHANNELS, _can_respond, _now, _person, _redis, bp, requires
+from rules.schema import CHANNELS
+from web.pages import _can_respond, _now, _person, _redis, bp, requires
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 PAGE_SIZE = 25

@@ -6,8 +6,9 @@ from flask import current_app, render_template, request
 
 from oncall.reply_queue import ReplyQueue
 from oncall.support_report import LENGTH, period_metrics
+from rules.schema import CHANNELS
 from web import charts
-from web.pages import CHANNELS, _now, _parse, _redis, bp, duration_text, requires
+from web.pages import _now, _parse, _redis, bp, duration_text, requires
 
 HISTOGRAM_BUCKETS = (
     ("< 15 min", 15 * 60),
