@@ -26,7 +26,7 @@ def ingest():
         payload = request.get_json(silent=True)
     except RecursionError:  # ``silent`` covers ValueError only; json gives up on deep nesting
         raise ApiError(400, "invalid_json", "the body is JSON nested too deeply") from None
-    if payload is None and body.strip() != b"null":
+    if payload is None and not (request.is_json and body.strip() == b"null"):
         raise ApiError(
             400, "invalid_json", "the body must be JSON (Content-Type: application/json)"
         )

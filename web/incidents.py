@@ -14,6 +14,7 @@ from web.auth import require_token
 from web.errors import ApiError
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
+MAX_LIMIT = 200  # as /api/mentions
 
 
 @bp.get("")
@@ -24,8 +25,13 @@ def list_incidents():
         raise ApiError(400, "invalid_parameter", f"status must be one of {', '.join(STATUSES)}")
     try:
         limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", "limit must be a number") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, "invalid_parameter", f"limit must be between 1 and {MAX_LIMIT}")
+    try:
         items, after = IncidentStore(current_app.config["REDIS"]).list(
-            status, max(1, min(limit, 200)), request.args.get("cursor")
+            status, limit, request.args.get("cursor")
         )
     except ValueError:
         raise ApiError(

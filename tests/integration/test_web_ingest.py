@@ -125,6 +125,10 @@ def test_ingest_refuses_malformed_and_oversized_bodies(client, redis_conn):
         "/api/mentions", data=b"null", headers={**_auth(), "Content-Type": "application/json"}
     )
     assert null.status_code == 422 and "a message is a JSON object" in null.get_data(as_text=True)
+    plain_null = client.post(
+        "/api/mentions", data=b"null", headers={**_auth(), "Content-Type": "text/plain"}
+    )
+    assert plain_null.status_code == 400  # not sent as JSON: "null" is just text
     assert redis_conn.dbsize() == 0
 
 
@@ -149,9 +153,19 @@ def test_api_is_off_without_a_configured_token(redis_conn):
     assert "HARK_API_TOKEN" in response.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=999", "limit=ten", "cursor=garbage"])
-def test_list_parameters_are_checked(client, query):
-    response = client.get(f"/api/mentions?{query}", headers=_auth())
+@pytest.mark.parametrize("path", ["/api/mentions", "/api/incidents"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=-5", "limit=999", "limit=99999999999999", "limit=ten"]
+)
+def test_list_parameters_are_checked(client, path, query):
+    response = client.get(f"{path}?{query}", headers=_auth())
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_parameter"
+    assert "limit must be" in response.get_json()["error"]["message"]
+
+
+def test_a_cursor_the_api_did_not_write_is_refused(client):
+    response = client.get("/api/mentions?cursor=garbage", headers=_auth())
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_parameter"
 
