@@ -10,6 +10,7 @@ exit status is 1 if any line was refused.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -34,7 +35,14 @@ def classify(rules_path: Path | None) -> None:
     """Read JSONL on stdin (text, optional channel, id...); write it back with priority,
     category, kind, score and rules added."""
     engine = load_engine(rules_path)
-    refused = classify_stream(engine, sys.stdin.buffer, sys.stdout, sys.stderr)
+    try:
+        refused = classify_stream(engine, sys.stdin.buffer, sys.stdout, sys.stderr)
+    except BrokenPipeError:  # the reader stopped (| head): nobody is left to tell
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        sys.exit(1)
+    except OSError as error:
+        click.echo(f"error: cannot write the output: {error.strerror}", err=True)
+        sys.exit(1)
     sys.exit(1 if refused else 0)
 
 

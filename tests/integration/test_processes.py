@@ -162,3 +162,17 @@ def test_running_worker_reloads_its_rulebook_and_keeps_the_last_good_one(
         worker.terminate()
         output, _ = worker.communicate(timeout=30)
     assert "keeping the last good one" in output
+
+
+def test_classify_says_when_it_cannot_write():
+    lines = b'{"text": "caro crashes on launch"}\n' * 2000
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [hark(), "classify"],
+            input=lines,
+            stdout=full,
+            stderr=subprocess.PIPE,
+        )
+    assert result.returncode == 1
+    assert b"error: cannot write the output: No space left on device" in result.stderr
+    assert b"Traceback" not in result.stderr
