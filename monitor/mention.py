@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rules.schema import Channel
 
+FUTURE_SLACK = timedelta(days=1)  # clocks disagree; a year ahead is a typo
 MAX_TEXT_CHARS = 100_000  # longer messages are cut; the raw payload keeps the original
 
 
@@ -110,6 +111,11 @@ def incoming_mention(payload: Any, now: datetime) -> Mention:
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidMessage(f"{_field_name(first['loc'])}: {first['msg']}") from None
+    created = message.created_at
+    if created is not None:
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        if created > now + FUTURE_SLACK:  # it would sit at the top of every newest-first list
+            raise InvalidMessage("created_at: more than a day in the future")
     fields = message.model_dump(exclude={"channel", "id"}, exclude_none=True)
     return make_mention(
         channel=message.channel, native_id=message.id, now=now, raw=payload, **fields

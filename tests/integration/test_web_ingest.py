@@ -87,6 +87,12 @@ def test_ingest_then_list(client, redis_conn):
         ({"channel": "myspace", "id": "1", "text": "x"}, 422, "invalid_field", "channel:"),
         ({"channel": "x", "id": "has space", "text": "x"}, 422, "invalid_field", "id:"),
         ({"channel": "x", "id": "50\x005", "text": "x"}, 422, "invalid_field", "id:"),
+        (
+            {"channel": "x", "id": "1", "text": "x", "created_at": "9999-12-31T00:00:00Z"},
+            422,
+            "invalid_field",
+            "created_at: more than a day in the future",
+        ),
         ({"channel": "x", "id": "5\u202e0", "text": "x"}, 422, "invalid_field", "control char"),
         ({"channel": "x", "id": "1", "text": "x", "admin": True}, 422, "invalid_field", "admin:"),
         ([1, 2], 422, "invalid_field", "body:"),
