@@ -25,12 +25,14 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.executions import Execution
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from hark.rulebook_files import RulebookReloader
+from hark.scheduler import ParentBoundScheduler
 from monitor.intake import TRIAGE_QUEUE
 from oncall import runtime
 from oncall.paging import PAGING_QUEUE
@@ -112,6 +114,36 @@ class HarkWorker(SimpleWorker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         forget_lost_executions(job)
         super().execute_job(job, queue)
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """RQ's own (rq 2.12's ``Worker._start_scheduler``, which names its class), with a
+        scheduler that stops with this worker (``hark.scheduler``)."""
+        self.scheduler = ParentBoundScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if not burst:
+            self.scheduler.start()
+            return
+        try:
+            self.scheduler.register_birth()
+            self.scheduler.enqueue_scheduled_jobs()
+        finally:
+            self.scheduler.release_locks()
+            self.scheduler.register_death()
 
 
 def forget_lost_executions(job: Job) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
+import psutil
 import pytest
 
 from monitor.intake import Intake
@@ -176,3 +177,28 @@ def test_classify_says_when_it_cannot_write():
     assert result.returncode == 1
     assert b"error: cannot write the output: No space left on device" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+def test_the_scheduler_stops_with_a_worker_killed_by_sigkill(redis_url, redis_conn):
+    """RQ forks the scheduler from the worker holding its lock; killed with SIGKILL, that
+    worker used to leave the scheduler running as an orphan, renewing the lock for
+    minutes so the worker started in its place could not take scheduling over."""
+    worker = subprocess.Popen(
+        [hark(), "worker"],
+        env=_env(redis_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not redis_conn.exists("rq:scheduler-lock:paging"):
+            assert time.monotonic() < deadline, "the worker never started its scheduler"
+            time.sleep(0.1)
+        (scheduler,) = psutil.Process(worker.pid).children()
+        worker.kill()
+        worker.wait(timeout=10)
+        scheduler.wait(timeout=10)  # psutil.TimeoutExpired if it lives on
+        assert not redis_conn.exists("rq:scheduler-lock:paging"), "the lock was kept"
+    finally:
+        if worker.poll() is None:
+            worker.kill()
