@@ -30,7 +30,7 @@ def build_web_app(settings: Settings) -> Flask:
     from hark.rules_cli import default_rules_path
     from rules import RulebookError
     from web import create_app
-    from web.users import UsersFileError, load_users
+    from web.users import UsersFileError, WatchedUsers
 
     rotation, poster = build_rotation(settings), x_poster(settings)
     if settings.secret_key and not settings.users_file:
@@ -39,7 +39,7 @@ def build_web_app(settings: Settings) -> Flask:
             "add users with `hark users add NAME ROLE` and set HARK_USERS_FILE to that file"
         )
     try:
-        users = load_users(settings.users_file) if settings.users_file else None
+        users = WatchedUsers(settings.users_file) if settings.users_file else None
         rulebook = read_rulebook(default_rules_path())
     except (UsersFileError, RulebookError) as error:
         raise ConfigError(str(error)) from None

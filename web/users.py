@@ -13,6 +13,7 @@ password.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -51,6 +52,8 @@ class User:
 
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")  # what a users file may name
+
+log = logging.getLogger(__name__)
 
 
 class UserEntry(BaseModel):
@@ -145,6 +148,48 @@ def load_users(path: str | os.PathLike[str]) -> Users:
         )
         raise UsersFileError(f"{path}: {problems}") from None
     return Users(parsed.users)
+
+
+class WatchedUsers:
+    """The users of a users file, read again when the file changes, so that `hark users
+    add` takes effect on a running page; a change that does not load is logged and the
+    users loaded before stay. Looks up like ``Users``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._signature = self._stat()
+        self._users = load_users(self.path)  # at start, a bad file is an error
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def get(self, name: str) -> User | None:
+        return self._current().get(name)
+
+    def check(self, name: str, password: str) -> User | None:
+        return self._current().check(name, password)
+
+    def stamp(self, name: str) -> str | None:
+        return self._current().stamp(name)
+
+    def _current(self) -> Users:
+        signature = self._stat()
+        if signature != self._signature:
+            self._signature = signature
+            try:
+                self._users = load_users(self.path)
+            except UsersFileError as error:
+                log.error("%s; the users loaded before stay", error)
+            else:
+                log.info("users file %s read again: %d users", self.path, len(self._users))
+        return self._users
+
+    def _stat(self) -> tuple[int, int]:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return (0, 0)
+        return (info.st_mtime_ns, info.st_size)
 
 
 def hash_password(password: str) -> str:

@@ -99,3 +99,28 @@ def test_users_add_starts_an_empty_file_and_names_a_missing_folder(tmp_path, mon
     missing = runner.invoke(cli, ["users", "add", "ana", "viewer", "--password", "pw"])
     assert missing.exit_code == 2
     assert "cannot write" in missing.output and "No such file or directory" in missing.output
+
+
+def test_a_user_added_while_the_page_runs_can_log_in(tmp_path, monkeypatch, caplog):
+    """`hark users add` writes the file; the running page reads it again when it changes,
+    and keeps the users it had when the new file does not load."""
+    import os
+
+    from click.testing import CliRunner
+
+    from hark.cli import cli
+    from web.users import WatchedUsers
+
+    path = tmp_path / "users.yaml"
+    monkeypatch.setenv("HARK_USERS_FILE", str(path))
+    runner = CliRunner()
+    runner.invoke(cli, ["users", "add", "ana", "admin", "--password", "pw-ana"])
+    users = WatchedUsers(path)
+    assert users.check("rita", "pw-rita") is None
+    runner.invoke(cli, ["users", "add", "rita", "responder", "--password", "pw-rita"])
+    os.utime(path, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))  # a later edit
+    assert users.check("rita", "pw-rita").role == "responder"
+    path.write_text("users: [oops\n")
+    os.utime(path, ns=(3_000_000_000_000_000_000, 3_000_000_000_000_000_000))
+    assert users.check("ana", "pw-ana").role == "admin"  # the users loaded before stay
+    assert "the users loaded before stay" in caplog.text
