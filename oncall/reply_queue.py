@@ -8,6 +8,7 @@ cannot both win, and the second is told who has it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -105,6 +106,8 @@ class ReplyQueue:
             _require(item, {"open", "claimed"}, "edit")
             _owner(item, person)
             _not_sending(item, now, "edit the draft")
+            # Whoever writes the reply holds it: nobody else edits or sends it meanwhile.
+            item.update(status="claimed", claimed_by=person)
             try:
                 draft = revise_draft(item.get("draft") or {}, text, item["channel"])
             except UnsafeReplyError as error:
@@ -119,14 +122,18 @@ class ReplyQueue:
 
         return self._change(mention_id, person, now, change)
 
-    def begin_send(self, mention_id: str, person: str, now: datetime) -> dict:
+    def begin_send(
+        self, mention_id: str, person: str, now: datetime, approved: str | None = None
+    ) -> dict:
         """Reserve the item for posting its draft: it becomes claimed by ``person`` and
         marked as sending, so a second send (a double click, another tab, someone else)
         is refused until this one ends with ``mark_replied`` or ``send_failed``.
 
-        Refused when the item is not open or claimed by ``person``, has no draft, or has
-        a draft too long for X; a send that began more than ``SENDING_STALE_S`` ago and
-        never ended (the process died mid-post) no longer blocks."""
+        Refused when the item is not open or claimed by ``person``, has no draft, has a
+        draft too long for X, or (with ``approved``, the ``draft_digest`` of the text the
+        person read) when the draft changed since; a send that began more than
+        ``SENDING_STALE_S`` ago and never ended (the process died mid-post) no longer
+        blocks."""
 
         def change(item):
             _require(item, {"open", "claimed"}, "send")
@@ -135,6 +142,13 @@ class ReplyQueue:
             draft = item.get("draft") or {}
             if not draft.get("text"):
                 raise QueueError("invalid_field", "text: there is no draft to send")
+            if approved is not None and approved != draft_digest(draft["text"]):
+                editor = draft.get("edited_by") or "someone"
+                raise QueueError(
+                    "conflict",
+                    f"the draft changed since you read it ({editor} edited it): "
+                    "read it again, then send",
+                )
             if item["channel"] == "x" and not draft.get("fits_x", True):
                 raise QueueError(
                     "invalid_field",
@@ -221,6 +235,12 @@ class ReplyQueue:
         return self.connection.transaction(transaction, key, value_from_callable=True)
 
 
+def draft_digest(text: str) -> str:
+    """A short digest of a draft's text: the page sends back the one it showed, so that
+    a draft edited meanwhile is not posted unread."""
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
 def with_clock(item: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The item with its SLA state for ``now``: ok, warning or overdue."""
     state = "ok"
@@ -229,7 +249,8 @@ def with_clock(item: dict[str, Any], now: datetime) -> dict[str, Any]:
             state = "overdue"
         elif item.get("warn_at") and now >= datetime.fromisoformat(item["warn_at"]):
             state = "warning"
-    return {**item, "sla_state": state}
+    text = (item.get("draft") or {}).get("text") or ""
+    return {**item, "sla_state": state, "draft_digest": draft_digest(text)}
 
 
 def _due_score(item: dict) -> float:

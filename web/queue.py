@@ -86,5 +86,8 @@ def _send(queue: ReplyQueue, mention_id: str, person: str, body: dict, now):
             "invalid_field",
             "text: send posts the saved draft; save a new text with POST .../draft first",
         )
+    approved = body.get("draft_digest")  # optional: the draft the caller read
+    if approved is not None and not isinstance(approved, str):
+        raise ApiError(422, "invalid_field", "draft_digest: a string, as GET /api/queue gives")
     poster = current_app.config.get("X_POSTER")
-    return _answer(lambda: post_reply(queue, poster, mention_id, person, now))
+    return _answer(lambda: post_reply(queue, poster, mention_id, person, now, approved))

@@ -24,11 +24,18 @@ class Poster(Protocol):
 
 
 def post_reply(
-    queue: ReplyQueue, poster: Poster | None, mention_id: str, person: str, now: datetime
+    queue: ReplyQueue,
+    poster: Poster | None,
+    mention_id: str,
+    person: str,
+    now: datetime,
+    approved: str | None = None,
 ) -> dict[str, Any]:
     """Post the item's saved draft on X as ``person``; returns the item, now replied.
-    Raises ``QueueError``: ``not_found``, ``cannot_post``, ``claimed``, ``conflict``,
-    ``invalid_field`` (no draft, too long) or ``x_error`` (X refused; nothing changed)."""
+    ``approved`` is the ``draft_digest`` of the text the person approved (the page always
+    sends it): a draft changed since is not posted. Raises ``QueueError``: ``not_found``,
+    ``cannot_post``, ``claimed``, ``conflict`` (also: the draft changed), ``invalid_field``
+    (no draft, too long) or ``x_error`` (X refused; nothing changed)."""
     from monitor.x_api import XError
 
     item = queue.get(mention_id)
@@ -36,7 +43,7 @@ def post_reply(
         raise QueueError("not_found", f"no queue item for {mention_id}")
     if item["channel"] != "x" or poster is None:
         raise QueueError("cannot_post", NOT_SET_UP)
-    item = queue.begin_send(mention_id, person, now)
+    item = queue.begin_send(mention_id, person, now, approved)
     try:
         reply_id = poster.reply(item["draft"]["text"], item["native_id"])
     except XError as error:

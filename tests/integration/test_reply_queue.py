@@ -319,3 +319,26 @@ def test_x_refusing_the_reply_changes_nothing_and_a_retry_posts(
     assert (item["status"], item["claimed_by"], item["sending_since"]) == ("claimed", "maria", None)
     assert [h["event"] for h in item["history"]] == ["sending", "send-failed"]
     assert _send(client).status_code == 200 and len(fake_x.posted) == 1
+
+
+def test_a_send_carrying_the_draft_it_approved_refuses_a_changed_one(
+    redis_conn, client, make_item, fake_x
+):
+    ReplyQueue(redis_conn).add(make_item())
+    (item,) = client.get("/api/queue", headers=AUTH).get_json()["items"]
+    approved = item["draft_digest"]
+    edited = client.post(
+        "/api/queue/x:1/draft", json={"by": "sam", "text": "lol we broke it again"}, headers=AUTH
+    )
+    assert edited.get_json()["claimed_by"] == "sam"  # who writes the reply holds it
+    client.post("/api/queue/x:1/release", json={"by": "sam"}, headers=AUTH)
+    refused = _send(client, draft_digest=approved)
+    assert refused.status_code == 409
+    assert (
+        "the draft changed since you read it (sam edited it)"
+        in refused.get_json()["error"]["message"]
+    )
+    assert fake_x.posted == []
+    (item,) = client.get("/api/queue", headers=AUTH).get_json()["items"]
+    assert _send(client, draft_digest=item["draft_digest"]).status_code == 200
+    assert fake_x.posted[0]["text"] == "lol we broke it again"

@@ -395,13 +395,41 @@ def test_send_needs_approval_and_a_poster(responder, app):
             return "999"
 
     app.config["X_POSTER"] = poster = Poster()
-    assert "Send on X" in responder.get("/queue").get_data(as_text=True)
-    responder.post("/queue/x:100/send", data={"approve": "yes"})
+    page = responder.get("/queue").get_data(as_text=True)
+    assert "Send on X" in page
+    shown = {"approve": "yes", "draft_digest": _shown_digest(page, "x:100")}
+    responder.post("/queue/x:100/send", data=shown)
     assert poster.sent == [("Sorry!", "100")]
     assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "replied"
-    again = responder.post("/queue/x:100/send", data={"approve": "yes"}, follow_redirects=True)
+    again = responder.post("/queue/x:100/send", data=shown, follow_redirects=True)
     assert "cannot send: the item is replied" in again.get_data(as_text=True)
     assert poster.sent == [("Sorry!", "100")], "a second press posted again"
+
+
+def _shown_digest(page: str, mention_id: str) -> str:
+    """The draft digest a browser would send back with the item's send form."""
+    action = f'action="/queue/{mention_id}/send"'
+    form = page[page.index(action) :]
+    return re.search(r'name="draft_digest" value="([0-9a-f]+)"', form).group(1)
+
+
+def test_a_draft_edited_after_it_was_read_is_not_sent(app):
+    class Poster:
+        sent: list = []
+
+        def reply(self, text, to):
+            self.sent.append(text)
+            return "999"
+
+    app.config["X_POSTER"] = Poster()
+    reader, editor = _client(app, "responder", "Cam"), _client(app, "responder", "Dee")
+    digest = _shown_digest(reader.get("/queue").get_data(as_text=True), "x:100")
+    editor.post("/queue/x:100/draft", data={"text": "lol we broke it again"})
+    page = reader.post(
+        "/queue/x:100/send", data={"approve": "yes", "draft_digest": digest}, follow_redirects=True
+    )
+    assert Poster.sent == []
+    assert "Dee is answering this" in page.get_data(as_text=True)  # the edit claimed it
 
 
 def test_a_saved_draft_loses_personal_data_and_says_so(responder, app):

@@ -83,5 +83,6 @@ def _send(queue_: ReplyQueue, mention_id: str, person: str, now: datetime) -> No
     if request.form.get("approve") != "yes":
         flash("Tick “Approve and post” to post this reply publicly.", "error")
         return
-    post_reply(queue_, current_app.config.get("X_POSTER"), mention_id, person, now)
+    approved = request.form.get("draft_digest", "")  # the draft the page showed
+    post_reply(queue_, current_app.config.get("X_POSTER"), mention_id, person, now, approved)
     flash(f"Posted the reply to {mention_id} on X.", "ok")
