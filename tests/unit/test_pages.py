@@ -414,11 +414,11 @@ def _shown_digest(page: str, mention_id: str) -> str:
 
 
 def test_a_draft_edited_after_it_was_read_is_not_sent(app):
-    class Poster:
-        sent: list = []
+    sent: list[str] = []
 
+    class Poster:
         def reply(self, text, to):
-            self.sent.append(text)
+            sent.append(text)
             return "999"
 
     app.config["X_POSTER"] = Poster()
@@ -428,7 +428,7 @@ def test_a_draft_edited_after_it_was_read_is_not_sent(app):
     page = reader.post(
         "/queue/x:100/send", data={"approve": "yes", "draft_digest": digest}, follow_redirects=True
     )
-    assert Poster.sent == []
+    assert sent == []
     assert "Dee is answering this" in page.get_data(as_text=True)  # the edit claimed it
 
 
