@@ -133,11 +133,13 @@ def pagerduty():
             status,
             f"in PagerDuty by {_who(agent.get('summary'))}",
         )
-    except Exception as error:
+    except IncidentError as error:
+        # A stale event (acknowledged after Hark resolved it): it can never apply, and
+        # PagerDuty would retry an error answer until it gave the subscription up.
+        return jsonify({"ignored": f"{event_type}: {error}"})
+    except Exception:
         if marker:  # not handled: PagerDuty's retry of this event is judged afresh
             connection.delete(marker)
-        if isinstance(error, IncidentError):
-            raise ApiError(409, "conflict", str(error)) from None
         raise
     return jsonify({"incident": incident["id"], "status": status})
 
