@@ -482,3 +482,22 @@ def test_a_browser_gets_pages_for_errors_and_the_api_keeps_json(viewer, app, cap
     page = failed.get_data(as_text=True)
     assert failed.status_code == 500 and "the server log has the details" in page
     assert "RuntimeError" not in page and "the engine fell over" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "expected"),
+    [
+        (
+            "p0_first_response",
+            {"target_s": 3600, "target_pct": 100.0, "value": 50.0},
+            ("< 1 h 0 min, = 100%", "50.0%"),
+        ),
+        ("average_first_response", {"target_s": 7200, "value": 258}, ("< 2 h 0 min", "4 min")),
+        ("reopened_rate", {"target_rate": 0.05, "value": 0.1}, ("< 5%", "10.0%")),
+        ("first_response_within_sla", {"target_pct": 95.0, "value": None}, ("> 95%", "—")),
+    ],
+)
+def test_each_target_is_shown_in_its_own_unit(name, row, expected):
+    from web.pages.insight import _target_text
+
+    assert _target_text(name, row) == expected  # P0's share was shown as "1 min" (100 s)

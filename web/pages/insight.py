@@ -26,14 +26,17 @@ HISTOGRAM_BUCKETS = (
 def _target_text(name: str, row: dict) -> tuple[str, str]:
     """(target, value) of a metrics target row, in words."""
     value = row.get("value")
+    if "target_pct" in row:  # a share within SLA (P0's also names its time: < 1 h, 100%)
+        shown = "—" if value is None else f"{value:.1f}%"
+        sign = "=" if name == "p0_first_response" else ">"
+        target = f"{sign} {row['target_pct']:g}%"
+        if "target_s" in row:
+            target = f"< {duration_text(row['target_s'])}, {target}"
+        return target, shown
     if "target_s" in row:
         return f"< {duration_text(row['target_s'])}", duration_text(value)
-    if "target_rate" in row:
-        shown = "—" if value is None else f"{100 * value:.1f}%"
-        return f"< {100 * row['target_rate']:g}%", shown
-    shown = "—" if value is None else f"{value:.1f}%"
-    sign = "=" if name == "p0_first_response" else ">"
-    return f"{sign} {row['target_pct']:g}%", shown
+    shown = "—" if value is None else f"{100 * value:.1f}%"
+    return f"< {100 * row['target_rate']:g}%", shown
 
 
 def _histogram_buckets(items: list[dict]) -> list[tuple[str, int]]:
