@@ -247,6 +247,8 @@ class IncidentStore:
         incident["status"] = status
         incident["updated_at"] = now.isoformat()
         incident["timeline"].append(_event(now, event, detail))
+        if status == "escalated":
+            incident["escalations"] += 1
 
     def _save(self, incident: dict, pipe: Pipeline | None = None) -> None:
         """Write the incident and its indexes in one transaction (``pipe``'s, if given)."""

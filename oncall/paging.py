@@ -128,12 +128,13 @@ def escalate_incident(incident_id: str) -> dict[str, Any]:
     connection = get_current_job().connection
     store, now = IncidentStore(connection), datetime.now(UTC)
     incident = store.get(incident_id)
-    tag = str((incident or {}).get("escalations", 0) + 1)
-    if incident and incident["status"] == "escalated" and _escalation_unpaged(incident, tag):
+    done = (incident or {}).get("escalations", 0)  # counted as the status becomes escalated
+    if incident and incident["status"] == "escalated" and _escalation_unpaged(incident, str(done)):
         # A re-run: the first run marked the incident escalated, then died before queueing
         # its page. Queue it now (the job id is the same, so never twice).
-        enqueue_page(connection, incident_id, "escalate", tag)
+        enqueue_page(connection, incident_id, "escalate", str(done))
         return {"incident": incident_id, "escalated": True}
+    tag = str(done + 1)
     if incident is None or incident["status"] not in {"triggered", "page-failed"}:
         return {"incident": incident_id, "escalated": False}
     store.transition(

@@ -219,6 +219,7 @@ def test_unacknowledged_p0_is_escalated_by_the_scheduler(redis_conn, fake_pd, co
     assert _work(redis_conn, oncall)
     incident = _only_incident(redis_conn)
     assert incident["status"] == "escalated"
+    assert incident["escalations"] == 1  # it stayed 0, and so did the escalation rate
     first, second = fake_pd.triggers()
     assert first["dedup_key"] == second["dedup_key"]
     summary = second["payload"]["custom_details"]["escalation"]
@@ -429,3 +430,4 @@ def test_an_escalation_cut_short_after_marking_the_incident_still_pages(
     first, second = fake_pd.triggers()
     assert first["dedup_key"] == second["dedup_key"]
     assert "ESCALATION" in second["payload"]["custom_details"]["escalation"]
+    assert store.get(incident["id"])["escalations"] == 1
