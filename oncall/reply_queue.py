@@ -206,9 +206,11 @@ class ReplyQueue:
     def reopen(self, mention_id: str, person: str, now: datetime) -> dict:
         def change(item):
             _require(item, {"replied", "dismissed"}, "reopen")
+            was_resolved = bool(item.get("resolved_at"))
             item.update(status="open", claimed_by=None, resolved_at=None)
-            item["reopened"] += 1
-            return "reopened", ""
+            if was_resolved:  # the playbook's reopened rate: resolutions that did not hold
+                item["reopened"] += 1
+            return "reopened", "" if was_resolved else "not resolved before"
 
         return self._change(mention_id, person, now, change)
 

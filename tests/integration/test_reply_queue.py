@@ -342,3 +342,18 @@ def test_a_send_carrying_the_draft_it_approved_refuses_a_changed_one(
     (item,) = client.get("/api/queue", headers=AUTH).get_json()["items"]
     assert _send(client, draft_digest=item["draft_digest"]).status_code == 200
     assert fake_x.posted[0]["text"] == "lol we broke it again"
+
+
+def test_only_a_resolution_undone_counts_as_reopened(redis_conn, client, make_item):
+    queue = ReplyQueue(redis_conn)
+    queue.add(make_item(1))
+    queue.add(make_item(2))
+    act = lambda number, action, **extra: client.post(  # noqa: E731
+        f"/api/queue/x:{number}/{action}", json={"by": "maria", **extra}, headers=AUTH
+    )
+    for action in ("replied", "resolve", "reopen"):
+        assert act(1, action).status_code == 200
+    assert act(2, "dismiss", reason="spam").status_code == 200
+    undone = act(2, "reopen").get_json()
+    assert undone["reopened"] == 0 and undone["history"][-1]["detail"] == "not resolved before"
+    assert queue.get("x:1")["reopened"] == 1
