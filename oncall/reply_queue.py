@@ -88,13 +88,21 @@ class ReplyQueue:
 
         return self._change(mention_id, person, now, change)
 
-    def release(self, mention_id: str, person: str, now: datetime) -> dict:
+    def release(
+        self, mention_id: str, person: str, now: datetime, *, take_back: bool = False
+    ) -> dict:
+        """Give a claimed item back to the queue. Its holder may; with ``take_back`` (an
+        admin, or the API asked to) anyone may, so that an item claimed by someone who
+        went off shift does not stay stuck."""
+
         def change(item):
             _require(item, {"claimed"}, "release")
-            _owner(item, person)
+            if not take_back:
+                _owner(item, person)
             _not_sending(item, now, "release it")
+            holder = item["claimed_by"]
             item.update(status="open", claimed_by=None)
-            return "released", ""
+            return "released", "" if holder == person else f"taken back from {holder}"
 
         return self._change(mention_id, person, now, change)
 
@@ -276,4 +284,8 @@ def _not_sending(item: dict, now: datetime, action: str) -> None:
 
 def _owner(item: dict, person: str) -> None:
     if item["status"] == "claimed" and item["claimed_by"] != person:
-        raise QueueError("claimed", f"{item['claimed_by']} is answering this; claim it first")
+        raise QueueError(
+            "claimed",
+            f"{item['claimed_by']} is answering this: ask them to release it "
+            "(an admin can take it back)",
+        )

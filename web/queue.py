@@ -56,7 +56,8 @@ def act(mention_id: str, action: str):
     if action == "claim":
         return _answer(lambda: queue.claim(mention_id, person, now))
     if action == "release":
-        return _answer(lambda: queue.release(mention_id, person, now))
+        take_back = body.get("take_back") is True  # someone else's claim, off shift
+        return _answer(lambda: queue.release(mention_id, person, now, take_back=take_back))
     if action == "draft":
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -357,3 +357,14 @@ def test_only_a_resolution_undone_counts_as_reopened(redis_conn, client, make_it
     undone = act(2, "reopen").get_json()
     assert undone["reopened"] == 0 and undone["history"][-1]["detail"] == "not resolved before"
     assert queue.get("x:1")["reopened"] == 1
+
+
+def test_the_api_can_take_back_someone_elses_claim(redis_conn, client, make_item):
+    ReplyQueue(redis_conn).add(make_item())
+    client.post("/api/queue/x:1/claim", json={"by": "ana"}, headers=AUTH)
+    refused = client.post("/api/queue/x:1/release", json={"by": "ben"}, headers=AUTH)
+    assert refused.status_code == 409
+    taken = client.post(
+        "/api/queue/x:1/release", json={"by": "ben", "take_back": True}, headers=AUTH
+    )
+    assert taken.status_code == 200 and taken.get_json()["status"] == "open"

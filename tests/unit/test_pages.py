@@ -501,3 +501,15 @@ def test_each_target_is_shown_in_its_own_unit(name, row, expected):
     from web.pages.insight import _target_text
 
     assert _target_text(name, row) == expected  # P0's share was shown as "1 min" (100 s)
+
+
+def test_an_admin_takes_back_a_claim_left_by_someone_off_shift(app):
+    _client(app, "responder", "Ana").post("/queue/github:7/claim")
+    other = _client(app, "responder", "Ben").post("/queue/github:7/release", follow_redirects=True)
+    assert "Ana is answering this: ask them to release it" in other.get_data(as_text=True)
+    admin = _client(app, "admin", "Ada")
+    assert "Take back from Ana" in admin.get("/queue").get_data(as_text=True)
+    admin.post("/queue/github:7/release")
+    item = ReplyQueue(app.config["REDIS"]).get("github:7")
+    assert (item["status"], item["claimed_by"]) == ("open", None)
+    assert item["history"][-1]["detail"] == "taken back from Ana"

@@ -70,6 +70,10 @@ def _can_respond() -> bool:
     return role in ROLES and ROLES.index(role) >= ROLES.index("responder")
 
 
+def _is_admin() -> bool:
+    return getattr(_user(), "role", None) == "admin"
+
+
 def _now() -> datetime:
     return current_app.config["CLOCK"]()
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from oncall.reply_queue import QueueError, ReplyQueue
-from web.pages import _anchor, _can_respond, _now, _person, _redis, bp, requires
+from web.pages import _anchor, _can_respond, _is_admin, _now, _person, _redis, bp, requires
 from web.reply_posting import post_reply
 
 QUEUE_ACTIONS = ("claim", "release", "draft", "send", "replied", "dismiss")
@@ -19,6 +19,7 @@ def _queue_context() -> dict:
         "items": ReplyQueue(_redis()).working_view(_now()),
         "can_post_x": poster is not None,
         "can_respond": _can_respond(),
+        "is_admin": _is_admin(),
         "me": _person(),
     }
 
@@ -45,7 +46,7 @@ def queue_action(mention_id: str, action: str):
             queue_.claim(mention_id, person, now)
             flash(f"You are answering {mention_id}.", "ok")
         elif action == "release":
-            queue_.release(mention_id, person, now)
+            queue_.release(mention_id, person, now, take_back=_is_admin())
             flash(f"Released {mention_id}.", "ok")
         elif action == "draft":
             text = form.get("text", "")
