@@ -20,6 +20,7 @@ from oncall.replies import X_LIMIT, UnsafeReplyError, revise_draft
 
 ITEM = "hark:queue:item:{id}"
 BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response due time
+BY_WARN = "hark:queue:by-warn"  # the same items; score: when they turn "near due"
 ALL = "hark:queue:by-received"
 NO_DUE = 4_102_444_800.0  # 2100-01-01: items without a due time sort last
 
@@ -56,6 +57,7 @@ class ReplyQueue:
         received = datetime.fromisoformat(item["received_at"]).timestamp()
         with self.connection.pipeline() as pipe:
             pipe.zadd(BY_DUE, {item["mention_id"]: _due_score(item)})
+            pipe.zadd(BY_WARN, {item["mention_id"]: _due_score(item, "warn_at")})
             pipe.zadd(ALL, {item["mention_id"]: received})
             pipe.execute()
         return True
@@ -64,15 +66,29 @@ class ReplyQueue:
         raw = self.connection.get(ITEM.format(id=mention_id))
         return json.loads(raw) if raw else None
 
-    def working_view(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        """Open and claimed items, soonest due first, flagged overdue or warning."""
-        ids = [raw.decode() for raw in self.connection.zrange(BY_DUE, 0, limit - 1)]
+    def working_view(
+        self, now: datetime, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Open and claimed items, soonest due first (from ``offset``), flagged overdue or
+        warning."""
+        ids = [raw.decode() for raw in self.connection.zrange(BY_DUE, offset, offset + limit - 1)]
         items = [self.get(i) for i in ids]
         return [with_clock(item, now) for item in items if item]
 
     def waiting(self) -> int:
         """How many items are open or claimed (the working view shows the first 100)."""
         return self.connection.zcard(BY_DUE)
+
+    def sla_counts(self, now: datetime) -> dict[str, int]:
+        """Of all the waiting items (not only a view's first 100): how many, how many past
+        their due time, how many near it."""
+        moment = now.timestamp()
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.zcard(BY_DUE)
+            pipe.zcount(BY_DUE, "-inf", moment)
+            pipe.zcount(BY_WARN, "-inf", moment)
+            waiting, overdue, warned = pipe.execute()
+        return {"waiting": waiting, "overdue": overdue, "warning": max(0, warned - overdue)}
 
     def items(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         ids = self.connection.zrangebyscore(ALL, since.timestamp(), f"({until.timestamp()}")
@@ -238,8 +254,10 @@ class ReplyQueue:
             pipe.set(key, json.dumps(item))
             if item["status"] in ("open", "claimed"):
                 pipe.zadd(BY_DUE, {mention_id: _due_score(item)})
+                pipe.zadd(BY_WARN, {mention_id: _due_score(item, "warn_at")})
             else:
                 pipe.zrem(BY_DUE, mention_id)
+                pipe.zrem(BY_WARN, mention_id)
             return item
 
         return self.connection.transaction(transaction, key, value_from_callable=True)
@@ -263,8 +281,8 @@ def with_clock(item: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {**item, "sla_state": state, "draft_digest": draft_digest(text)}
 
 
-def _due_score(item: dict) -> float:
-    due = item.get("due_at")
+def _due_score(item: dict, field: str = "due_at") -> float:
+    due = item.get(field)
     return datetime.fromisoformat(due).timestamp() if due else NO_DUE
 
 

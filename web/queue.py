@@ -4,7 +4,7 @@ replace it with the signed-in user."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from oncall.reply_queue import QueueError, ReplyQueue
 from web.auth import require_token
@@ -44,8 +44,21 @@ def _answer(action):
 @bp.get("")
 @require_token
 def working_view():
-    now = current_app.config["CLOCK"]()
-    return jsonify({"items": _queue().working_view(now), "next": None})
+    """Open and claimed items, soonest due first, ``limit`` (1-200, default 100) at a time
+    from ``cursor`` (the ``next`` of the page before)."""
+    now, queue = current_app.config["CLOCK"](), _queue()
+    try:
+        limit = int(request.args.get("limit", 100))
+        offset = int(request.args.get("cursor", 0))
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", "limit and cursor must be numbers") from None
+    if not 1 <= limit <= 200 or offset < 0:
+        raise ApiError(
+            400, "invalid_parameter", "limit must be between 1 and 200, cursor 0 or more"
+        )
+    items = queue.working_view(now, limit, offset)
+    more = offset + limit < queue.waiting()
+    return jsonify({"items": items, "next": str(offset + limit) if more else None})
 
 
 @bp.post("/<path:mention_id>/<action>")

@@ -368,3 +368,18 @@ def test_the_api_can_take_back_someone_elses_claim(redis_conn, client, make_item
         "/api/queue/x:1/release", json={"by": "ben", "take_back": True}, headers=AUTH
     )
     assert taken.status_code == 200 and taken.get_json()["status"] == "open"
+
+
+def test_the_whole_queue_is_counted_and_reachable_past_its_first_page(
+    redis_conn, client, make_item
+):
+    queue = ReplyQueue(redis_conn)
+    for number in range(1, 131):  # 130 waiting: 100 overdue, 30 near due
+        due = NOW - timedelta(minutes=1) if number <= 100 else NOW + timedelta(minutes=5)
+        queue.add(make_item(number, due_at=due.isoformat()))
+    assert queue.sla_counts(NOW) == {"waiting": 130, "overdue": 100, "warning": 30}
+    first = client.get("/api/queue?limit=100", headers=AUTH).get_json()
+    rest = client.get(f"/api/queue?cursor={first['next']}", headers=AUTH).get_json()
+    ids = [item["mention_id"] for item in first["items"] + rest["items"]]
+    assert len(set(ids)) == 130 and rest["next"] is None
+    assert client.get("/api/queue?limit=0", headers=AUTH).status_code == 400

@@ -513,3 +513,16 @@ def test_an_admin_takes_back_a_claim_left_by_someone_off_shift(app):
     item = ReplyQueue(app.config["REDIS"]).get("github:7")
     assert (item["status"], item["claimed_by"]) == ("open", None)
     assert item["history"][-1]["detail"] == "taken back from Ana"
+
+
+def test_the_queue_page_counts_every_waiting_item_past_the_first_hundred(viewer, app):
+    queue = ReplyQueue(app.config["REDIS"])
+    before = queue.sla_counts(NOW)
+    for number in range(120):
+        mention = _mention(f"bulk-{number}", "discord", "help", NOW, {})
+        due = NOW - timedelta(minutes=5)  # all overdue
+        queue.add(_item(mention, "P2", due, due - timedelta(minutes=10), "Hi"))
+    html = viewer.get("/queue").get_data(as_text=True)
+    waiting, overdue = before["waiting"] + 120, before["overdue"] + 120
+    assert f"<strong>{waiting}</strong> waiting:\n  {overdue} overdue" in html
+    assert "Showing the 100 due soonest" in html

@@ -24,13 +24,13 @@ def _open_p0() -> list[dict]:
 
 
 def _overview() -> dict:
-    items = ReplyQueue(_redis()).working_view(_now())
+    counts = ReplyQueue(_redis()).sla_counts(_now())  # all waiting items, not a page of them
     return {
         "rotation": _rotation(),
         "incidents": _open_p0(),
-        "queue_size": ReplyQueue(_redis()).waiting(),
-        "overdue": sum(1 for item in items if item["sla_state"] == "overdue"),
-        "warning": sum(1 for item in items if item["sla_state"] == "warning"),
+        "queue_size": counts["waiting"],
+        "overdue": counts["overdue"],
+        "warning": counts["warning"],
         "sources": MonitorState(_redis()).health(_now()),
         "service": _service(),
     }

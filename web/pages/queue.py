@@ -14,9 +14,10 @@ QUEUE_ACTIONS = ("claim", "release", "draft", "send", "replied", "dismiss")
 
 
 def _queue_context() -> dict:
-    poster = current_app.config.get("X_POSTER")
+    poster, queue_ = current_app.config.get("X_POSTER"), ReplyQueue(_redis())
     return {
-        "items": ReplyQueue(_redis()).working_view(_now()),
+        "items": queue_.working_view(_now()),
+        "counts": queue_.sla_counts(_now()),
         "can_post_x": poster is not None,
         "can_respond": _can_respond(),
         "is_admin": _is_admin(),
