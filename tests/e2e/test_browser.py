@@ -4,8 +4,11 @@ and answer an item in the queue. Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -37,7 +40,7 @@ def running(tmp_path_factory):
         _wait_for(lambda: [i for i in _get(port, "/api/incidents", token)["items"] if i["pages"]])
         _wait_for(lambda: _get(port, "/api/queue", token)["items"])
         password = _admin_password(directory)
-        yield f"http://127.0.0.1:{port}", password
+        yield f"http://127.0.0.1:{port}", password, token
     finally:
         _stop(process, directory)
 
@@ -55,7 +58,7 @@ def page(running):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         tab = context.new_page()
-        base, password = running
+        base, password, _token = running
         tab.goto(f"{base}/")
         expect(tab).to_have_url(re.compile(r"/login"))
         tab.get_by_label("Name").fill("admin")
@@ -94,6 +97,28 @@ def test_claim_and_answer_an_item_in_the_queue(page):
     first.get_by_role("button", name="Mark replied").click()
     tab.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
     expect(tab.get_by_text(re.compile("replied", re.I)).first).to_be_visible()
+
+
+def test_the_queue_refreshes_again_once_typing_is_undone(page, running):
+    """The queue stops refreshing while something typed is unsent; typing a reason and
+    clearing it again used to stop the refresh for good."""
+    tab, base = page
+    token = running[2]
+    tab.goto(f"{base}/queue")
+    waiting = tab.locator(".summary strong")
+    before = waiting.inner_text()
+    reason = tab.locator("article").first.get_by_label("Why it needs no answer")
+    reason.fill("spam")
+    reason.fill("")
+    tab.locator("h1").click()  # the focus leaves the queue: nothing is left unsent
+    mention = {"channel": "discord", "id": f"e2e-{time.time_ns()}", "text": "caro install fails"}
+    request = urllib.request.Request(
+        f"{base}/api/mentions",
+        data=json.dumps(mention).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert urllib.request.urlopen(request, timeout=10).status == 202
+    expect(waiting).not_to_have_text(before, timeout=40_000)  # refreshed every 10 s
 
 
 def test_usable_on_a_phone(page):

@@ -69,9 +69,23 @@
   document.addEventListener("input", function (event) {
     var target = event.target;
     if (target.matches && target.matches("textarea[data-x-count]")) { updateCount(target); }
-    var live = target.closest && target.closest("[data-poll]");
-    if (live) { live.setAttribute("data-dirty", "1"); }
   });
+
+  /* Something typed and not sent: a field whose value differs from the one the page came
+     with. Typing then clearing it (or sending it) lets the refresh resume. */
+  function unsaved(container) {
+    var fields = container.querySelectorAll("input, textarea");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (field.type === "hidden" || field.type === "submit") { continue; }
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) { return true; }
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   function initCounts(root) {
     root.querySelectorAll("textarea[data-x-count]").forEach(updateCount);
@@ -82,7 +96,7 @@
 
   function refresh(container) {
     if (document.hidden) { return; }
-    if (container.contains(document.activeElement) || container.getAttribute("data-dirty")) {
+    if (container.contains(document.activeElement) || unsaved(container)) {
       return; /* never throw away what someone is typing */
     }
     fetch(container.getAttribute("data-poll"), {
@@ -93,7 +107,7 @@
       return response.text();
     }).then(function (html) {
       if (html === null || html === undefined) { return; }
-      if (container.contains(document.activeElement) || container.getAttribute("data-dirty")) { return; }
+      if (container.contains(document.activeElement) || unsaved(container)) { return; }
       if (container.getAttribute("data-last") === html) { return; }
       container.setAttribute("data-last", html);
       container.innerHTML = html;
@@ -104,7 +118,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     initCounts(document);
     document.querySelectorAll("[data-poll]").forEach(function (container) {
-      container.addEventListener("submit", function () { container.setAttribute("data-dirty", "1"); });
       window.setInterval(function () { refresh(container); }, PERIOD_MS);
     });
   });
