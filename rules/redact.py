@@ -177,10 +177,12 @@ _PHONE_NANP = re.compile(
     r"(?<![A-Za-z0-9_.+-])(?<!\d)(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"
     r"(?!\d|[.-]\d)"
 )
-# National numbers with a trunk 0 and one consistent separator: 020 7946 0958, 01 23 45 67 89,
-# 090-1234-5678, 030 1234567. Dates (01.02.2026) have too few digits to pass the count.
+# National numbers with a trunk 0 (or "(0..)") and one consistent separator: 020 7946 0958,
+# 01 23 45 67 89, 090-1234-5678, 030 1234567, 07700 900123, (030) 1234567. Dates
+# (01.02.2026) have too few digits to pass the count.
 _PHONE_TRUNK = re.compile(
-    r"(?<![A-Za-z0-9_.+-])(?<!\d)0\d{1,4}+(?P<sep>[ .-])\d{2,}+(?:(?P=sep)\d{2,}+){1,4}+"
+    r"(?<![A-Za-z0-9_.+-])(?<!\d)(?:0\d{1,4}+|\(0\d{1,4}+\))"
+    r"(?P<sep>[ .-])\d{2,}+(?:(?P=sep)\d{2,}+){0,4}+"
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -123,6 +123,10 @@ PHONES = [
     ("+44 (0)20 7946 0958", "[phone]"),
     ("01 23 45 67 89", "[phone]"),
     ("020 7946 0958", "[phone]"),
+    ("030 1234567", "[phone]"),  # two groups after the trunk 0 (Berlin)
+    ("07700 900123", "[phone]"),  # a UK mobile
+    ("ring 0170 1234567 today", "ring [phone] today"),  # a German mobile
+    ("(030) 1234567", "[phone]"),
     ("090-1234-5678", "[phone]"),
     ("+49 30 1234567.", "[phone]."),
     ("ring 415-555-0132x123", "ring [phone]x123"),
