@@ -17,6 +17,7 @@ import redis
 from redis import Redis
 
 from oncall.replies import X_LIMIT, UnsafeReplyError, revise_draft
+from oncall.store import MentionStore
 
 ITEM = "hark:queue:item:{id}"
 BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response due time
@@ -54,6 +55,7 @@ class ReplyQueue:
         key = ITEM.format(id=item["mention_id"])
         if not self.connection.set(key, json.dumps(item), nx=True):
             return False
+        MentionStore(self.connection).set_status(item["mention_id"], "queued")
         received = datetime.fromisoformat(item["received_at"]).timestamp()
         with self.connection.pipeline() as pipe:
             pipe.zadd(BY_DUE, {item["mention_id"]: _due_score(item)})
@@ -260,7 +262,10 @@ class ReplyQueue:
                 pipe.zrem(BY_WARN, mention_id)
             return item
 
-        return self.connection.transaction(transaction, key, value_from_callable=True)
+        item = self.connection.transaction(transaction, key, value_from_callable=True)
+        status = {"replied": "replied", "dismissed": "dismissed"}.get(item["status"], "queued")
+        MentionStore(self.connection).set_status(mention_id, status)  # GET /api/mentions?status=
+        return item
 
 
 def draft_digest(text: str) -> str:

@@ -20,6 +20,9 @@ RECORD = "hark:mention:{id}"
 BY_TIME = "hark:mentions:by-time"
 BY = "hark:mentions:{field}:{value}"  # field: priority, channel, status
 FILTER_FIELDS = ("priority", "channel", "status")
+# new: triaged (no public answer needed, or not queued yet); queued: in the reply queue;
+# replied, dismissed: what the community manager did with it.
+STATUSES = ("new", "queued", "replied", "dismissed")
 
 
 @dataclass(frozen=True)
@@ -39,15 +42,16 @@ class MentionStore:
         triaged_at: datetime,
         status: str = "new",
     ) -> None:
-        """Store a mention with its triage (the raw payload is kept in the record)."""
+        """Store a mention with its triage (the raw payload is kept in the record); a
+        re-triage keeps the status the reply queue gave it."""
+        old = self.get(mention["id"])
         record = {
             **mention,
             "triage": triage,
             "triaged_at": triaged_at.isoformat(),
-            "status": status,
+            "status": old.get("status", status) if old else status,
         }
         score = _epoch(mention["created_at"])
-        old = self.get(mention["id"])
         with self.connection.pipeline(transaction=True) as pipe:
             if old:  # a re-triage may change the priority: drop the old index entries
                 for field in FILTER_FIELDS:
@@ -59,6 +63,28 @@ class MentionStore:
                     BY.format(field=field, value=_value(record, field)), {mention["id"]: score}
                 )
             pipe.execute()
+
+    def set_status(self, mention_id: str, status: str) -> None:
+        """Move a stored mention to ``status`` (one of ``STATUSES``), record and index
+        together; a mention not stored (yet) is left alone."""
+        key = RECORD.format(id=mention_id)
+
+        def move(pipe) -> None:
+            raw = pipe.get(key)
+            if raw is None:
+                return
+            record = json.loads(raw)
+            old = record.get("status", "new")
+            if old == status:
+                return
+            record["status"] = status
+            score = _epoch(record["created_at"])
+            pipe.multi()
+            pipe.set(key, json.dumps(record))
+            pipe.zrem(BY.format(field="status", value=old), mention_id)
+            pipe.zadd(BY.format(field="status", value=status), {mention_id: score})
+
+        self.connection.transaction(move, key)
 
     def get(self, mention_id: str) -> dict[str, Any] | None:
         data = self.connection.get(RECORD.format(id=mention_id))

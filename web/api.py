@@ -7,7 +7,8 @@ from flask import Blueprint, current_app, jsonify, request
 from monitor.intake import Intake
 from monitor.mention import InvalidMessage, incoming_mention
 from monitor.store import MonitorState
-from oncall.store import MentionStore
+from oncall.store import STATUSES, MentionStore
+from rules.schema import CHANNELS, LEVELS
 from web.auth import require_token
 from web.errors import ApiError
 from web.json_body import read_body
@@ -49,6 +50,9 @@ def list_mentions():
     if not 1 <= limit <= MAX_LIMIT:
         raise ApiError(400, "invalid_parameter", f"limit must be between 1 and {MAX_LIMIT}")
     filters = {field: request.args.get(field) for field in ("priority", "channel", "status")}
+    for field, allowed in (("priority", LEVELS), ("channel", CHANNELS), ("status", STATUSES)):
+        if filters[field] and filters[field] not in allowed:
+            raise ApiError(400, "invalid_parameter", f"{field} must be one of {', '.join(allowed)}")
     store = MentionStore(current_app.config["REDIS"])
     try:
         page = store.list(filters, limit, request.args.get("cursor"))

@@ -212,6 +212,26 @@ def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
     report = period_report(redis_conn, "day", friday + timedelta(hours=1))
     assert "P0" in report and "# " in report
 
+    app = create_app(redis=redis_conn, api_token="t", clock=lambda: NOW)
+    listed = lambda query: [  # noqa: E731
+        item["id"]
+        for item in app.test_client()
+        .get(f"/api/mentions?{query}", headers=AUTH)
+        .get_json()["items"]
+    ]
+    assert sorted(listed("status=queued")) == ["discord:2", "github:1", "x:4"]
+    assert listed("status=new") == ["x:3"]  # praise on X: nothing to answer
+    queue.mark_replied("github:1", "maria", NOW, "copied by hand")
+    queue.dismiss("discord:2", "maria", "answered in a thread", NOW)
+    assert listed("status=replied") == ["github:1"] and listed("status=dismissed") == ["discord:2"]
+    client = app.test_client()
+    for bad in ("status=bogus", "priority=p0", "channel=twitter"):
+        response = client.get(f"/api/mentions?{bad}", headers=AUTH)
+        assert (
+            response.status_code == 400
+            and "must be one of" in response.get_json()["error"]["message"]
+        )
+
 
 # ------------------------------------------------------------------ posting exactly once
 
