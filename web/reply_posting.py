@@ -43,6 +43,12 @@ def post_reply(
         raise QueueError("not_found", f"no queue item for {mention_id}")
     if item["channel"] != "x" or poster is None:
         raise QueueError("cannot_post", NOT_SET_UP)
+    if not str(item.get("native_id", "")).isdigit():  # relayed by hand, not read from X
+        raise QueueError(
+            "cannot_post",
+            f"{item['native_id']!r} is not an X post id, so there is nothing to reply to on X: "
+            "answer by hand, then mark it replied",
+        )
     item = queue.begin_send(mention_id, person, now, approved)
     try:
         reply_id = poster.reply(item["draft"]["text"], item["native_id"])

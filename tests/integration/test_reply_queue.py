@@ -403,3 +403,11 @@ def test_the_whole_queue_is_counted_and_reachable_past_its_first_page(
     ids = [item["mention_id"] for item in first["items"] + rest["items"]]
     assert len(set(ids)) == 130 and rest["next"] is None
     assert client.get("/api/queue?limit=0", headers=AUTH).status_code == 400
+
+
+def test_an_x_mention_without_a_post_id_is_not_sent(redis_conn, client, make_item, fake_x):
+    ReplyQueue(redis_conn).add(make_item(native_id="relayed-by-hand"))
+    refused = _send(client)
+    assert refused.status_code == 409
+    assert "not an X post id" in refused.get_json()["error"]["message"]
+    assert fake_x.posted == [] and ReplyQueue(redis_conn).get("x:1")["status"] == "open"
