@@ -91,13 +91,14 @@ def _secrets(data_dir: Path) -> dict[str, str]:
             "admin_password": secrets.token_urlsafe(12),
         }
     users = data_dir / "users.yaml"
-    if not users.exists():  # first run, or deleted since: the admin login it announces
-        write_private(
+    new = not path.exists()
+    if new or not users.exists():  # the admin login it announces, first or made again
+        write_private(  # before secrets.json: a crash in between only makes both again
             users,
             "users:\n  - name: admin\n    role: admin\n"
             f'    password_hash: "{hash_password(values["admin_password"])}"\n',
         )
-    if not path.exists():
+    if new:
         write_private(path, json.dumps(values))
     return values
 

@@ -188,8 +188,6 @@ class IncidentStore:
             incident["timeline"].append(_event(now, event, detail, **extra))
             if event.startswith("page"):
                 incident["pages"].append({"at": now.isoformat(), "event": event, **extra})
-            if event == "escalated":
-                incident["escalations"] += 1
             incident["updated_at"] = now.isoformat()
             self._save(incident)
             return incident

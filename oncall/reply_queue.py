@@ -17,11 +17,13 @@ import redis
 from redis import Redis
 
 from oncall.replies import X_LIMIT, UnsafeReplyError, revise_draft
-from oncall.store import MentionStore
+from oncall.store import RECORD, status_writes
 
 ITEM = "hark:queue:item:{id}"
 BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response due time
-BY_WARN = "hark:queue:by-warn"  # the same items; score: when they turn "near due"
+# Waiting items not yet answered (a reopened item was): by due time and by "near due" time.
+UNANSWERED_BY_DUE = "hark:queue:unanswered:by-due"
+UNANSWERED_BY_WARN = "hark:queue:unanswered:by-warn"
 ALL = "hark:queue:by-received"
 NO_DUE = 4_102_444_800.0  # 2100-01-01: items without a due time sort last
 
@@ -52,17 +54,21 @@ class ReplyQueue:
             "history": [],
             **item,
         }
-        key = ITEM.format(id=item["mention_id"])
-        if not self.connection.set(key, json.dumps(item), nx=True):
-            return False
-        MentionStore(self.connection).set_status(item["mention_id"], "queued")
-        received = datetime.fromisoformat(item["received_at"]).timestamp()
-        with self.connection.pipeline() as pipe:
-            pipe.zadd(BY_DUE, {item["mention_id"]: _due_score(item)})
-            pipe.zadd(BY_WARN, {item["mention_id"]: _due_score(item, "warn_at")})
-            pipe.zadd(ALL, {item["mention_id"]: received})
-            pipe.execute()
-        return True
+        mention_id = item["mention_id"]
+        key, mention_key = ITEM.format(id=mention_id), RECORD.format(id=mention_id)
+
+        def write(pipe: redis.client.Pipeline) -> bool:
+            if pipe.exists(key):
+                return False
+            mention = pipe.get(mention_key)
+            pipe.multi()
+            pipe.set(key, json.dumps(item))
+            pipe.zadd(ALL, {mention_id: datetime.fromisoformat(item["received_at"]).timestamp()})
+            _index_writes(pipe, item)
+            status_writes(pipe, mention_id, mention, "queued")
+            return True
+
+        return self.connection.transaction(write, key, mention_key, value_from_callable=True)
 
     def get(self, mention_id: str) -> dict[str, Any] | None:
         raw = self.connection.get(ITEM.format(id=mention_id))
@@ -87,8 +93,8 @@ class ReplyQueue:
         moment = now.timestamp()
         with self.connection.pipeline(transaction=False) as pipe:
             pipe.zcard(BY_DUE)
-            pipe.zcount(BY_DUE, "-inf", moment)
-            pipe.zcount(BY_WARN, "-inf", moment)
+            pipe.zcount(UNANSWERED_BY_DUE, "-inf", moment)
+            pipe.zcount(UNANSWERED_BY_WARN, "-inf", moment)
             waiting, overdue, warned = pipe.execute()
         return {"waiting": waiting, "overdue": overdue, "warning": max(0, warned - overdue)}
 
@@ -187,9 +193,12 @@ class ReplyQueue:
         return self._change(mention_id, person, now, change)
 
     def send_failed(self, mention_id: str, person: str, now: datetime, reason: str) -> dict:
-        """End a send that did not post: the item stays claimed by ``person``."""
+        """End ``person``'s send that X refused (nothing was posted): the item stays
+        claimed by them, and can be sent again."""
 
         def change(item):
+            if item.get("sending_since") is None or item["claimed_by"] != person:
+                raise QueueError("conflict", f"no send of {person}'s under way to end")
             item["sending_since"] = None
             return "send-failed", reason
 
@@ -198,6 +207,9 @@ class ReplyQueue:
     def mark_replied(
         self, mention_id: str, person: str, now: datetime, how: str, reply_url: str | None = None
     ) -> dict:
+        """Record the reply: by hand (``reply_url`` None; the sender may, to settle a send
+        whose outcome X left unclear), or as the end of ``person``'s own send."""
+
         def change(item):
             _require(item, {"open", "claimed"}, "mark replied")
             _owner(item, person)
@@ -241,12 +253,15 @@ class ReplyQueue:
         return self._change(mention_id, person, now, change)
 
     def _change(self, mention_id: str, person: str, now: datetime, change) -> dict:
-        key = ITEM.format(id=mention_id)
+        """Apply ``change`` to the item in one transaction with its indexes and its
+        mention's status (what ``GET /api/mentions?status=`` filters on)."""
+        key, mention_key = ITEM.format(id=mention_id), RECORD.format(id=mention_id)
 
         def transaction(pipe: redis.client.Pipeline):
             raw = pipe.get(key)
             if raw is None:
                 raise QueueError("not_found", f"no queue item for {mention_id}")
+            mention = pipe.get(mention_key)
             item = json.loads(raw)
             event, detail = change(item)
             item["history"].append(
@@ -254,18 +269,29 @@ class ReplyQueue:
             )
             pipe.multi()
             pipe.set(key, json.dumps(item))
-            if item["status"] in ("open", "claimed"):
-                pipe.zadd(BY_DUE, {mention_id: _due_score(item)})
-                pipe.zadd(BY_WARN, {mention_id: _due_score(item, "warn_at")})
-            else:
-                pipe.zrem(BY_DUE, mention_id)
-                pipe.zrem(BY_WARN, mention_id)
+            _index_writes(pipe, item)
+            status = {"replied": "replied", "dismissed": "dismissed"}.get(item["status"], "queued")
+            status_writes(pipe, mention_id, mention, status)
             return item
 
-        item = self.connection.transaction(transaction, key, value_from_callable=True)
-        status = {"replied": "replied", "dismissed": "dismissed"}.get(item["status"], "queued")
-        MentionStore(self.connection).set_status(mention_id, status)  # GET /api/mentions?status=
-        return item
+        return self.connection.transaction(transaction, key, mention_key, value_from_callable=True)
+
+
+def _index_writes(pipe: redis.client.Pipeline, item: dict) -> None:
+    """Queue the index writes for the item's state: the working view's order, and the
+    unanswered items' due and near-due times that ``sla_counts`` counts."""
+    mention_id = item["mention_id"]
+    waiting = item["status"] in ("open", "claimed")
+    if waiting:
+        pipe.zadd(BY_DUE, {mention_id: _due_score(item)})
+    else:
+        pipe.zrem(BY_DUE, mention_id)
+    if waiting and not item.get("first_response_at"):
+        pipe.zadd(UNANSWERED_BY_DUE, {mention_id: _due_score(item)})
+        pipe.zadd(UNANSWERED_BY_WARN, {mention_id: _due_score(item, "warn_at")})
+    else:
+        pipe.zrem(UNANSWERED_BY_DUE, mention_id)
+        pipe.zrem(UNANSWERED_BY_WARN, mention_id)
 
 
 def draft_digest(text: str) -> str:

@@ -25,6 +25,22 @@ FILTER_FIELDS = ("priority", "channel", "status")
 STATUSES = ("new", "queued", "replied", "dismissed")
 
 
+def status_writes(pipe, mention_id: str, raw: bytes | None, status: str) -> None:
+    """Queue, in ``pipe``'s MULTI, the writes moving the mention stored as ``raw`` (read
+    under WATCH) to ``status``: nothing when it is not stored or already there. The reply
+    queue calls it inside its own transactions, so item and mention change together."""
+    if raw is None:
+        return
+    record = json.loads(raw)
+    old = record.get("status", "new")
+    if old == status:
+        return
+    record["status"] = status
+    pipe.set(RECORD.format(id=mention_id), json.dumps(record))
+    pipe.zrem(BY.format(field="status", value=old), mention_id)
+    pipe.zadd(BY.format(field="status", value=status), {mention_id: _epoch(record["created_at"])})
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
@@ -43,26 +59,32 @@ class MentionStore:
         status: str = "new",
     ) -> None:
         """Store a mention with its triage (the raw payload is kept in the record); a
-        re-triage keeps the status the reply queue gave it."""
-        old = self.get(mention["id"])
-        record = {
-            **mention,
-            "triage": triage,
-            "triaged_at": triaged_at.isoformat(),
-            "status": old.get("status", status) if old else status,
-        }
+        re-triage keeps the status the reply queue gave it (read and written in one
+        transaction, so a queue action in between is not undone)."""
+        key = RECORD.format(id=mention["id"])
         score = _epoch(mention["created_at"])
-        with self.connection.pipeline(transaction=True) as pipe:
+
+        def write(pipe) -> None:
+            raw = pipe.get(key)
+            old = json.loads(raw) if raw else None
+            record = {
+                **mention,
+                "triage": triage,
+                "triaged_at": triaged_at.isoformat(),
+                "status": old.get("status", status) if old else status,
+            }
+            pipe.multi()
             if old:  # a re-triage may change the priority: drop the old index entries
                 for field in FILTER_FIELDS:
                     pipe.zrem(BY.format(field=field, value=_value(old, field)), mention["id"])
-            pipe.set(RECORD.format(id=mention["id"]), json.dumps(record))
+            pipe.set(key, json.dumps(record))
             pipe.zadd(BY_TIME, {mention["id"]: score})
             for field in FILTER_FIELDS:
                 pipe.zadd(
                     BY.format(field=field, value=_value(record, field)), {mention["id"]: score}
                 )
-            pipe.execute()
+
+        self.connection.transaction(write, key)
 
     def set_status(self, mention_id: str, status: str) -> None:
         """Move a stored mention to ``status`` (one of ``STATUSES``), record and index
@@ -71,18 +93,8 @@ class MentionStore:
 
         def move(pipe) -> None:
             raw = pipe.get(key)
-            if raw is None:
-                return
-            record = json.loads(raw)
-            old = record.get("status", "new")
-            if old == status:
-                return
-            record["status"] = status
-            score = _epoch(record["created_at"])
             pipe.multi()
-            pipe.set(key, json.dumps(record))
-            pipe.zrem(BY.format(field="status", value=old), mention_id)
-            pipe.zadd(BY.format(field="status", value=status), {mention_id: score})
+            status_writes(pipe, mention_id, raw, status)
 
         self.connection.transaction(move, key)
 

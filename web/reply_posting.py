@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from oncall.reply_queue import QueueError, ReplyQueue
+from oncall.reply_queue import SENDING_STALE_S, QueueError, ReplyQueue
 
 NOT_SET_UP = (
     "posting is set up for X only (HARK_X_API_KEY, HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN "
@@ -53,7 +53,22 @@ def post_reply(
     try:
         reply_id = poster.reply(item["draft"]["text"], item["native_id"])
     except XError as error:
+        if _maybe_posted(error):  # the reservation stays: a second send could post twice
+            raise QueueError(
+                "x_error",
+                f"X did not answer clearly ({error}), so the reply may be posted: look on X, "
+                "then mark the item replied; it can be sent again in "
+                f"{SENDING_STALE_S // 60} minutes",
+            ) from None
         queue.send_failed(mention_id, person, now, str(error))
         raise QueueError("x_error", f"X refused the reply: {error}") from None
     url = f"https://x.com/i/status/{reply_id}"
     return queue.mark_replied(mention_id, person, now, "posted on X", url)
+
+
+def _maybe_posted(error: Exception) -> bool:
+    """A timeout, a dropped connection or a 5xx: X may have posted before it failed.
+    A refusal (credentials, a 4xx, the rate limit) posted nothing."""
+    from monitor.x_api import XTemporaryError
+
+    return isinstance(error, XTemporaryError)

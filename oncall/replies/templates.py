@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from oncall.replies.tone import destructive_command, find_tone_problems
 from oncall.replies.x_length import X_LIMIT, x_weighted_length
 from rules.redact import find_pii
-from rules.schema import CHANNELS
+from rules.schema import CHANNELS, Channel
 from rules.yaml_lines import BoundedLoader, field_name, index_lines, locate
 
 VARIABLES = ("author", "channel", "priority", "category", "kind", "incident_url", "version_hint")
@@ -48,7 +48,7 @@ class When(BaseModel):
         Literal["command-generation", "safety", "installation", "documentation", "privacy", "other"]
     ] = []
     kinds: list[Literal["bug", "feature", "question", "praise", "other"]] = []
-    channels: list[Literal["x", "github", "discord", "email"]] = []
+    channels: list[Channel] = []
 
 
 class TemplateSpec(BaseModel):

@@ -329,16 +329,33 @@ def test_x_refusing_the_reply_changes_nothing_and_a_retry_posts(
     redis_conn, client, make_item, fake_x
 ):
     ReplyQueue(redis_conn).add(make_item())
-    fake_x.faults = [(503, 0)]
+    fake_x.faults = [(403, 0)]  # a refusal: nothing was posted
     refused = _send(client)
-    assert (
-        refused.status_code == 502
-        and "X refused the reply" in refused.get_json()["error"]["message"]
-    )
+    assert refused.status_code == 502
+    assert "X refused the reply" in refused.get_json()["error"]["message"]
     item = ReplyQueue(redis_conn).get("x:1")
     assert (item["status"], item["claimed_by"], item["sending_since"]) == ("claimed", "maria", None)
     assert [h["event"] for h in item["history"]] == ["sending", "send-failed"]
     assert _send(client).status_code == 200 and len(fake_x.posted) == 1
+
+
+def test_an_unclear_answer_from_x_keeps_the_item_from_being_sent_twice(
+    redis_conn, client, make_item, fake_x
+):
+    ReplyQueue(redis_conn).add(make_item())
+    fake_x.faults = [(503, 0)]  # X may have posted before failing
+    unclear = _send(client)
+    assert unclear.status_code == 502
+    assert "the reply may be posted: look on X" in unclear.get_json()["error"]["message"]
+    assert ReplyQueue(redis_conn).get("x:1")["sending_since"] is not None
+    again = _send(client)
+    assert (
+        again.status_code == 409
+        and "posting the reply on X right now" in again.get_json()["error"]["message"]
+    )
+    settled = client.post("/api/queue/x:1/replied", json={"by": "maria"}, headers=AUTH)
+    assert settled.status_code == 200 and settled.get_json()["status"] == "replied"
+    assert fake_x.posted == []  # the fake refused both; nothing was sent twice
 
 
 def test_a_send_carrying_the_draft_it_approved_refuses_a_changed_one(

@@ -33,3 +33,10 @@ def test_a_damaged_secrets_file_says_what_to_delete(tmp_path, damage):
     (tmp_path / "secrets.json").write_text(damage)
     with pytest.raises(click.ClickException, match=r"is damaged: delete it and .*users\.yaml"):
         _secrets(tmp_path)
+
+
+def test_a_lost_secrets_file_makes_a_users_file_for_the_new_login(tmp_path):
+    _secrets(tmp_path)
+    (tmp_path / "secrets.json").unlink()
+    values = _secrets(tmp_path)  # new secrets, and the announced admin password works
+    assert load_users(tmp_path / "users.yaml").check("admin", values["admin_password"])
