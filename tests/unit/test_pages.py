@@ -526,3 +526,14 @@ def test_the_queue_page_counts_every_waiting_item_past_the_first_hundred(viewer,
     waiting, overdue = before["waiting"] + 120, before["overdue"] + 120
     assert f"<strong>{waiting}</strong> waiting:\n  {overdue} overdue" in html
     assert "Showing the 100 due soonest" in html
+
+
+def test_the_overview_says_when_a_failing_pagerduty_has_no_retry_left(viewer, app):
+    from oncall.pager_health import PagerHealth
+
+    PagerHealth(app.config["REDIS"]).failed(NOW, "PagerDuty answered 500")
+    html = viewer.get("/").get_data(as_text=True)
+    assert "no retry left: <code>hark jobs retry --queue paging</code>" in html
+    paging = Queue(PAGING_QUEUE, connection=app.config["REDIS"], serializer=JSONSerializer)
+    paging.enqueue("oncall.paging.send_page", "inc-1", "trigger")
+    assert "(retrying; last try" in viewer.get("/").get_data(as_text=True)
