@@ -11,7 +11,7 @@ from oncall.store import STATUSES, MentionStore
 from rules.schema import CHANNELS, LEVELS
 from web.auth import require_token
 from web.errors import ApiError
-from web.json_body import read_body
+from web.json_body import json_value
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -22,12 +22,8 @@ MAX_LIMIT = 200
 @require_token
 def ingest():
     """One message in the ``monitor.mention.IncomingMessage`` shape; 202 once queued."""
-    body = read_body()  # a body over the limit is a 413 here, not "not JSON" below
-    try:
-        payload = request.get_json(silent=True)
-    except RecursionError:  # ``silent`` covers ValueError only; json gives up on deep nesting
-        raise ApiError(400, "invalid_json", "the body is JSON nested too deeply") from None
-    if payload is None and not (request.is_json and body.strip() == b"null"):
+    is_json, payload = json_value()
+    if not is_json:
         raise ApiError(
             400, "invalid_json", "the body must be JSON (Content-Type: application/json)"
         )

@@ -23,12 +23,20 @@ def read_body() -> bytes:
     return body
 
 
-def json_object() -> dict[str, Any]:
-    read_body()  # a body over the limit is a 413 here, not "not JSON" below
+def json_value() -> tuple[bool, Any]:
+    """(whether the body is JSON, its value): a JSON ``null`` is JSON, a body that is not
+    JSON or not sent as JSON is not. 413 over the size limit, 400 past the parser's
+    nesting."""
+    raw = read_body()  # a body over the limit is a 413 here, not "not JSON" below
     try:
-        body = request.get_json(silent=True)
+        value = request.get_json(silent=True)
     except RecursionError:  # ``silent`` covers ValueError only; json gives up on deep nesting
         raise ApiError(400, "invalid_json", "the body is JSON nested too deeply") from None
+    return value is not None or (request.is_json and raw.strip() == b"null"), value
+
+
+def json_object() -> dict[str, Any]:
+    _, body = json_value()
     if not isinstance(body, dict):
         raise ApiError(
             400,

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
+from oncall.replies import X_LIMIT
 from oncall.reply_queue import QueueError, ReplyQueue
 from web.pages import _anchor, _can_respond, _is_admin, _now, _person, _redis, bp, requires
 from web.reply_posting import post_reply
@@ -61,7 +62,7 @@ def queue_action(mention_id: str, action: str):
                 flash(f"Personal data taken out of the public reply: {removed}.", "warning")
             if draft["x_length"] is not None and not draft["fits_x"]:
                 flash(
-                    f"{draft['x_length']} characters as X counts them: over X's 280, "
+                    f"{draft['x_length']} characters as X counts them: over X's {X_LIMIT}, "
                     "shorten it before sending.",
                     "warning",
                 )
