@@ -190,11 +190,14 @@ def test_the_scheduler_stops_with_a_worker_killed_by_sigkill(redis_url, redis_co
         stderr=subprocess.DEVNULL,
     )
     try:
+        # The worker takes the lock first and forks the scheduler after: wait for both.
         deadline = time.monotonic() + 30
-        while not redis_conn.exists("rq:scheduler-lock:paging"):
+        children: list[psutil.Process] = []
+        while not (redis_conn.exists("rq:scheduler-lock:paging") and children):
             assert time.monotonic() < deadline, "the worker never started its scheduler"
             time.sleep(0.1)
-        (scheduler,) = psutil.Process(worker.pid).children()
+            children = psutil.Process(worker.pid).children()
+        (scheduler,) = children
         worker.kill()
         worker.wait(timeout=10)
         scheduler.wait(timeout=10)  # psutil.TimeoutExpired if it lives on
