@@ -262,8 +262,10 @@ def test_numeric_options_out_of_range_are_usage_errors(run, arguments, message):
 def test_rules_check_takes_rules_like_every_rules_command(run):
     from hark.rulebook_files import shipped_rulebook_path
 
-    result = run("rules", "check", "--rules", str(shipped_rulebook_path()))
-    assert result.exit_code == 0 and "ok, 40 rules" in result.output
+    path = shipped_rulebook_path()
+    count = path.read_text(encoding="utf-8").count("\n  - id: ")
+    result = run("rules", "check", "--rules", str(path))
+    assert result.exit_code == 0 and f"ok, {count} rules" in result.output
 
 
 def test_a_rulebook_that_is_not_a_file_is_refused_without_reading_it(run, tmp_path):
