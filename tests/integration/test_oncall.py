@@ -45,7 +45,7 @@ def fake_pd():
 def config(fake_pd):
     def build(**overrides) -> OncallConfig:
         options = {
-            "pager": PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=2),
+            "pager": PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=10),
             "escalate_after": timedelta(hours=1),
             "page_retries": (0, 0, 0, 0, 0),
             "public_url": "https://hark.example",
@@ -176,7 +176,7 @@ def test_final_failure_marks_page_failed_and_keeps_the_job(redis_conn, fake_pd, 
 
 def test_a_400_is_a_configuration_error_and_is_not_retried(redis_conn, fake_pd, config):
     _submit(redis_conn, [CRASHES[0]])
-    bad_key = PagerDutyEvents("too-short", fake_pd.url, timeout_s=2)
+    bad_key = PagerDutyEvents("too-short", fake_pd.url, timeout_s=10)
     assert _work(redis_conn, config(pager=bad_key))
     incident = _only_incident(redis_conn)
     assert incident["status"] == "page-failed"
@@ -203,7 +203,7 @@ class _CrashAfterSending:
 
 def test_a_job_dying_after_sending_is_retried_into_the_same_incident(redis_conn, fake_pd, config):
     _submit(redis_conn, [CRASHES[0], CRASHES[1]])
-    pager = _CrashAfterSending(PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=2))
+    pager = _CrashAfterSending(PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=10))
     assert _work(redis_conn, config(pager=pager))
     triggers = fake_pd.triggers()
     assert len(triggers) == 2 and len({t["dedup_key"] for t in triggers}) == 1

@@ -48,7 +48,7 @@ def fake_x():
 
 @pytest.fixture
 def client(redis_conn, fake_x):
-    poster = XPoster("ck", "cs", "at", "ats", fake_x.url, timeout_s=2)
+    poster = XPoster("ck", "cs", "at", "ats", fake_x.url, timeout_s=10)
     app = create_app(redis=redis_conn, api_token="t", clock=lambda: NOW, x_poster=poster)
     return app.test_client()
 

@@ -50,8 +50,9 @@ def clock():
 def make_poller(fake_x, redis_conn, clock):
     sleeps: list[float] = []
 
-    def build(token: str = TOKEN, **overrides) -> XPoller:
-        api = XApi(token, fake_x.url, now_s=clock.epoch, timeout_s=1.0)
+    # A generous timeout: the fake X runs in this process, which a loaded machine can stall.
+    def build(token: str = TOKEN, timeout_s: float = 10.0, **overrides) -> XPoller:
+        api = XApi(token, fake_x.url, now_s=clock.epoch, timeout_s=timeout_s)
         options = {"username": "CaroCLI", "queries": [], "interval_s": 60.0, **overrides}
         return XPoller(
             api, Intake(redis_conn), MonitorState(redis_conn), clock, sleeps.append, **options
@@ -168,7 +169,7 @@ def test_rate_limit_pauses_that_feed_only(fake_x, make_poller, redis_conn, clock
 def test_server_errors_and_timeouts_are_retried_with_backoff(fake_x, make_poller):
     fake_x.mentions = [_tweet(700, "@CaroCLI hello")]
     fake_x.faults = [(503, 0), (200, 1.5)]  # a 503, then a reply slower than the 1 s timeout
-    poller = make_poller(user_id="4242")
+    poller = make_poller(user_id="4242", timeout_s=1.0)
     report = poller.poll_once()
     assert (report.submitted, report.errors) == (1, [])
     assert make_poller.sleeps == [1.0, 2.0]
