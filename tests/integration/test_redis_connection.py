@@ -38,3 +38,39 @@ def test_a_database_that_is_not_a_number_is_named(redis_url):
     base = redis_url.rsplit("/", 1)[0]
     with pytest.raises(ConfigError, match="'abc' is not a database number"):
         connect(Settings(redis_url=f"{base}/abc"))
+
+
+def test_embedded_redis_moves_on_when_its_free_port_is_taken_first(tmp_path, monkeypatch):
+    """A port probed free can be bound by someone else before redis-server binds it."""
+    import socket
+
+    from hark import embedded_redis
+
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    ports = iter([taken])
+    real_free_port = embedded_redis.free_port
+    monkeypatch.setattr(embedded_redis, "free_port", lambda: next(ports, None) or real_free_port())
+    server = embedded_redis.EmbeddedRedis(tmp_path, append_only=False)
+    try:
+        server.start()
+        assert server.port != taken
+        assert embedded_redis.redis.Redis.from_url(server.url).ping()
+    finally:
+        server.stop()
+        squatter.close()
+
+
+def test_embedded_redis_on_a_taken_port_it_was_given_says_so(tmp_path):
+    import socket
+
+    from hark.embedded_redis import EmbeddedRedis
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"did not start on 127.0.0.1:{taken}"):
+            EmbeddedRedis(tmp_path, taken, append_only=False).start(timeout_s=5)
