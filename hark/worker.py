@@ -28,7 +28,6 @@ from rq import Queue, SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.executions import Execution
 from rq.job import Job
-from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from hark.rulebook_files import RulebookReloader
@@ -83,11 +82,10 @@ def run_worker(
             time.sleep(1.0)
             continue
         try:
-            # RQ's work() says whether any job ran, not whether they passed: failures are
-            # counted in the failed-job registries.
-            failed_before = _failed_jobs(connection)
+            # RQ's work() says whether any job ran, not whether they passed: this worker
+            # counts its own jobs that failed for good (another worker's do not count).
             worker.work(burst=burst, with_scheduler=with_scheduler and not burst)
-            passed = _failed_jobs(connection) <= failed_before
+            passed = worker.terminal_failures == 0
         except (RedisConnectionError, RedisTimeoutError) as error:  # raised by its teardown
             _log.warning("lost Redis while stopping the worker: %s", error)
             with contextlib.suppress(Exception):
@@ -105,6 +103,14 @@ class HarkWorker(SimpleWorker):
     """RQ's SimpleWorker: jobs run in this process rather than a fork per job, so the
     compiled rulebook (and RE2's warm DFA cache) stays loaded and a reload sticks; with a
     started-registry entry that expires ``ABANDONED_GRACE_S`` after the job's timeout."""
+
+    terminal_failures = 0  # this worker's jobs that failed with no retry left
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args, **kwargs) -> None:
+        will_retry = job.should_retry and self._stopped_job_id != job.id
+        super().handle_job_failure(job, queue, *args, **kwargs)
+        if not will_retry:
+            self.terminal_failures += 1
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         if not job.timeout or job.timeout < 0:
@@ -175,14 +181,6 @@ def _redis_is_up(connection: Redis) -> bool:
         return bool(connection.ping())
     except (RedisConnectionError, RedisTimeoutError):
         return False
-
-
-def _failed_jobs(connection: Redis) -> int:
-    """Jobs in the paging and triage queues' failed-job registries."""
-    return sum(
-        FailedJobRegistry(name, connection=connection, serializer=JSONSerializer).count
-        for name in (PAGING_QUEUE, TRIAGE_QUEUE)
-    )
 
 
 def _wait_for_redis(connection: Redis, longest_wait_s: float = 10.0) -> None:

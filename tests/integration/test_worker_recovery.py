@@ -26,3 +26,60 @@ def test_executions_whose_record_is_gone_are_forgotten_and_live_ones_kept(redis_
 
     assert [raw.decode() for raw in redis_conn.zrange(registry.key, 0, -1)] == ["live-execution"]
     assert [e.id for e in registry.get_executions()] == ["live-execution"]
+
+
+# Jobs for the burst-exit tests below, run by a real worker in this process.
+def fails_once_then_passes(counter_key: str) -> str:
+    from rq import get_current_job
+
+    if get_current_job().connection.incr(counter_key) == 1:
+        raise RuntimeError("the first attempt fails")
+    return "passed"
+
+
+def always_fails() -> None:
+    raise RuntimeError("this job always fails")
+
+
+def another_worker_fails_meanwhile() -> None:
+    """Stands for another worker whose job fails for good while this run goes on."""
+    from rq import get_current_job
+    from rq.registry import FailedJobRegistry
+
+    connection = get_current_job().connection
+    queue = Queue("triage", connection=connection, serializer=JSONSerializer)
+    other = queue.enqueue("builtins.len", "x", job_id="other-workers-job")
+    FailedJobRegistry("triage", connection=connection, serializer=JSONSerializer).add(other)
+
+
+def _burst(redis_conn) -> bool:
+    from hark.rulebook_files import shipped_rulebook_path
+    from hark.worker import run_worker
+
+    return run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+
+
+@pytest.fixture
+def triage_queue(redis_conn):
+    return Queue("triage", connection=redis_conn, serializer=JSONSerializer)
+
+
+def test_a_burst_passes_when_a_failed_job_passes_on_retry(redis_conn, triage_queue):
+    from rq import Retry
+
+    job = triage_queue.enqueue(fails_once_then_passes, "attempts", retry=Retry(max=1))
+    assert _burst(redis_conn) is True
+    assert job.get_status(refresh=True) == "finished"
+
+
+def test_a_burst_fails_when_its_own_job_fails_for_good(redis_conn, triage_queue):
+    from rq import Retry
+
+    triage_queue.enqueue(always_fails, retry=Retry(max=1))
+    assert _burst(redis_conn) is False
+
+
+def test_another_workers_failure_during_the_run_is_not_this_runs(redis_conn, triage_queue):
+    triage_queue.enqueue(another_worker_fails_meanwhile)
+    assert _burst(redis_conn) is True
+    assert "other-workers-job" in triage_queue.failed_job_registry.get_job_ids()
