@@ -58,6 +58,10 @@ P0_REPORTS = {
     "security-pt": "Encontrei uma vulnerabilidade de execução de código no caro",
     "crash-fr": "Caro plante au démarrage, aucune commande ne fonctionne",
     "danger-fr": "caro m'a généré `sudo rm -rf /var/*` sans aucun avertissement",
+    "agent-deleted-en": "The agent deleted my project files without asking",
+    "danger-scoped-en": (
+        "It only happens when I say 'clean up', but then caro generates `rm -rf ~` unblocked"
+    ),
     "crash-de": "Caro stürzt beim Start sofort ab",
     "security-de": "Sicherheitslücke: caro überträgt den API-Schlüssel im Klartext",
     "crash-ru": "caro падает при запуске, ни одна команда не работает",
@@ -88,6 +92,11 @@ P1_REPORTS = {
     "install-ru": "caro не устанавливается на Ubuntu, ошибка установки",
     "install-zh": "在 Ubuntu 上安装失败",
     "install-ja": "macOS でインストールできない",
+    # Regexes see "can't" and "doesn't" as "cant" and "doesnt" (the normalized text).
+    "cant-install-en": "Can't install caro with Homebrew on macOS 14.1, the formula errors out",
+    "mode-en": "The --execute option doesn't work: it prints the command and nothing runs",
+    "regression-en": "After updating to 1.4 the shell mode stopped working for me",
+    "install-version-en": "Installation on Ubuntu 25.04 fails with a missing libssl",
 }
 
 
@@ -121,6 +130,10 @@ CLASSIFIED = {
     "This tool is the bomb, it killed my need to google find flags": ("P3", "other"),
     "caro: command not found after brew install, how do I fix my PATH?": ("P3", "installation"),
     "🔥🔥🔥": ("P3", "other"),
+    "Segfault when the prompt contains emoji": ("P2", "command-generation"),
+    "### Describe the bug\nThe progress bar flickers in tmux": ("P2", "other"),
+    "How do I turn off colors?\n\n### Describe the bug\nI want plain output": ("P3", "other"),
+    "I'm afraid of a leak of my API keys through the telemetry": ("P3", "privacy"),
 }
 
 
