@@ -19,6 +19,7 @@ class _Stopped:
     """A worker that ran and was then asked to stop (SIGTERM)."""
 
     _shutdown_requested_date = datetime(2026, 1, 1, tzinfo=UTC)
+    terminal_failures = 0
 
     def work(self, **options) -> bool:
         return True
