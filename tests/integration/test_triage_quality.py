@@ -61,23 +61,29 @@ def test_a_missed_p0_fails_the_command(tmp_path):
 
 
 # Real issues about neighbouring tools, gathered and labelled blind to the rules (see
-# tests/data/corpus/README.md). The rules miss some of them, so this is a floor under the
-# measured figures (0.612 exact, P0 recall 0.773 on 2026-11-29) that catches a change making
-# the rules generalize worse, not a target.
-HELD_OUT = DATA / "corpus" / "real-heldout.jsonl"
-HELD_OUT_FLOORS = {"accuracy": 0.58, "p0_recall": 0.72}
+# tests/data/corpus/README.md). The rules miss many of them, so these are floors a little
+# under the figures measured on 2026-11-29 (exact accuracy, P0 recall: 0.622 and 0.818 on the
+# first set, 0.511 and 0.55 on the second); they catch a change that makes the rules
+# generalize worse. They are not targets.
+HELD_OUT_FLOORS = {
+    "real-heldout.jsonl": {"accuracy": 0.58, "p0_recall": 0.77},
+    "real-heldout-2.jsonl": {"accuracy": 0.47, "p0_recall": 0.50},
+}
 
 
-def test_real_issues_beyond_the_development_set_stay_above_their_floor():
+@pytest.mark.parametrize("name", HELD_OUT_FLOORS)
+def test_real_issues_beyond_the_development_set_stay_above_their_floor(name):
+    corpus = DATA / "corpus" / name
+    floors = HELD_OUT_FLOORS[name]
     result = subprocess.run(
-        [hark(), "rules", "test", str(HELD_OUT), "--json"],
+        [hark(), "rules", "test", str(corpus), "--json"],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    report = json.loads(result.stdout)[str(HELD_OUT)]
-    assert report["total"] >= 90
+    report = json.loads(result.stdout)[str(corpus)]
+    assert report["total"] >= 85
     p0_recall = report["per_priority"]["P0"]["recall"]
-    print(f"\nreal-heldout: accuracy {report['accuracy']}, P0 recall {p0_recall}")
-    assert report["accuracy"] >= HELD_OUT_FLOORS["accuracy"], report["misses"]
-    assert p0_recall >= HELD_OUT_FLOORS["p0_recall"], report["missed_p0"]
+    print(f"\n{name}: accuracy {report['accuracy']}, P0 recall {p0_recall}")
+    assert report["accuracy"] >= floors["accuracy"], report["misses"]
+    assert p0_recall >= floors["p0_recall"], report["missed_p0"]

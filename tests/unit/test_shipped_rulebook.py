@@ -59,6 +59,9 @@ P0_REPORTS = {
     "crash-fr": "Caro plante au démarrage, aucune commande ne fonctionne",
     "danger-fr": "caro m'a généré `sudo rm -rf /var/*` sans aucun avertissement",
     "agent-deleted-en": "The agent deleted my project files without asking",
+    "title-en": "Caro stopped working after the last update\n\nNo output any more.",
+    "title-cant-use-en": "Unable to use caro\n\nIt prints an error and exits.",
+    "agent-deleted-wsl-en": "On WSL the agent deleted the entire project directory",
     "danger-scoped-en": (
         "It only happens when I say 'clean up', but then caro generates `rm -rf ~` unblocked"
     ),
@@ -130,6 +133,15 @@ CLASSIFIED = {
     "This tool is the bomb, it killed my need to google find flags": ("P3", "other"),
     "caro: command not found after brew install, how do I fix my PATH?": ("P3", "installation"),
     "🔥🔥🔥": ("P3", "other"),
+    "Installation doesn't work on Linux\n\nThe script stops at the checksum step.": (
+        "P1",
+        "installation",
+    ),
+    "Doesn't run on Alpine\n\nsymbol not found, a musl build please": ("P2", "installation"),
+    "caro is not recognized as the name of a cmdlet after the install on Windows": (
+        "P3",
+        "installation",
+    ),
     "Segfault when the prompt contains emoji": ("P2", "command-generation"),
     "### Describe the bug\nThe progress bar flickers in tmux": ("P2", "other"),
     "How do I turn off colors?\n\n### Describe the bug\nI want plain output": ("P3", "other"),
