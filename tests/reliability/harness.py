@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 from redis import Redis
+from rq import Worker
 from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 from werkzeug.security import generate_password_hash
@@ -166,6 +167,30 @@ def drained(connection: Redis, due_within_s: float = 30.0) -> bool:
         )
         for name in QUEUES
     )
+
+
+def jobs_ended(connection: Redis) -> int:
+    """How many jobs the registered workers have ended, passed or failed (RQ counts them in
+    the same transaction as it takes the job out of the started registry)."""
+    return sum(
+        worker.successful_job_count + worker.failed_job_count
+        for worker in Worker.all(connection=connection, serializer=JSONSerializer)
+    )
+
+
+def settled(connection: Redis, quiet_s: float = 1.0, due_within_s: float = 30.0) -> bool:
+    """``drained``, and still drained ``quiet_s`` later, with no job ended in between: the
+    end of the work, not a gap in it.
+
+    ``drained`` alone can hold while a job is in flight: a worker listening on two queues
+    dequeues with BLPOP, and from the BLPOP until RQ's ``prepare_job_execution`` the job is
+    in no queue and no registry, for a few Redis round trips. Such a job is in the started
+    registry (or has ended, which moves the workers' job counts) a moment later."""
+    ended = jobs_ended(connection)
+    if not drained(connection, due_within_s):
+        return False
+    time.sleep(quiet_s)
+    return drained(connection, due_within_s) and jobs_ended(connection) == ended
 
 
 def corpus_mentions(count: int, tag: str) -> list[Mention]:

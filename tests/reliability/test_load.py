@@ -35,13 +35,17 @@ from oncall.incidents import BY_TIME as INCIDENTS_BY_TIME
 from oncall.incidents import OF_MENTION, IncidentStore
 from oncall.store import RECORD, MentionStore
 from tests.reliability.conftest import ARTIFACTS, LONG, scaled
-from tests.reliability.harness import drained, registries, vm_hwm_mib, wait_until
+from tests.reliability.harness import drained, registries, settled, vm_hwm_mib, wait_until
 from tests.reliability.load_workload import channel_counts, load_messages
 
 MENTIONS = int(scaled(1_000, 5_000))
 WINDOW_S = scaled(12.0, 60.0)
 WORKERS = ("worker-1", "worker-2")
 TRIAGE_OK = re.compile(r"Job OK\S*\s+\((triage-[\w-]+)\)")
+READY_S = 60  # for both workers to register
+STORED_S = scaled(180, 600)  # for every mention stored, after the load
+SETTLED_S = scaled(180, 600)  # then for every incident paged and the queues drained
+LOGGED_S = 10  # then for every triage's "Job OK" in the worker logs
 
 
 # Grouped: the shipped 2-hour window, so reports of one problem share an incident (a
@@ -51,6 +55,8 @@ GROUPING = {"grouped": {}, "one-page-per-p0": {"HARK_GROUP_WINDOW_MINUTES": "0"}
 
 
 @pytest.mark.parametrize("grouping", GROUPING)
+# Every inner wait, the load's window, and starting workers and checking the figures.
+@pytest.mark.timeout(int(READY_S + WINDOW_S + STORED_S + SETTLED_S + LOGGED_S + scaled(90, 180)))
 def test_launch_day_load_is_triaged_and_paged_once(
     aof_redis, aof_conn, fake_pd, processes, grouping
 ):
@@ -60,7 +66,7 @@ def test_launch_day_load_is_triaged_and_paged_once(
     for name in WORKERS:
         processes.start(name, "worker", **GROUPING[grouping])
     wait_until(
-        lambda: len(Worker.all(connection=aof_conn)) == len(WORKERS), 60, "both workers ready"
+        lambda: len(Worker.all(connection=aof_conn)) == len(WORKERS), READY_S, "both workers ready"
     )
 
     # The load: evenly paced, each mention's submit time recorded (epoch seconds, the
@@ -78,19 +84,19 @@ def test_launch_day_load_is_triaged_and_paged_once(
     submit_s = time.monotonic() - start
 
     store = MentionStore(aof_conn)
-    wait_until(lambda: store.count() >= MENTIONS, scaled(180, 600), "every mention stored")
+    wait_until(lambda: store.count() >= MENTIONS, STORED_S, "every mention stored")
     stored_s = time.monotonic() - start
 
-    def settled() -> bool:
-        """Paged and drained, or something failed (asserted below, with details)."""
+    def paged_and_settled() -> bool:
+        """Paged and settled, or something failed (asserted below, with details)."""
         if any(counts["failed"] for counts in registries(aof_conn).values()):
             return True
+        if not settled(aof_conn):
+            return False
         triggered = fake_pd.first_trigger_times()
-        return drained(aof_conn) and all(
-            incident["dedup_key"] in triggered for incident in _incidents(aof_conn)
-        )
+        return all(incident["dedup_key"] in triggered for incident in _incidents(aof_conn))
 
-    wait_until(settled, scaled(180, 600), "every incident paged and the queues drained")
+    wait_until(paged_and_settled, SETTLED_S, "every incident paged and the queues drained")
     paged_s = time.monotonic() - start
     peaks = _peak_memory(processes, aof_redis)
 
@@ -99,12 +105,8 @@ def test_launch_day_load_is_triaged_and_paged_once(
     missing = [mention_id for mention_id, record in records.items() if record is None]
     assert not missing, f"{len(missing)} mentions not stored, e.g. {missing[:3]}"
     assert store.count() == MENTIONS
-    runs = Counter(
-        job_id
-        for name in WORKERS
-        for job_id in TRIAGE_OK.findall(processes.log(name)[log_offsets[name] :])
-    )
     expected_jobs = {triage_job_id(mention_id) for mention_id in submitted}
+    runs = _triage_runs_logged(processes, log_offsets, expected_jobs, LOGGED_S)
     assert set(runs) == expected_jobs, (
         f"{len(expected_jobs - set(runs))} triage jobs never succeeded, "
         f"{len(set(runs) - expected_jobs)} unexpected ones ran"
@@ -169,6 +171,24 @@ def test_launch_day_load_is_triaged_and_paged_once(
 def _log_length(processes, name: str) -> int:
     """Worker logs are appended to run after run: this run's part starts here."""
     return len(processes.log(name)) if (processes.log_dir / f"{name}.log").exists() else 0
+
+
+def _triage_runs_logged(
+    processes, log_offsets: dict[str, int], expected: set[str], wait_s: float
+) -> Counter:
+    """How many times each triage job's "Job OK" is in this run's worker logs, once every
+    expected job's is there or after ``wait_s``. RQ logs "Job OK" after the job has left
+    its registries: the queues drain before the last line is written."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        runs = Counter(
+            job_id
+            for name in WORKERS
+            for job_id in TRIAGE_OK.findall(processes.log(name)[log_offsets[name] :])
+        )
+        if expected <= set(runs) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.1)
 
 
 def _incidents(connection) -> list[dict]:

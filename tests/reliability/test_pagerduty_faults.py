@@ -16,8 +16,8 @@ from oncall.incidents import IncidentStore
 from tests.reliability.conftest import ARTIFACTS, scaled
 from tests.reliability.harness import (
     corpus_mentions,
-    drained,
     nothing_lost,
+    settled,
     signed_in_client,
     wait_until,
 )
@@ -30,6 +30,7 @@ PHASE_S = scaled(13, 80)
 RETRIES = {} if scaled(0, 1) else {"HARK_PAGE_RETRIES": ",".join(["1"] * 100)}
 PHASES = [(500, 0.0, "PagerDuty answered 500"), (429, 0.0, "PagerDuty answered 429")]
 PHASES.append((500, 15.0, "PagerDuty unreachable"))
+SLOW_WAIT_S = 120  # for every page through a PagerDuty taking 5 s a request
 
 
 def _notes(connection, kind: str) -> int:
@@ -71,7 +72,7 @@ def test_a_pagerduty_outage_of_minutes_holds_pages_back_but_loses_none(
         time.sleep(max(0.0, phase_ends - time.monotonic()))
     fake_pd.clear_faults()  # PagerDuty is back
     wait_until(
-        lambda: fake_pd.incidents and drained(aof_conn) and not _open_retries(aof_conn),
+        lambda: fake_pd.incidents and settled(aof_conn) and not _open_retries(aof_conn),
         400,
         "every page through once PagerDuty is back",
     )
@@ -98,6 +99,8 @@ def _open_retries(connection) -> bool:
     )
 
 
+# The wait for every page, and starting workers, submitting and checking the figures.
+@pytest.mark.timeout(SLOW_WAIT_S + 90)
 def test_a_pagerduty_taking_5_s_a_request_pages_everything_once(processes, aof_conn, fake_pd):
     fake_pd.delay_s = 5.0
     processes.start("worker-1", "worker")
@@ -108,8 +111,8 @@ def test_a_pagerduty_taking_5_s_a_request_pages_everything_once(processes, aof_c
     for mention in mentions:
         intake.submit(mention)
     wait_until(
-        lambda: fake_pd.incidents and drained(aof_conn) and not _open_retries(aof_conn),
-        120,
+        lambda: fake_pd.incidents and settled(aof_conn) and not _open_retries(aof_conn),
+        SLOW_WAIT_S,
         "every page through a slow PagerDuty",
     )
     figures = nothing_lost(aof_conn, fake_pd, [m.id for m in mentions])

@@ -28,7 +28,10 @@ from monitor.intake import TRIAGE_QUEUE, Intake
 from oncall.incidents import IncidentStore
 from oncall.paging import PAGING_QUEUE
 from tests.reliability.conftest import ARTIFACTS, scaled
-from tests.reliability.harness import corpus_mentions, drained, nothing_lost, wait_until
+from tests.reliability.harness import corpus_mentions, nothing_lost, settled, wait_until
+
+KILL_WAIT_S = 60  # for a worker running the job sought, per kill
+DONE_WAIT_S = scaled(150, 400)  # for every job done after the kills
 
 
 def _worker_running(connection, prefix: str, pids: dict[int, str]) -> tuple[str, str] | None:
@@ -70,7 +73,7 @@ def _kill_mid_job(processes, connection, prefix: str, queue: str, replacement: s
         pids = {p.pid: name for name, p in processes.running.items() if "worker" in name}
         _killed, job_id = wait_until(
             lambda pids=pids: _kill_one_running(processes, connection, prefix, pids),
-            60,
+            KILL_WAIT_S,
             f"a worker running a {prefix}job",
             every_s=0.005,
         )
@@ -82,7 +85,8 @@ def _kill_mid_job(processes, connection, prefix: str, queue: str, replacement: s
     raise AssertionError(f"could not kill a worker in the middle of a {prefix}job")
 
 
-@pytest.mark.timeout(int(scaled(120, 900)))
+# Two kills, the wait for the end, and starting workers and submitting mentions.
+@pytest.mark.timeout(int(2 * KILL_WAIT_S + DONE_WAIT_S + scaled(90, 380)))
 def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn, fake_pd):
     fake_pd.delay_s = 1.0
     processes.start("worker-1", "worker")
@@ -103,7 +107,7 @@ def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn
     cut_triage = _kill_mid_job(processes, aof_conn, "triage-", TRIAGE_QUEUE, "replacement-b")
 
     ids = [mention.id for mention in mentions]
-    wait_until(lambda: drained(aof_conn), scaled(150, 400), "every job done after the kills")
+    wait_until(lambda: settled(aof_conn), DONE_WAIT_S, "every job done after the kills")
     figures = nothing_lost(aof_conn, fake_pd, ids)
     incident_of_cut_page = cut_page.split("-trigger-")[0].removeprefix("page-")
     assert any(e["dedup_key"] == f"hark-{incident_of_cut_page}" for e in fake_pd.triggers()), (
