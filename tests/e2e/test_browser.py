@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from hark.embedded_redis import free_port
+from hark.replay import launch_day_sample
 from tests.integration.test_hark_run import _get, _start, _stop, _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,25 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The page shares two loaded cores with ``hark run``, its workers, Redis and Chromium:
+# Playwright's 5 s default for expect() is too tight there. Actions and navigations get
+# 30 s, set on each page (Playwright's default today, made explicit).
+expect.set_options(timeout=20_000)
+PAGE_TIMEOUT_MS = 30_000
+# The shared `hark run` set-up counts against the first test: more than the 120 s default.
+pytestmark = pytest.mark.timeout(300)
+
+
+def _stored_mentions(port: int, token: str) -> int:
+    """How many mentions the store holds (every page of ``/api/mentions``)."""
+    count, cursor = 0, None
+    while True:
+        query = "limit=200" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        answer = _get(port, f"/api/mentions?{query}", token)
+        count += len(answer["items"])
+        cursor = answer["next"]
+        if not cursor:
+            return count
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +60,10 @@ def running(tmp_path_factory):
     try:
         _wait_for(lambda: [i for i in _get(port, "/api/incidents", token)["items"] if i["pages"]])
         _wait_for(lambda: _get(port, "/api/queue", token)["items"])
+        # Every sample mention stored (so triaged): none lands ahead of an item a test acts on
+        sample = launch_day_sample().read_text("utf-8").splitlines()
+        expected = sum(1 for line in sample if line.strip())
+        _wait_for(lambda: _stored_mentions(port, token) >= expected)
         password = _admin_password(directory)
         yield f"http://127.0.0.1:{port}", password, token
     finally:
@@ -58,13 +83,17 @@ def page(running):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         tab = context.new_page()
+        tab.set_default_timeout(PAGE_TIMEOUT_MS)
+        tab.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
         base, password, _token = running
         tab.goto(f"{base}/")
         expect(tab).to_have_url(re.compile(r"/login"))
         tab.get_by_label("Name").fill("admin")
         tab.get_by_label("Password").fill(password)
         tab.get_by_role("button", name="Log in").click()
-        expect(tab.get_by_role("heading", level=1)).to_be_visible()
+        # the login page has a level-1 heading too: wait until it is left for the overview
+        expect(tab).not_to_have_url(re.compile(r"/login"))
+        expect(tab.get_by_role("heading", level=1, name="Overview")).to_be_visible()
         yield tab, base
         browser.close()
 
@@ -90,11 +119,13 @@ def test_open_an_incident_and_acknowledge_it(page):
 def test_claim_and_answer_an_item_in_the_queue(page):
     tab, base = page
     tab.goto(f"{base}/queue")
-    first = tab.locator("article").first
-    first.get_by_role("button", name="Claim").click()
-    first = tab.locator("article").first
-    expect(first.get_by_text("admin")).to_be_visible()
-    first.get_by_role("button", name="Mark replied").click()
+    # Pin the item by its heading's id: ``article.first`` is found again at every action,
+    # and a mention arriving meanwhile (or a refresh) can put another item first.
+    heading_id = tab.locator("article").first.get_attribute("aria-labelledby")
+    item = tab.locator(f'article[aria-labelledby="{heading_id}"]')
+    item.get_by_role("button", name="Claim").click()
+    expect(item.get_by_text("claimed by admin")).to_be_visible()
+    item.get_by_role("button", name="Mark replied").click()
     tab.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
     expect(tab.get_by_text(re.compile("replied", re.I)).first).to_be_visible()
 

@@ -190,10 +190,18 @@ def test_the_scheduler_stops_with_a_worker_killed_by_sigkill(redis_url, redis_co
         stderr=subprocess.DEVNULL,
     )
     try:
-        # The worker takes the lock first and forks the scheduler after: wait for both.
+        # The worker takes the lock first and forks the scheduler after: wait for both, and
+        # for the scheduler's birth record (rq:scheduler:<name>, holding its pid). The child
+        # asks for SIGTERM on its parent's death just before RQ installs its SIGTERM handler
+        # and writes that record: killed in between, it would die by the default action and
+        # keep the lock.
         deadline = time.monotonic() + 30
         children: list[psutil.Process] = []
-        while not (redis_conn.exists("rq:scheduler-lock:paging") and children):
+        while not (
+            redis_conn.exists("rq:scheduler-lock:paging")
+            and len(children) == 1
+            and _scheduler_born(redis_conn, children[0].pid)
+        ):
             assert time.monotonic() < deadline, "the worker never started its scheduler"
             time.sleep(0.1)
             children = psutil.Process(worker.pid).children()
@@ -205,3 +213,11 @@ def test_the_scheduler_stops_with_a_worker_killed_by_sigkill(redis_url, redis_co
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def _scheduler_born(connection, pid: int) -> bool:
+    """Whether RQ's scheduler ``pid`` has registered its birth (after its signal handlers)."""
+    return any(
+        connection.hget(key, "pid") in (str(pid), str(pid).encode())
+        for key in connection.scan_iter(match="rq:scheduler:*")
+    )

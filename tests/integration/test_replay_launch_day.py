@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from hark.replay import launch_day_sample
@@ -68,5 +68,10 @@ def test_paced_replay_submits_at_offset_over_speed(redis_url, redis_conn, tmp_pa
         for row in rows
     ]
     assert all(started <= moment <= finished for moment in created)
-    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(created)]
-    assert all(0.25 <= gap <= 0.6 for gap in gaps), gaps
+    # What pacing guarantees, whatever the machine's load: a line is never stamped before
+    # it is due (sleep never returns early, and the replay starts after ``started``), the
+    # lines go in order, and the whole run keeps roughly to its 0.6 s (a stall only delays).
+    due = [started + timedelta(seconds=row["offset_s"] / 100) for row in rows]
+    assert all(moment >= at for moment, at in zip(created, due, strict=True)), (created, due)
+    assert all(earlier < later for earlier, later in pairwise(created)), created
+    assert (created[-1] - created[0]).total_seconds() <= 1.5, created
