@@ -63,11 +63,12 @@ def test_a_missed_p0_fails_the_command(tmp_path):
 # Real issues about neighbouring tools, gathered and labelled blind to the rules (see
 # tests/data/corpus/README.md). The rules miss many of them, so these are floors a little
 # under the figures measured on 2026-11-29 (exact accuracy, P0 recall: 0.622 and 0.818 on the
-# first set, 0.511 and 0.55 on the second); they catch a change that makes the rules
-# generalize worse. They are not targets.
+# first set, 0.511 and 0.55 on the second, 0.573 and 0.688 on the third, which no rule was
+# changed for); they catch a change that makes the rules generalize worse. Not targets.
 HELD_OUT_FLOORS = {
     "real-heldout.jsonl": {"accuracy": 0.58, "p0_recall": 0.77},
     "real-heldout-2.jsonl": {"accuracy": 0.47, "p0_recall": 0.50},
+    "real-heldout-3.jsonl": {"accuracy": 0.53, "p0_recall": 0.62},
 }
 
 
