@@ -62,6 +62,8 @@ P0_REPORTS = {
     "title-en": "Caro stopped working after the last update\n\nNo output any more.",
     "title-cant-use-en": "Unable to use caro\n\nIt prints an error and exits.",
     "agent-deleted-wsl-en": "On WSL the agent deleted the entire project directory",
+    "title-no-subject-en": "Not working after update\n\nEvery prompt prints nothing now.",
+    "crashes-on-invocation-en": "caro crashes on invocation with a Python traceback",
     "danger-scoped-en": (
         "It only happens when I say 'clean up', but then caro generates `rm -rf ~` unblocked"
     ),
@@ -95,6 +97,7 @@ P1_REPORTS = {
     "install-ru": "caro не устанавливается на Ubuntu, ошибка установки",
     "install-zh": "在 Ubuntu 上安装失败",
     "install-ja": "macOS でインストールできない",
+    "install-cargo-zh": "在 Ubuntu 上用 cargo 安装时候报错",
     # Regexes see "can't" and "doesn't" as "cant" and "doesnt" (the normalized text).
     "cant-install-en": "Can't install caro with Homebrew on macOS 14.1, the formula errors out",
     "mode-en": "The --execute option doesn't work: it prints the command and nothing runs",
@@ -137,6 +140,7 @@ CLASSIFIED = {
         "P1",
         "installation",
     ),
+    "install.ps1 fails, only on Windows: macOS and Ubuntu install fine": ("P2", "installation"),
     "Doesn't run on Alpine\n\nsymbol not found, a musl build please": ("P2", "installation"),
     "caro is not recognized as the name of a cmdlet after the install on Windows": (
         "P3",
