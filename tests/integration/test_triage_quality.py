@@ -63,12 +63,14 @@ def test_a_missed_p0_fails_the_command(tmp_path):
 # Real issues about neighbouring tools, gathered and labelled blind to the rules (see
 # tests/data/corpus/README.md). The rules miss many of them, so these are floors a little
 # under the figures measured on 2026-11-29 (exact accuracy, P0 recall: 0.622 and 0.818 on the
-# first set, 0.511 and 0.55 on the second, 0.573 and 0.688 on the third, which no rule was
-# changed for); they catch a change that makes the rules generalize worse. Not targets.
+# first set, 0.511 and 0.55 on the second, 0.618 and 0.812 on the third, 0.566 and 0.529 on
+# the fourth, which no rule was changed for); they catch a change that makes the rules
+# generalize worse. Not targets.
 HELD_OUT_FLOORS = {
     "real-heldout.jsonl": {"accuracy": 0.58, "p0_recall": 0.77},
     "real-heldout-2.jsonl": {"accuracy": 0.47, "p0_recall": 0.50},
-    "real-heldout-3.jsonl": {"accuracy": 0.53, "p0_recall": 0.62},
+    "real-heldout-3.jsonl": {"accuracy": 0.57, "p0_recall": 0.75},
+    "real-heldout-4.jsonl": {"accuracy": 0.52, "p0_recall": 0.47},
 }
 
 
@@ -83,7 +85,7 @@ def test_real_issues_beyond_the_development_set_stay_above_their_floor(name):
         timeout=120,
     )
     report = json.loads(result.stdout)[str(corpus)]
-    assert report["total"] >= 85
+    assert report["total"] >= 80
     p0_recall = report["per_priority"]["P0"]["recall"]
     print(f"\n{name}: accuracy {report['accuracy']}, P0 recall {p0_recall}")
     assert report["accuracy"] >= floors["accuracy"], report["misses"]
