@@ -28,17 +28,22 @@ def hark() -> str:
     return executable
 
 
-@pytest.mark.parametrize("name", CORPORA)
-def test_no_p0_is_missed(name):
-    corpus = CORPORA[name]
-    assert corpus.exists(), f"{corpus} is missing (set HARK_SHARED_DIR to the shared folder)"
+def rules_test(corpus: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    """``hark rules test CORPUS --json`` as a user runs it: the process and its report."""
     result = subprocess.run(
         [hark(), "rules", "test", str(corpus), "--json"],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    report = json.loads(result.stdout)[str(corpus)]
+    return result, json.loads(result.stdout)[str(corpus)]
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_no_p0_is_missed(name):
+    corpus = CORPORA[name]
+    assert corpus.exists(), f"{corpus} is missing (set HARK_SHARED_DIR to the shared folder)"
+    result, report = rules_test(corpus)
     assert report["missed_p0"] == [], f"P0 missed in {name}: {report['missed_p0']}"
     assert result.returncode == 0, result.stderr
     assert report["total"] >= (200 if name == "project" else 20)
@@ -76,15 +81,8 @@ HELD_OUT_FLOORS = {
 
 @pytest.mark.parametrize("name", HELD_OUT_FLOORS)
 def test_real_issues_beyond_the_development_set_stay_above_their_floor(name):
-    corpus = DATA / "corpus" / name
     floors = HELD_OUT_FLOORS[name]
-    result = subprocess.run(
-        [hark(), "rules", "test", str(corpus), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    report = json.loads(result.stdout)[str(corpus)]
+    _, report = rules_test(DATA / "corpus" / name)
     assert report["total"] >= 80
     p0_recall = report["per_priority"]["P0"]["recall"]
     print(f"\n{name}: accuracy {report['accuracy']}, P0 recall {p0_recall}")
