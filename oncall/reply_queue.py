@@ -25,6 +25,7 @@ BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response du
 UNANSWERED_BY_DUE = "hark:queue:unanswered:by-due"
 UNANSWERED_BY_WARN = "hark:queue:unanswered:by-warn"
 ALL = "hark:queue:by-received"
+ANSWERED = "hark:queue:answered"  # replied and dismissed items; score: when last changed
 NO_DUE = 4_102_444_800.0  # 2100-01-01: items without a due time sort last
 
 STATUSES = ("open", "claimed", "replied", "dismissed")
@@ -97,6 +98,14 @@ class ReplyQueue:
             pipe.zcount(UNANSWERED_BY_WARN, "-inf", moment)
             waiting, overdue, warned = pipe.execute()
         return {"waiting": waiting, "overdue": overdue, "warning": max(0, warned - overdue)}
+
+    def recently_answered(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Replied and dismissed items, the latest changed first: where they are resolved,
+        or reopened when the answer did not hold."""
+        if limit <= 0:  # ZREVRANGE's stop of -1 would mean "all of them"
+            return []
+        ids = self.connection.zrevrange(ANSWERED, 0, limit - 1)
+        return [item for item in (self.get(raw.decode()) for raw in ids) if item]
 
     def items(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         ids = self.connection.zrangebyscore(ALL, since.timestamp(), f"({until.timestamp()}")
@@ -292,6 +301,11 @@ def _index_writes(pipe: redis.client.Pipeline, item: dict) -> None:
     else:
         pipe.zrem(UNANSWERED_BY_DUE, mention_id)
         pipe.zrem(UNANSWERED_BY_WARN, mention_id)
+    if waiting or not item["history"]:
+        pipe.zrem(ANSWERED, mention_id)
+    else:  # replied or dismissed: scored by its latest change (the history's last entry)
+        changed = datetime.fromisoformat(item["history"][-1]["at"]).timestamp()
+        pipe.zadd(ANSWERED, {mention_id: changed})
 
 
 def draft_digest(text: str) -> str:

@@ -128,6 +128,14 @@ def test_claim_and_answer_an_item_in_the_queue(page):
     item.get_by_role("button", name="Mark replied").click()
     tab.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
     expect(tab.get_by_text(re.compile("replied", re.I)).first).to_be_visible()
+    # Answered, it moves below the queue, where it is resolved, then reopened.
+    answered = tab.locator(f"#answered-{heading_id.removeprefix('h-')}")
+    expect(answered.get_by_text("Replied by admin")).to_be_visible()
+    answered.get_by_role("button", name="Mark resolved").click()
+    expect(answered.get_by_text(re.compile("^resolved "))).to_be_visible()
+    answered.get_by_role("button", name="Reopen").click()
+    expect(tab.get_by_text(re.compile("it is back in the queue"))).to_be_visible()
+    expect(tab.locator(f'article[aria-labelledby="{heading_id}"]')).to_be_visible()
 
 
 def test_the_queue_refreshes_again_once_typing_is_undone(page, running):

@@ -67,6 +67,21 @@ def test_working_view_sorted_by_due_with_sla_state(redis_conn, client, make_item
     ]
 
 
+def test_answered_items_are_listed_latest_change_first_until_reopened(redis_conn, make_item):
+    queue = ReplyQueue(redis_conn)
+    for number in (1, 2, 3):
+        queue.add(make_item(number))
+    queue.mark_replied("x:1", "maria", NOW, "by hand")
+    queue.dismiss("x:2", "tom", "spam", NOW + timedelta(minutes=1))
+    assert [i["mention_id"] for i in queue.recently_answered()] == ["x:2", "x:1"]
+    queue.resolve("x:1", "maria", NOW + timedelta(minutes=2))  # the latest change now
+    assert [i["mention_id"] for i in queue.recently_answered()] == ["x:1", "x:2"]
+    queue.reopen("x:2", "tom", NOW + timedelta(minutes=3))
+    assert [i["mention_id"] for i in queue.recently_answered()] == ["x:1"]
+    assert [i["mention_id"] for i in queue.working_view(NOW)] == ["x:2", "x:3"]
+    assert [i["mention_id"] for i in queue.recently_answered(limit=0)] == []
+
+
 def test_claiming_keeps_two_people_from_answering(redis_conn, client, make_item):
     ReplyQueue(redis_conn).add(make_item())
     first = client.post("/api/queue/x:1/claim", json={"by": "maria"}, headers=AUTH)

@@ -375,6 +375,41 @@ def test_responder_claims_edits_and_dismisses(responder, app):
     assert queue.get("x:100")["status"] == "dismissed"
 
 
+def test_answered_items_are_resolved_and_reopened_on_the_page(responder, app):
+    queue = ReplyQueue(app.config["REDIS"])
+    html = responder.get("/queue").get_data(as_text=True)
+    answered = html[html.index('id="answered"') :]
+    assert "Replied by Rosa" in answered and "Mark resolved" in answered
+    assert 'id="item-discord-5"' not in html  # not among the waiting items
+
+    page = responder.post("/queue/discord:5/resolve", follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert "Resolved discord:5." in html
+    assert queue.get("discord:5")["resolved_at"]
+    assert "Mark resolved" not in html[html.index('id="answered"') :]
+
+    page = responder.post("/queue/discord:5/reopen", follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert "Reopened discord:5: it is back in the queue." in html
+    item = queue.get("discord:5")
+    assert (item["status"], item["reopened"]) == ("open", 1)
+    assert 'id="item-discord-5"' in html and 'id="answered-discord-5"' not in html
+
+
+def test_an_item_that_is_not_answered_cannot_be_resolved(responder, app):
+    page = responder.post("/queue/x:100/resolve", follow_redirects=True)
+    assert page.status_code == 200
+    assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "open"
+    assert "cannot resolve: the item is open" in page.get_data(as_text=True)
+
+
+def test_viewers_see_answered_items_but_cannot_resolve_them(viewer, app):
+    html = viewer.get("/queue").get_data(as_text=True)
+    assert "Replied by Rosa" in html and "Mark resolved" not in html
+    assert viewer.post("/queue/discord:5/resolve").status_code == 403
+    assert not ReplyQueue(app.config["REDIS"]).get("discord:5").get("resolved_at")
+
+
 def test_someone_elses_claim_is_a_message_not_an_error(app):
     _client(app, "responder", "Ana").post("/queue/github:7/claim")
     page = _client(app, "responder", "Ben").post("/queue/github:7/claim", follow_redirects=True)

@@ -1,4 +1,5 @@
-"""The reply queue: the list, and claiming, drafting, sending, marking replied or dismissing."""
+"""The reply queue: the list, and claiming, drafting, sending, marking replied or dismissing;
+then resolving answered items, or reopening them."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from oncall.reply_queue import QueueError, ReplyQueue
 from web.pages import _anchor, _can_respond, _is_admin, _now, _person, _redis, bp, requires
 from web.reply_posting import post_reply
 
-QUEUE_ACTIONS = ("claim", "release", "draft", "send", "replied", "dismiss")
-
 
 def _queue_context() -> dict:
     poster, queue_ = current_app.config.get("X_POSTER"), ReplyQueue(_redis())
     return {
         "items": queue_.working_view(_now()),
+        "answered": queue_.recently_answered(),
         "counts": queue_.sla_counts(_now()),
         "can_post_x": poster is not None,
         "can_respond": _can_respond(),
@@ -38,11 +38,15 @@ def queue_partial():
     return render_template("_queue.html", **_queue_context())
 
 
-@bp.post("/queue/<path:mention_id>/<any(claim, release, draft, send, replied, dismiss):action>")
+@bp.post(
+    "/queue/<path:mention_id>"
+    "/<any(claim, release, draft, send, replied, dismiss, resolve, reopen):action>"
+)
 @requires("responder")
 def queue_action(mention_id: str, action: str):
     queue_, now, person, form = ReplyQueue(_redis()), _now(), _person(), request.form
-    back = redirect(url_for("pages.queue") + "#item-" + _anchor(mention_id))
+    section = "#answered-" if action == "resolve" else "#item-"  # where the item is next
+    back = redirect(url_for("pages.queue") + section + _anchor(mention_id))
     try:
         if action == "claim":
             queue_.claim(mention_id, person, now)
@@ -74,6 +78,12 @@ def queue_action(mention_id: str, action: str):
         elif action == "dismiss":
             queue_.dismiss(mention_id, person, form.get("reason", ""), now)
             flash(f"Dismissed {mention_id}.", "ok")
+        elif action == "resolve":
+            queue_.resolve(mention_id, person, now)
+            flash(f"Resolved {mention_id}.", "ok")
+        elif action == "reopen":
+            queue_.reopen(mention_id, person, now)
+            flash(f"Reopened {mention_id}: it is back in the queue.", "ok")
         else:
             _send(queue_, mention_id, person, now)
     except QueueError as error:
