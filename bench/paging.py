@@ -23,9 +23,9 @@ from pathlib import Path
 import redis
 
 from bench.workload import message_mix
+from desk.mentions import MentionStore
 from hark.embedded_redis import EmbeddedRedis
 from oncall.incidents import IncidentStore
-from oncall.store import MentionStore
 from tests.fakes.pagerduty_server import FakePagerDuty
 
 HARK = str(Path(sys.executable).parent / "hark")

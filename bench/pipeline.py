@@ -19,8 +19,8 @@ from pathlib import Path
 import redis
 
 from bench.workload import message_mix
+from desk.mentions import BY_TIME, RECORD
 from hark.embedded_redis import EmbeddedRedis
-from oncall.store import BY_TIME, RECORD
 
 HARK = str(Path(sys.executable).parent / "hark")
 

@@ -20,7 +20,7 @@ import click
 from hark.json_lines import BadJson, parse_json
 from hark.rules_cli import load_engine, rules_option
 from rules import Engine
-from rules.schema import CHANNELS
+from vocabulary.channels import CHANNELS
 
 
 class LineRefused(ValueError):

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hark.json_lines import BadJson, parse_json
-from rules.schema import CHANNELS, LEVELS
+from rules.schema import LEVELS
+from vocabulary.channels import CHANNELS
 
 
 class CorpusError(ValueError):

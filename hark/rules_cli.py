@@ -13,7 +13,8 @@ from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from hark.settings import Settings
 from rules import Engine, RulebookError, Triage
 from rules.evaluation import Evaluation, Outcome
-from rules.schema import CHANNELS, LEVELS
+from rules.schema import LEVELS
+from vocabulary.channels import CHANNELS
 
 CHANNEL_CHOICE = click.Choice(CHANNELS)
 rules_option = click.option(

@@ -14,7 +14,7 @@ from hark.redis_connection import ConfigError, connect
 from hark.rules_cli import default_rules_path
 from hark.settings import Settings
 from rules import RulebookError
-from rules.schema import CHANNELS
+from vocabulary.channels import CHANNELS
 
 
 def _connect_or_exit(settings: Settings):
@@ -77,9 +77,9 @@ def web(host: str, port: int) -> None:
 def oncall_config(settings: Settings):
     """The pager and windows for this worker: PagerDuty with HARK_PD_ROUTING_KEY, else the
     dry-run pager that only records what it would send."""
+    from desk.drafts import load_templates
     from hark.worker import escalation_window
     from oncall.pagerduty import DryRunPager, PagerDutyEvents
-    from oncall.replies import load_templates
     from oncall.runtime import OncallConfig
 
     key = _secret(settings.pd_routing_key)
@@ -154,7 +154,7 @@ def _secret(value) -> str | None:
 @click.option("--week", "period", flag_value="week", help="The last 7 days.")
 def report(period: str) -> None:
     """Print the playbook's daily or weekly support report (Markdown)."""
-    from oncall.support_report import period_report
+    from services.support_report import period_report
 
     connection = _connect_or_exit(Settings())
     click.echo(period_report(connection, period, datetime.now(UTC)))

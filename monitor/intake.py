@@ -22,12 +22,12 @@ from rq.serializers import JSONSerializer
 
 from monitor.mention import Mention
 
-TRIAGE_JOB = "oncall.triage.triage_mention"
+TRIAGE_JOB = "services.triage.triage_mention"
 TRIAGE_QUEUE = "triage"
 TRIAGE_TIMEOUT_S = 10  # a 1 MB message triages in well under a second
 SEEN_KEY = "hark:mention:seen:{id}"  # value: when it was first submitted (epoch seconds)
 LOST_AFTER_S = 30.0  # a marker this old with no job behind it is a submission that died
-STORED_KEY = "hark:mention:{id}"  # written by the triage job (oncall.store)
+STORED_KEY = "hark:mention:{id}"  # written by the triage job (desk.mentions)
 
 
 def triage_job_id(mention_id: str) -> str:

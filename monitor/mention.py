@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rules.schema import Channel
+from vocabulary.channels import Channel
 
 FUTURE_SLACK = timedelta(days=1)  # clocks disagree; a year ahead is a typo
 MAX_TEXT_CHARS = 100_000  # longer messages are cut; the raw payload keeps the original

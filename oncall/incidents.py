@@ -22,9 +22,9 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-from oncall.store import finite_score
+from desk.mentions import finite_score
 from rules import normalize
-from rules.redact import redact
+from vocabulary.redact import redact
 
 RECORD = "hark:incident:{id}"
 OF_MENTION = "hark:incident-of:{mention}"

@@ -4,7 +4,7 @@ and send acknowledge/resolve events.
 Retries belong to RQ (``Retry`` with backoff); a 429, a 5xx or a timeout raises and is
 retried, a 400 is a configuration error and is not. When the last attempt fails the
 incident becomes page-failed, on the page and in the API: a page is never dropped silently.
-Everything sent is redacted (``rules.redact``): no PII leaves for PagerDuty.
+Everything sent is redacted (``vocabulary.redact``): no PII leaves for PagerDuty.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 
+from desk.mentions import MentionStore
 from oncall.incidents import IncidentStore
 from oncall.pager_health import PagerHealth
 from oncall.pagerduty import PageEvent, PagingError
 from oncall.runtime import oncall_config
-from oncall.store import MentionStore
-from rules.redact import redact
+from vocabulary.redact import redact
 
 PAGING_QUEUE = "paging"
 PAGE_TIMEOUT_S = 15  # one send: pdpyras times out after 10 s; RQ retries the rest

@@ -25,7 +25,7 @@ class OncallConfig:
     # Seconds before each retry of a page: at once (a lost worker, a blip), then backing
     # off to every 5 minutes; about 35 minutes in all before the incident is page-failed.
     page_retries: tuple[int, ...] = (0, 5, 15, 30, 60, 120, 300, 300, 300, 300, 300, 300)
-    replies: Any = None  # the reply templates (oncall.replies); None: no reply queue
+    replies: Any = None  # the reply templates (desk.drafts); None: no reply queue
     no_reply: frozenset[tuple[str, str]] = frozenset({("x", "praise")})  # (channel|*, kind)
 
 

@@ -3,8 +3,8 @@
 from rules.engine import Engine
 from rules.loader import Problem, RulebookError, parse_rulebook
 from rules.normalize import normalize
+from rules.result import FiredRule, Match, Triage
 from rules.schema import LEVELS, Rule, Rulebook
-from rules.triage import FiredRule, Match, Triage
 
 __all__ = [
     "LEVELS",

@@ -28,8 +28,8 @@ import ahocorasick
 from rules.matchers import MATCHER_TYPES, WORD_CHARS
 from rules.normalize import normalize
 from rules.regex import LinearRegex, RegexSet, char_offset
+from rules.result import FiredRule, Match, Triage
 from rules.schema import LEVELS, Condition, Rule, Rulebook
-from rules.triage import FiredRule, Match, Triage
 
 try:  # built by `pip install` from rules/_fastpath_src; without a C compiler, Python does it
     from rules import _fastpath

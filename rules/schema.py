@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,11 +24,10 @@ from pydantic import (
 )
 
 from rules.matchers import MATCHER_TYPES
+from vocabulary.channels import Channel
 
 Level = Literal["P0", "P1", "P2", "P3"]
 LEVELS: tuple[Level, ...] = ("P0", "P1", "P2", "P3")
-Channel = Literal["x", "github", "discord", "email"]
-CHANNELS: tuple[str, ...] = get_args(Channel)  # the one list of channels
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
@@ -107,7 +106,7 @@ def _holiday(text: str) -> str:
 
 
 class BusinessHours(Strict):
-    """What ``oncall.business_hours.BusinessCalendar`` needs, checked when the rulebook
+    """What ``desk.business_hours.BusinessCalendar`` needs, checked when the rulebook
     loads rather than at the first SLA computation."""
 
     timezone: Annotated[str, AfterValidator(_time_zone)] = "America/New_York"

@@ -56,8 +56,8 @@ def create_app(
     app.register_blueprint(webhooks.bp)
     register_ops(app)
     if secret_key:  # the pages exist only behind a login
-        from web.pages import register_pages
         from web.session_auth import init_auth
+        from web.ui import register_pages
         from web.users import Users
 
         app.config.update(SECRET_KEY=secret_key, HARK_INSECURE_COOKIES=insecure_cookies)

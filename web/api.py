@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from desk.mentions import STATUSES, MentionStore
 from monitor.intake import Intake
 from monitor.mention import InvalidMessage, incoming_mention
 from monitor.store import MonitorState
-from oncall.store import STATUSES, MentionStore
-from rules.schema import CHANNELS, LEVELS
+from rules.schema import LEVELS
+from vocabulary.channels import CHANNELS
 from web.auth import require_token
 from web.errors import ApiError
 from web.json_body import json_value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from oncall.support_report import LENGTH, period_metrics
+from services.support_report import LENGTH, period_metrics
 from web.auth import require_token
 from web.errors import ApiError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from oncall.reply_queue import QueueError, ReplyQueue
+from desk.reply_queue import QueueError, ReplyQueue
 from web.auth import require_token
 from web.errors import ApiError
 from web.json_body import json_object

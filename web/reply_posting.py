@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from oncall.reply_queue import SENDING_STALE_S, QueueError, ReplyQueue
+from desk.reply_queue import SENDING_STALE_S, QueueError, ReplyQueue
 
 NOT_SET_UP = (
     "posting is set up for X only (HARK_X_API_KEY, HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN "

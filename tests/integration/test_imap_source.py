@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
 from monitor.imap_source import ImapPoller, ImapSettings
 from monitor.intake import Intake
 from monitor.store import MonitorState
-from oncall.store import MentionStore
 from tests.integration.imap_server import Dovecot
 
 NOW = datetime(2026, 1, 24, 15, 0, tzinfo=UTC)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
 from monitor.intake import LOST_AFTER_S, SEEN_KEY, Intake
 from monitor.mention import make_mention
-from oncall.store import MentionStore
 from tests.integration.test_triage_quality import hark
 
 NOW = datetime(2026, 1, 24, 15, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import psutil
 import pytest
 
+from desk.mentions import MentionStore
 from monitor.intake import Intake
 from monitor.mention import make_mention
-from oncall.store import MentionStore
 from tests.conftest import RULEBOOK_HEADER, SHARED
 from tests.fakes.x_server import FakeX
 from tests.integration.test_triage_quality import hark

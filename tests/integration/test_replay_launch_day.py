@@ -9,11 +9,11 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+from desk.mentions import MentionStore
 from hark.replay import launch_day_sample
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
 from oncall.incidents import IncidentStore
-from oncall.store import MentionStore
 from tests.integration.test_triage_quality import hark
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from desk.reply_queue import ReplyQueue
 from monitor.x_api import XPoster
-from oncall.reply_queue import ReplyQueue
 from tests.fakes.x_server import FakeX
 from web import create_app
 
@@ -188,13 +188,13 @@ def test_a_body_no_store_can_take_is_refused_and_changes_nothing(
 
 
 def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
+    from desk.drafts import load_templates
     from hark.rulebook_files import shipped_rulebook_path
     from hark.worker import run_worker
     from monitor.intake import Intake
     from monitor.mention import make_mention
-    from oncall.replies import load_templates
     from oncall.runtime import OncallConfig
-    from oncall.support_report import period_report
+    from services.support_report import period_report
 
     friday = datetime(2026, 1, 23, 21, 30, tzinfo=UTC)  # 16:30 in New York
     intake = Intake(redis_conn)

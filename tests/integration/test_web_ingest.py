@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
+from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
-from oncall.store import MentionStore
 from tests.conftest import SHARED
 from web import create_app
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
 from monitor.intake import Intake
 from monitor.store import MonitorState
 from monitor.x_api import XApi
 from monitor.x_poller import XPoller
-from oncall.store import MentionStore
 from tests.conftest import SHARED
 from tests.fakes.x_server import FakeX
 

@@ -26,9 +26,9 @@ from rq.registry import DeferredJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 from werkzeug.security import generate_password_hash
 
+from desk.mentions import MentionStore
 from monitor.mention import Mention, make_mention
 from oncall.incidents import OF_MENTION, IncidentStore
-from oncall.store import MentionStore
 from tests.conftest import DATA
 from tests.fakes.pagerduty_server import FakePagerDuty
 from tests.integration.test_triage_quality import hark

@@ -25,12 +25,12 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
+from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
 from monitor.intake import SEEN_KEY, TRIAGE_JOB, TRIAGE_QUEUE, triage_job_id
 from monitor.mention import Mention
 from oncall.paging import PAGING_QUEUE
-from oncall.store import MentionStore
 from rules.schema import LEVELS
 from tests.reliability.fuzz_support import (
     AUTH,

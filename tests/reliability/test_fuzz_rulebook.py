@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
+from desk.business_hours import BusinessCalendar
 from hark.cli import cli
 from hark.rulebook_files import shipped_rulebook_path
-from oncall.business_hours import BusinessCalendar
 from rules import Engine, RulebookError, parse_rulebook
 from tests.reliability.fuzz_support import json_paths
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from desk.mentions import MentionStore
 from monitor.store import MonitorState
-from oncall.store import MentionStore
 from tests.conftest import DATA, SHARED
 from tests.fakes.x_server import FakeX
 from tests.integration.test_triage_quality import hark

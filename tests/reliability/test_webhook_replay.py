@@ -26,6 +26,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
+from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
 from monitor.intake import TRIAGE_QUEUE, triage_job_id
@@ -33,7 +34,6 @@ from oncall.incidents import IncidentStore
 from oncall.pagerduty import DryRunPager
 from oncall.paging import PAGING_QUEUE
 from oncall.runtime import OncallConfig
-from oncall.store import MentionStore
 from tests.fakes.pagerduty_webhooks import incident_event
 from tests.reliability.fuzz_support import (
     DELIVERIES,

@@ -23,7 +23,7 @@ from hark import rulebook_files
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from rules import Engine, engine, normalize, parse_rulebook
 from rules.normalize import normalize_reference
-from rules.triage import FiredRule, Match, Triage
+from rules.result import FiredRule, Match, Triage
 from tests.conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Support metrics (oncall.metrics) and the daily/weekly Markdown report (oncall.report),
+"""Support metrics (desk.metrics) and the daily/weekly Markdown report (desk.report),
 on small synthetic records whose figures are worked out by hand."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from oncall.metrics import compute_metrics, signature, similarity, top_rule
-from oncall.report import humanize, render_report
+from desk.metrics import compute_metrics, signature, similarity, top_rule
+from desk.report import humanize, render_report
 
 SINCE = datetime(2026, 1, 24, tzinfo=UTC)  # a Saturday
 UNTIL = SINCE + timedelta(days=1)

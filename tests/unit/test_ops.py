@@ -12,10 +12,10 @@ import redis
 from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
+from desk.mentions import BY_TIME as MENTIONS_BY_TIME
+from desk.reply_queue import BY_DUE
 from monitor.store import MonitorState
 from oncall.incidents import BY_STATUS
-from oncall.reply_queue import BY_DUE
-from oncall.store import BY_TIME as MENTIONS_BY_TIME
 from web import create_app
 from web.ops import escape_label_value, format_value, register_ops
 
@@ -83,7 +83,7 @@ def test_healthz_is_503_without_workers(client):
 def test_healthz_is_200_with_a_live_worker(conn, client):
     register_worker(conn)
     queue = Queue("triage", connection=conn, serializer=JSONSerializer)
-    queue.enqueue("oncall.triage.triage_mention", {"id": "x:1"}, job_id="triage-x-1")
+    queue.enqueue("services.triage.triage_mention", {"id": "x:1"}, job_id="triage-x-1")
     response = client.get("/healthz")
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -190,8 +190,8 @@ def value(samples, name, **labels):
 def test_metrics_format_and_values(conn):
     register_worker(conn)
     triage = Queue("triage", connection=conn, serializer=JSONSerializer)
-    triage.enqueue("oncall.triage.triage_mention", {"id": "x:1"}, job_id="triage-x-1")
-    triage.enqueue("oncall.triage.triage_mention", {"id": "x:2"}, job_id="triage-x-2")
+    triage.enqueue("services.triage.triage_mention", {"id": "x:1"}, job_id="triage-x-1")
+    triage.enqueue("services.triage.triage_mention", {"id": "x:2"}, job_id="triage-x-2")
     paging = Queue("paging", connection=conn, serializer=JSONSerializer)
     job = paging.enqueue("oncall.paging.page_incident", "inc-1", "trigger", job_id="page-1")
     paging.failed_job_registry.add(job, ttl=3600)

@@ -1,7 +1,7 @@
 """The server-rendered pages, against fakeredis and the real stores.
 
 Sign-in is ``web.session_auth`` (written separately). Here a stand-in module with the same
-names is put at ``sys.modules["web.session_auth"]``: ``web.pages`` looks it up per request,
+names is put at ``sys.modules["web.session_auth"]``: ``web.ui`` looks it up per request,
 so nothing else is patched. The stand-in reads the role from the session key ``user_role``.
 """
 
@@ -22,14 +22,14 @@ from rq.serializers import JSONSerializer
 from werkzeug.local import LocalProxy
 
 import web
+from desk.mentions import MentionStore
+from desk.reply_queue import ReplyQueue
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
 from oncall.paging import PAGING_QUEUE
-from oncall.reply_queue import ReplyQueue
 from oncall.rotation import LocalRotation
-from oncall.store import MentionStore
 from web import charts
-from web.pages import register_pages
+from web.ui import register_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 1, 24, 15, 30, tzinfo=UTC)  # a Saturday: Chen Wei's week (level 1)
@@ -533,7 +533,7 @@ def test_a_browser_gets_pages_for_errors_and_the_api_keeps_json(viewer, app, cap
     ],
 )
 def test_each_target_is_shown_in_its_own_unit(name, row, expected):
-    from web.pages.insight import _target_text
+    from web.ui.insight import _target_text
 
     assert _target_text(name, row) == expected  # P0's share was shown as "1 min" (100 s)
 

@@ -1,4 +1,4 @@
-"""rules.redact: what it replaces, what it must leave alone, and its properties (never raises,
+"""vocabulary.redact: what it replaces, what it must leave alone, and its properties (never raises,
 idempotent, linear, leaves ordinary prose alone, lets no inserted address, key or number through).
 """
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rules.redact import PLACEHOLDERS, find_pii, redact
+from vocabulary.redact import PLACEHOLDERS, find_pii, redact
 
 GHP = "ghp_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"  # 36 characters after the prefix
 OPENAI = "sk-abc123def456ghi789jkl012mno345pqr678"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from oncall.replies import (
+from desk.drafts import (
     CHANNELS,
     X_LIMIT,
     Draft,
@@ -35,9 +35,9 @@ from oncall.replies import (
     tone_problems,
     x_weighted_length,
 )
-from oncall.replies.templates import sample_context
-from oncall.replies.tone import destructive_command
-from oncall.replies.x_length import find_urls
+from desk.drafts.templates import sample_context
+from desk.drafts.tone import destructive_command
+from desk.drafts.x_length import find_urls
 from tests.broken_files import assert_exactly, expectations
 
 BROKEN = sorted((Path(__file__).resolve().parent.parent / "data" / "replies" / "broken").glob("*"))

@@ -1,4 +1,4 @@
-"""SLA deadlines (``oncall.sla``): channel vs priority targets, the 24/7 and business-hours
+"""SLA deadlines (``desk.sla``): channel vs priority targets, the 24/7 and business-hours
 clocks, holidays, daylight saving, warnings, status, and the ``why`` text.
 
 Every time here is fixed; ``ny(...)`` is a wall-clock time in America/New_York as a UTC
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oncall.sla import CHANNEL_FIRST_RESPONSE, BusinessCalendar, Due, due, status
+from desk.sla import CHANNEL_FIRST_RESPONSE, BusinessCalendar, Due, due, status
 from rules.schema import BusinessHours, PriorityLevel
 
 NY = ZoneInfo("America/New_York")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from oncall.replies.templates import TemplatesError, parse_templates
+from desk.drafts.templates import TemplatesError, parse_templates
 from oncall.schedule import ScheduleError, parse_schedule
 from rules import RulebookError, parse_rulebook
 

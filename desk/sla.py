@@ -20,7 +20,7 @@ Which clock counts, per the playbook's "Coverage Hours":
   Discord, but the SLA is the support engineer's), so those hours do not count: a P1 received
   Friday 16:00 has used one of its four hours by closing and is due Monday 11:00.
 
-Business time is counted by ``oncall.business_hours.BusinessCalendar`` (re-exported here):
+Business time is counted by ``desk.business_hours.BusinessCalendar`` (re-exported here):
 local business days, holidays, and daylight-saving changes on the local wall clock. "Within"
 is inclusive: a response at ``Due.at`` is on time; ``status`` says "overdue" only after it.
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from oncall.business_hours import (
+from desk.business_hours import (
     BusinessCalendar,
     Stretch,
     as_utc,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import render_template
 
+from desk.reply_queue import ReplyQueue
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
 from oncall.pager_health import PagerHealth
-from oncall.reply_queue import ReplyQueue
 from web.ops import QUEUES, queue_report, workers_report
-from web.pages import _now, _redis, bp, requires
-from web.pages.rotation import _rotation
+from web.ui import _now, _redis, bp, requires
+from web.ui.rotation import _rotation
 
 OPEN_P0 = ("triggered", "escalated", "page-failed", "acknowledged")
 

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from desk.mentions import MentionStore
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
 from oncall.paging import enqueue_page
-from oncall.store import MentionStore
-from rules.schema import CHANNELS
-from web.pages import _can_respond, _now, _person, _redis, bp, requires
+from vocabulary.channels import CHANNELS
+from web.ui import _can_respond, _now, _person, _redis, bp, requires
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 PAGE_SIZE = 25

@@ -1,4 +1,4 @@
-"""Reply templates: the team-editable YAML (``oncall/data/replies.yaml``), validated and
+"""Reply templates: the team-editable YAML (``desk/data/replies.yaml``), validated and
 compiled at load, and the choice of template for a triaged message.
 
 A file is a list of templates, each with an ``id``, a ``when`` (any of ``priorities``,
@@ -29,11 +29,11 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from oncall.replies.tone import destructive_command, find_tone_problems
-from oncall.replies.x_length import X_LIMIT, x_weighted_length
-from rules.redact import find_pii
-from rules.schema import CHANNELS, Channel
+from desk.drafts.tone import destructive_command, find_tone_problems
+from desk.drafts.x_length import X_LIMIT, x_weighted_length
 from rules.yaml_lines import BoundedLoader, field_name, index_lines, locate
+from vocabulary.channels import CHANNELS, Channel
+from vocabulary.redact import find_pii
 
 VARIABLES = ("author", "channel", "priority", "category", "kind", "incident_url", "version_hint")
 TEXT_FIELDS = ("text", "x_text")
@@ -127,11 +127,11 @@ class ReplyTemplates:
 
 
 def shipped_templates_path() -> Path:
-    return Path(str(resources.files("oncall") / "data" / "replies.yaml"))
+    return Path(str(resources.files("desk") / "data" / "replies.yaml"))
 
 
 def load_templates(path: str | os.PathLike[str] | None = None) -> ReplyTemplates:
-    """Read and validate a template file (default: the shipped ``oncall/data/replies.yaml``)."""
+    """Read and validate a template file (default: the shipped ``desk/data/replies.yaml``)."""
     path = Path(path) if path is not None else shipped_templates_path()
     return parse_templates(path.read_text(encoding="utf-8"), str(path))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 
 from oncall.rotation import RotationError, rotation_view
-from web.pages import _now, bp, requires
+from web.ui import _now, bp, requires
 
 
 def _rotation(handoffs: int = 5) -> dict:

@@ -1,5 +1,5 @@
 """The support metrics and report for a period, read from the stores (the computing is in
-``oncall.metrics`` and the Markdown in ``oncall.report``, both pure)."""
+``desk.metrics`` and the Markdown in ``desk.report``, both pure)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Literal
 
 from redis import Redis
 
+from desk.mentions import MentionStore
+from desk.metrics import compute_metrics
+from desk.reply_queue import ReplyQueue
+from desk.report import render_report
 from oncall.incidents import IncidentStore
-from oncall.metrics import compute_metrics
-from oncall.reply_queue import ReplyQueue
-from oncall.report import render_report
-from oncall.store import MentionStore
 
 Period = Literal["day", "week"]
 LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}

@@ -9,12 +9,12 @@ from typing import Any
 
 from rq import get_current_job
 
+from desk.mentions import MentionStore
+from desk.queue_items import needs_reply, queue_item
+from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
 from oncall.paging import enqueue_page, schedule_escalation
-from oncall.queue_items import needs_reply, queue_item
-from oncall.reply_queue import ReplyQueue
 from oncall.runtime import current_engine, oncall_config
-from oncall.store import MentionStore
 
 
 def triage_mention(mention: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ Boundaries:
   shipped hours (New York changes clocks at 02:00 on a Sunday).
 
 The calendar also words what it counts (``describe``, ``local``, ``where``, ``days_off``,
-``clock_changes``) for ``oncall.sla``'s explanations. Everything here is pure, and times
+``clock_changes``) for ``desk.sla``'s explanations. Everything here is pure, and times
 must be timezone-aware (a naive datetime raises ``ValueError``). Instants returned are in UTC.
 """
 

@@ -2,7 +2,7 @@
 
 ``draft_reply`` picks the most specific template for a triaged message (``templates.py``),
 renders it for the channel (X gets the shorter ``x_text`` and is fitted into 280 weighted
-characters, ``x_length.py``), removes personal data with ``rules.redact``, refuses to show a
+characters, ``x_length.py``), removes personal data with ``vocabulary.redact``, refuses to show a
 destructive command, and lists the playbook's tone problems (``tone.py``) for the person who
 edits and sends it. A draft is never sent by this package.
 """
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from oncall.replies.templates import (
+from desk.drafts.templates import (
     CHANNELS,
     VARIABLES,
     ReplyTemplate,
@@ -26,9 +26,9 @@ from oncall.replies.templates import (
     parse_templates,
     shipped_templates_path,
 )
-from oncall.replies.tone import destructive_command, tone_problems
-from oncall.replies.x_length import X_LIMIT, find_urls, fit_to_x, x_weighted_length
-from rules.redact import PLACEHOLDERS, find_pii, redact
+from desk.drafts.tone import destructive_command, tone_problems
+from desk.drafts.x_length import X_LIMIT, find_urls, fit_to_x, x_weighted_length
+from vocabulary.redact import PLACEHOLDERS, find_pii, redact
 
 __all__ = [
     "CHANNELS",

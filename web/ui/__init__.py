@@ -190,4 +190,4 @@ def register_pages(app: Flask) -> None:
 
 
 # The views register themselves on ``bp`` when imported: after everything they import above.
-from web.pages import incidents, insight, overview, queue, rotation  # noqa: E402, F401
+from web.ui import incidents, insight, overview, queue, rotation  # noqa: E402, F401

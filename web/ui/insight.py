@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
-from oncall.reply_queue import ReplyQueue
-from oncall.support_report import LENGTH, period_metrics
-from rules.schema import CHANNELS
+from desk.reply_queue import ReplyQueue
+from services.support_report import LENGTH, period_metrics
+from vocabulary.channels import CHANNELS
 from web import charts
-from web.pages import _now, _parse, _redis, bp, duration_text, requires
+from web.ui import _now, _parse, _redis, bp, duration_text, requires
 
 HISTOGRAM_BUCKETS = (
     ("< 15 min", 15 * 60),

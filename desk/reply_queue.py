@@ -16,8 +16,8 @@ from typing import Any
 import redis
 from redis import Redis
 
-from oncall.replies import X_LIMIT, UnsafeReplyError, revise_draft
-from oncall.store import RECORD, status_writes
+from desk.drafts import X_LIMIT, UnsafeReplyError, revise_draft
+from desk.mentions import RECORD, status_writes
 
 ITEM = "hark:queue:item:{id}"
 BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response due time

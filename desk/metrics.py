@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rules.schema import CHANNELS
+from vocabulary.channels import CHANNELS
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 WAITING = frozenset({"open", "claimed"})

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from oncall.replies import X_LIMIT
-from oncall.reply_queue import QueueError, ReplyQueue
-from web.pages import _anchor, _can_respond, _is_admin, _now, _person, _redis, bp, requires
+from desk.drafts import X_LIMIT
+from desk.reply_queue import QueueError, ReplyQueue
 from web.reply_posting import post_reply
+from web.ui import _anchor, _can_respond, _is_admin, _now, _person, _redis, bp, requires
 
 
 def _queue_context() -> dict:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from oncall.replies import draft_reply
+from desk.drafts import draft_reply
+from desk.sla import due
 from oncall.runtime import OncallConfig
-from oncall.sla import due
 from rules import Rulebook
 
 
