@@ -13,8 +13,11 @@ from werkzeug.exceptions import NotFound
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
 from web.ops import register_ops
+from web.users import Users, WatchedUsers
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+# Authenticated per request by the API token or a signature, never by the session: no CSRF.
+TOKEN_BLUEPRINTS = ("api", "incidents", "rotation", "queue", "metrics", "webhooks", "ops")
 
 
 def create_app(
@@ -26,7 +29,7 @@ def create_app(
     rotation_source: object | None = None,
     x_poster: object | None = None,
     secret_key: str | None = None,
-    users: object | None = None,
+    users: Users | WatchedUsers | None = None,
     insecure_cookies: bool = False,
     rulebook: object | None = None,
     metrics_public: bool = False,
@@ -56,12 +59,11 @@ def create_app(
     app.register_blueprint(webhooks.bp)
     register_ops(app)
     if secret_key:  # the pages exist only behind a login
-        from web.session_auth import init_auth
+        from web.login import init_login
         from web.ui import register_pages
-        from web.users import Users
 
         app.config.update(SECRET_KEY=secret_key, HARK_INSECURE_COOKIES=insecure_cookies)
-        init_auth(app, users or Users())
+        init_login(app, users or Users(), token_blueprints=TOKEN_BLUEPRINTS)
         register_pages(app)
     else:
         app.register_error_handler(404, _pages_off)

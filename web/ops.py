@@ -7,21 +7,22 @@ its own with a short timeout, and when it does not answer nothing else is asked 
 and every source is healthy; otherwise 503 with every reason listed.
 
 ``/metrics`` needs the API bearer token unless ``HARK_METRICS_PUBLIC`` is set (volumes
-are business data). The formatter is our own: gauges and one counter, with ``# HELP`` and
-``# TYPE`` lines and label values escaped as the exposition format requires.
+are business data). prometheus-client writes it, from a registry of the app's own, in the
+text format (or OpenMetrics, when the scraper's ``Accept`` asks for it).
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import redis
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue, Worker
@@ -41,7 +42,7 @@ bp = Blueprint("ops", __name__)
 
 QUEUES = (TRIAGE_QUEUE, PAGING_QUEUE)
 PING_TIMEOUT_S = 1.0
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+REGISTRY = "hark_metrics_registry"
 TRUTHY = {"1", "true", "yes", "on"}
 
 
@@ -49,6 +50,7 @@ def register_ops(app: Flask) -> None:
     """Add ``/healthz`` and ``/metrics`` to ``app`` (calling it twice is harmless)."""
     if bp.name not in app.blueprints:
         app.register_blueprint(bp)
+        app.extensions[REGISTRY] = metrics_registry(app)
 
 
 # ---------------------------------------------------------------------------- health
@@ -175,103 +177,78 @@ def queue_report(connection: redis.Redis, name: str) -> dict[str, int]:
 # --------------------------------------------------------------------------- metrics
 
 
-@dataclass
-class Metric:
-    name: str
-    kind: str  # "gauge" or "counter"
-    help: str
-    samples: list[tuple[dict[str, str], float]] = field(default_factory=list)
+class RedisCollector:
+    """prometheus-client's custom collector for Hark: everything is read from the app's
+    Redis at each scrape (``config`` is the app's, read then, not when registered).
+    When Redis does not answer, only ``hark_redis_up 0``."""
 
-    def add(self, value: float, **labels: str) -> Metric:
-        self.samples.append((labels, value))
-        return self
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
 
-
-def escape_label_value(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_value(value: float) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
+    def collect(self) -> Iterable[Metric]:
+        connection = self.config["REDIS"]
+        families: list[Metric] = []
+        if ping(connection)["ok"]:
+            try:
+                families = collect(connection, self.config["CLOCK"]())
+            except redis.RedisError:
+                families = []
+        up = GaugeMetricFamily("hark_redis_up", "1 when Redis answered PING within the timeout")
+        up.add_metric([], 1 if families else 0)
+        return [up, *families]
 
 
-def render(metrics: Iterable[Metric]) -> str:
-    """The text exposition format (version 0.0.4)."""
-    lines: list[str] = []
-    for metric in metrics:
-        lines.append(f"# HELP {metric.name} {escape_help(metric.help)}")
-        lines.append(f"# TYPE {metric.name} {metric.kind}")
-        for labels, value in metric.samples:
-            label_text = ",".join(f'{k}="{escape_label_value(str(v))}"' for k, v in labels.items())
-            name = f"{metric.name}{{{label_text}}}" if label_text else metric.name
-            lines.append(f"{name} {format_value(value)}")
-    return "\n".join(lines) + "\n"
+def metrics_registry(app: Flask) -> CollectorRegistry:
+    """The app's own registry (never prometheus-client's global one)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RedisCollector(app.config))
+    return registry
 
 
 @bp.get("/metrics")
 def prometheus_metrics():
     if str(current_app.config.get("HARK_METRICS_PUBLIC") or "").strip().lower() not in TRUTHY:
         require_token(lambda: None)()  # raises ApiError (401, or 503 without a token)
-    connection = current_app.config["REDIS"]
-    up = Metric("hark_redis_up", "gauge", "1 when Redis answered PING within the timeout")
-    metrics = [up]
-    if ping(connection)["ok"]:
-        try:
-            metrics += collect(connection, current_app.config["CLOCK"]())
-            up.add(1)
-        except redis.RedisError:
-            metrics = [up]
-            up.add(0)
-    else:
-        up.add(0)
-    response = Response(render(metrics), content_type=CONTENT_TYPE)
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    response = Response(encode(current_app.extensions[REGISTRY]), content_type=content_type)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def collect(connection: redis.Redis, now: datetime) -> list[Metric]:
-    queued = Metric("hark_queue_jobs", "gauge", "Jobs waiting in the RQ queue")
-    failed = Metric("hark_failed_jobs", "gauge", "Jobs in the RQ queue's failed-job registry")
+    queued = GaugeMetricFamily("hark_queue_jobs", "Jobs waiting in the RQ queue", labels=["queue"])
+    failed = GaugeMetricFamily(
+        "hark_failed_jobs", "Jobs in the RQ queue's failed-job registry", labels=["queue"]
+    )
     for name in QUEUES:
         queue = Queue(name, connection=connection, serializer=JSONSerializer)
-        queued.add(queue.count, queue=name)
-        failed.add(queue.failed_job_registry.get_job_count(cleanup=False), queue=name)
-    workers = Metric("hark_workers", "gauge", "Live RQ workers").add(
-        len(Worker.all(connection=connection))
+        queued.add_metric([name], queue.count)
+        failed.add_metric([name], queue.failed_job_registry.get_job_count(cleanup=False))
+    workers = GaugeMetricFamily(
+        "hark_workers", "Live RQ workers", value=len(Worker.all(connection=connection))
     )
-    healthy = Metric("hark_source_healthy", "gauge", "1 when the source succeeded recently")
-    last = Metric(
+    healthy = GaugeMetricFamily(
+        "hark_source_healthy", "1 when the source succeeded recently", labels=["source"]
+    )
+    last = GaugeMetricFamily(
         "hark_source_last_success_timestamp_seconds",
-        "gauge",
         "Unix time of the source's last successful poll",
+        labels=["source"],
     )
     for source in MonitorState(connection).health(now):
-        healthy.add(1 if source["healthy"] else 0, source=source["source"])
-        if source["last_success"]:
-            stamp = _timestamp(source["last_success"])
-            if stamp is not None:
-                last.add(stamp, source=source["source"])
+        healthy.add_metric([source["source"]], 1 if source["healthy"] else 0)
+        stamp = _timestamp(source["last_success"]) if source["last_success"] else None
+        if stamp is not None:
+            last.add_metric([source["source"]], stamp)
     with connection.pipeline(transaction=False) as pipe:
         for status in STATUSES:
             pipe.zcard(BY_STATUS.format(status=status))
         pipe.zcard(BY_DUE)
         pipe.zcard(MENTIONS_BY_TIME)
         *per_status, reply_items, mentions = pipe.execute()
-    incidents = Metric("hark_incidents", "gauge", "Incidents by status")
+    incidents = GaugeMetricFamily("hark_incidents", "Incidents by status", labels=["status"])
     for status, count in zip(STATUSES, per_status, strict=True):
-        incidents.add(count, status=status)
+        incidents.add_metric([status], count)
     return [
         queued,
         failed,
@@ -279,10 +256,10 @@ def collect(connection: redis.Redis, now: datetime) -> list[Metric]:
         healthy,
         last,
         incidents,
-        Metric("hark_reply_queue_items", "gauge", "Open and claimed items in the reply queue").add(
-            reply_items
+        GaugeMetricFamily(
+            "hark_reply_queue_items", "Open and claimed items in the reply queue", value=reply_items
         ),
-        Metric("hark_mentions_total", "counter", "Mentions triaged and stored").add(mentions),
+        CounterMetricFamily("hark_mentions_total", "Mentions triaged and stored", value=mentions),
     ]
 
 

@@ -34,7 +34,7 @@ HASH_METHODS = ("scrypt", "pbkdf2")
 def role_rank(role: str) -> int:
     """0 for viewer, 1 for responder, 2 for admin; ValueError for anything else."""
     try:
-        return ROLES.index(role)  # type: ignore[arg-type]
+        return ROLES.index(role)
     except ValueError:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}") from None
 

@@ -1,4 +1,4 @@
-"""``/healthz`` and ``/metrics`` (web.ops) on fakeredis."""
+"""``/healthz`` and ``/metrics`` (web.ops; prometheus-client writes the latter) on fakeredis."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import fakeredis
+import prometheus_client
 import pytest
 import redis
 from rq import Queue, Worker
@@ -17,7 +18,7 @@ from desk.reply_queue import BY_DUE
 from monitor.store import MonitorState
 from oncall.incidents import BY_STATUS
 from web import create_app
-from web.ops import escape_label_value, format_value, register_ops
+from web.ops import register_ops
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 AUTH = {"Authorization": "Bearer t"}
@@ -101,7 +102,7 @@ def test_healthz_is_200_with_a_live_worker(conn, client):
 def test_healthz_counts_failed_jobs_without_failing_on_them(conn, client):
     register_worker(conn)
     queue = Queue("paging", connection=conn, serializer=JSONSerializer)
-    job = queue.enqueue("oncall.paging.page_incident", "inc-1", "trigger", job_id="page-1")
+    job = queue.enqueue("services.paging.page_incident", "inc-1", "trigger", job_id="page-1")
     queue.failed_job_registry.add(job, ttl=3600)
     body = client.get("/healthz").get_json()
     assert body["queues"]["paging"]["failed"] == 1
@@ -193,7 +194,7 @@ def test_metrics_format_and_values(conn):
     triage.enqueue("services.triage.triage_mention", {"id": "x:1"}, job_id="triage-x-1")
     triage.enqueue("services.triage.triage_mention", {"id": "x:2"}, job_id="triage-x-2")
     paging = Queue("paging", connection=conn, serializer=JSONSerializer)
-    job = paging.enqueue("oncall.paging.page_incident", "inc-1", "trigger", job_id="page-1")
+    job = paging.enqueue("services.paging.page_incident", "inc-1", "trigger", job_id="page-1")
     paging.failed_job_registry.add(job, ttl=3600)
     conn.zadd(BY_STATUS.format(status="triggered"), {"inc-1": 1.0, "inc-2": 2.0})
     conn.zadd(BY_STATUS.format(status="resolved"), {"inc-3": 3.0})
@@ -255,13 +256,25 @@ def test_metrics_escape_label_values(conn):
     assert value(samples, "hark_source_healthy", source=odd) == 1
 
 
-def test_escaping_and_values_follow_the_format():
-    assert escape_label_value('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
-    assert format_value(3) == "3"
-    assert format_value(1.5) == "1.5"
-    assert format_value(float("nan")) == "NaN"
-    assert format_value(float("inf")) == "+Inf"
-    assert format_value(float("-inf")) == "-Inf"
+def test_each_app_has_its_own_registry(conn):
+    other = fakeredis.FakeRedis()
+    other.zadd(MENTIONS_BY_TIME, {"x:1": 1.0})
+    mine, theirs = make_app(conn).test_client(), make_app(other).test_client()
+    _, samples = parse(mine.get("/metrics", headers=AUTH).get_data(as_text=True))
+    assert value(samples, "hark_mentions_total") == 0
+    _, samples = parse(theirs.get("/metrics", headers=AUTH).get_data(as_text=True))
+    assert value(samples, "hark_mentions_total") == 1
+    global_text = prometheus_client.generate_latest(prometheus_client.REGISTRY).decode()
+    assert "hark_" not in global_text  # nothing registered in the process-wide default
+
+
+def test_a_scraper_that_asks_for_openmetrics_gets_it(client):
+    accept = {**AUTH, "Accept": "application/openmetrics-text; version=1.0.0"}
+    response = client.get("/metrics", headers=accept)
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    text = response.get_data(as_text=True)
+    assert "# TYPE hark_mentions counter" in text and "hark_mentions_total 0" in text
+    assert text.endswith("# EOF\n")
 
 
 def test_metrics_refused_without_the_token(client):

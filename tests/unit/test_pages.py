@@ -1,25 +1,21 @@
 """The server-rendered pages, against fakeredis and the real stores.
 
-Sign-in is ``web.session_auth`` (written separately). Here a stand-in module with the same
-names is put at ``sys.modules["web.session_auth"]``: ``web.ui`` looks it up per request,
-so nothing else is patched. The stand-in reads the role from the session key ``user_role``.
+Every client logs in through the real login form (web.login) with a users file of its own;
+after that it sends its session's CSRF token in the ``X-CSRF-Token`` header, standing in for
+the hidden field every form carries (``test_every_form_carries_the_csrf_token`` checks the
+forms' own tokens).
 """
 
 from __future__ import annotations
 
 import re
-import sys
-import types
 from datetime import UTC, datetime, timedelta
-from functools import wraps
 from pathlib import Path
 
 import fakeredis
 import pytest
-from flask import abort, session
 from rq import Queue
 from rq.serializers import JSONSerializer
-from werkzeug.local import LocalProxy
 
 import web
 from desk.mentions import MentionStore
@@ -29,78 +25,68 @@ from oncall.incidents import IncidentStore
 from oncall.paging import PAGING_QUEUE
 from oncall.rotation import LocalRotation
 from web import charts
-from web.ui import register_pages
+from web.users import load_users
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 1, 24, 15, 30, tzinfo=UTC)  # a Saturday: Chen Wei's week (level 1)
-ROLES = ("viewer", "responder", "admin")
+ROLE_OF = {
+    "vera": "viewer",
+    "rosa": "responder",
+    "ana": "responder",
+    "ben": "responder",
+    "cam": "responder",
+    "dee": "responder",
+    "ada": "admin",
+}
 
 
-# ----------------------------------------------------------------------------- stand-in auth
+def _password(name: str) -> str:
+    return f"{name}-password"
 
 
-def _stand_in_session_auth() -> types.ModuleType:
-    module = types.ModuleType("web.session_auth")
-
-    def login_required(role):
-        def decorate(view):
-            @wraps(view)
-            def checked(*args, **kwargs):
-                have = session.get("user_role")
-                if have not in ROLES:
-                    abort(401)
-                if ROLES.index(have) < ROLES.index(role):
-                    abort(403)
-                return view(*args, **kwargs)
-
-            return checked
-
-        return decorate
-
-    def _user():
-        return types.SimpleNamespace(
-            name=session.get("user_name", "anonymous"), role=session.get("user_role")
-        )
-
-    module.login_required = login_required
-    module.current_user = LocalProxy(_user)
-    return module
+# ----------------------------------------------------------------------------- login
 
 
 @pytest.fixture
-def app(monkeypatch, shipped):
-    monkeypatch.setitem(sys.modules, "web.session_auth", _stand_in_session_auth())
+def app(shipped, write_users):
+    users_file = write_users({name: (role, _password(name)) for name, role in ROLE_OF.items()})
     schedule = (ROOT / "oncall" / "data" / "schedule.yaml").read_text(encoding="utf-8")
     application = web.create_app(
         redis=fakeredis.FakeRedis(),
         api_token="t",
         clock=lambda: NOW,
         rotation_source=LocalRotation.from_yaml(schedule),
+        secret_key="a-test-secret-of-at-least-32-characters",
+        users=load_users(users_file),
+        insecure_cookies=True,
     )
-    application.config.update(SECRET_KEY="test", RULEBOOK=shipped)
-    application.jinja_env.globals["csrf_token"] = lambda: "test-csrf"
-    application.jinja_env.globals["current_user"] = sys.modules["web.session_auth"].current_user
-    register_pages(application)
+    application.config.update(RULEBOOK=shipped)
     _seed(application.config["REDIS"])
     return application
 
 
-def _client(app, role: str | None, name: str = "Caro CM"):
-    client = app.test_client()
-    if role:
-        with client.session_transaction() as state:
-            state["user_role"], state["user_name"] = role, name
-    return client
+@pytest.fixture
+def sign_in(app, log_in, csrf_token_of):
+    """``sign_in(name)``: a client logged in as ``name`` that sends its CSRF token."""
+
+    def client_of(name: str):
+        client = app.test_client()
+        assert log_in(client, name, _password(name)).status_code == 303
+        token = csrf_token_of(client.get("/").get_data(as_text=True))
+        client.environ_base["HTTP_X_CSRF_TOKEN"] = token
+        return client
+
+    return client_of
 
 
 @pytest.fixture
-def viewer(app):
-    return _client(app, "viewer", "Vera Viewer")
+def viewer(sign_in):
+    return sign_in("vera")
 
 
 @pytest.fixture
-def responder(app):
-    return _client(app, "responder", "Rosa Responder")
+def responder(sign_in):
+    return sign_in("rosa")
 
 
 # ----------------------------------------------------------------------------- seed data
@@ -208,7 +194,9 @@ def test_overview_shows_rotation_incidents_queue_and_sources(viewer):
 
 
 def test_pages_need_a_signed_in_user(app):
-    assert _client(app, None).get("/").status_code == 401
+    response = app.test_client().get("/queue")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/queue"
 
 
 def test_partials_are_fragments(viewer):
@@ -337,12 +325,18 @@ def test_rules_page_without_rulebook(viewer, app):
     assert "No rulebook configured" in viewer.get("/rules").get_data(as_text=True)
 
 
-def test_every_form_carries_the_csrf_token(responder, app):
+def test_every_form_carries_the_csrf_token(responder, app, csrf_token_of):
+    del responder.environ_base["HTTP_X_CSRF_TOKEN"]  # only what the forms themselves carry
     for path in ("/queue", f"/incidents/{_incident_id(app)}"):
         html = responder.get(path).get_data(as_text=True)
         posts = re.findall(r'<form[^>]*method="post".*?</form>', html, re.S)
         assert posts
-        assert all('name="csrf_token" value="test-csrf"' in form for form in posts)
+        assert all(re.search(r'name="csrf_token" value="[^"]+"', form) for form in posts)
+    html = responder.get("/queue").get_data(as_text=True)
+    claim = re.search(r'<form[^>]*action="[^"]*/claim".*?</form>', html, re.S).group(0)
+    action = re.search(r'action="([^"]+)"', claim).group(1).replace("&#39;", "'")
+    assert responder.post(action).status_code == 400  # without the form's token
+    assert responder.post(action, data={"csrf_token": csrf_token_of(claim)}).status_code == 302
 
 
 # ----------------------------------------------------------------------------- acting
@@ -358,7 +352,7 @@ def test_responder_claims_edits_and_dismisses(responder, app):
     queue = ReplyQueue(app.config["REDIS"])
     page = responder.post("/queue/x:100/claim", follow_redirects=True)
     assert page.status_code == 200 and "You are answering x:100" in page.get_data(as_text=True)
-    assert queue.get("x:100")["claimed_by"] == "Rosa Responder"
+    assert queue.get("x:100")["claimed_by"] == "rosa"
 
     page = responder.post(
         "/queue/x:100/draft", data={"text": "Thanks! Please read the docs."}, follow_redirects=True
@@ -410,11 +404,11 @@ def test_viewers_see_answered_items_but_cannot_resolve_them(viewer, app):
     assert not ReplyQueue(app.config["REDIS"]).get("discord:5").get("resolved_at")
 
 
-def test_someone_elses_claim_is_a_message_not_an_error(app):
-    _client(app, "responder", "Ana").post("/queue/github:7/claim")
-    page = _client(app, "responder", "Ben").post("/queue/github:7/claim", follow_redirects=True)
+def test_someone_elses_claim_is_a_message_not_an_error(sign_in):
+    sign_in("ana").post("/queue/github:7/claim")
+    page = sign_in("ben").post("/queue/github:7/claim", follow_redirects=True)
     assert page.status_code == 200
-    assert "Ana is already answering this" in page.get_data(as_text=True)
+    assert "ana is already answering this" in page.get_data(as_text=True)
 
 
 def test_send_needs_approval_and_a_poster(responder, app):
@@ -448,7 +442,7 @@ def _shown_digest(page: str, mention_id: str) -> str:
     return re.search(r'name="draft_digest" value="([0-9a-f]+)"', form).group(1)
 
 
-def test_a_draft_edited_after_it_was_read_is_not_sent(app):
+def test_a_draft_edited_after_it_was_read_is_not_sent(app, sign_in):
     sent: list[str] = []
 
     class Poster:
@@ -457,14 +451,14 @@ def test_a_draft_edited_after_it_was_read_is_not_sent(app):
             return "999"
 
     app.config["X_POSTER"] = Poster()
-    reader, editor = _client(app, "responder", "Cam"), _client(app, "responder", "Dee")
+    reader, editor = sign_in("cam"), sign_in("dee")
     digest = _shown_digest(reader.get("/queue").get_data(as_text=True), "x:100")
     editor.post("/queue/x:100/draft", data={"text": "lol we broke it again"})
     page = reader.post(
         "/queue/x:100/send", data={"approve": "yes", "draft_digest": digest}, follow_redirects=True
     )
     assert sent == []
-    assert "Dee is answering this" in page.get_data(as_text=True)  # the edit claimed it
+    assert "dee is answering this" in page.get_data(as_text=True)  # the edit claimed it
 
 
 def test_a_saved_draft_loses_personal_data_and_says_so(responder, app):
@@ -538,16 +532,16 @@ def test_each_target_is_shown_in_its_own_unit(name, row, expected):
     assert _target_text(name, row) == expected  # P0's share was shown as "1 min" (100 s)
 
 
-def test_an_admin_takes_back_a_claim_left_by_someone_off_shift(app):
-    _client(app, "responder", "Ana").post("/queue/github:7/claim")
-    other = _client(app, "responder", "Ben").post("/queue/github:7/release", follow_redirects=True)
-    assert "Ana is answering this: ask them to release it" in other.get_data(as_text=True)
-    admin = _client(app, "admin", "Ada")
-    assert "Take back from Ana" in admin.get("/queue").get_data(as_text=True)
+def test_an_admin_takes_back_a_claim_left_by_someone_off_shift(app, sign_in):
+    sign_in("ana").post("/queue/github:7/claim")
+    other = sign_in("ben").post("/queue/github:7/release", follow_redirects=True)
+    assert "ana is answering this: ask them to release it" in other.get_data(as_text=True)
+    admin = sign_in("ada")
+    assert "Take back from ana" in admin.get("/queue").get_data(as_text=True)
     admin.post("/queue/github:7/release")
     item = ReplyQueue(app.config["REDIS"]).get("github:7")
     assert (item["status"], item["claimed_by"]) == ("open", None)
-    assert item["history"][-1]["detail"] == "taken back from Ana"
+    assert item["history"][-1]["detail"] == "taken back from ana"
 
 
 def test_the_queue_page_counts_every_waiting_item_past_the_first_hundred(viewer, app):
@@ -570,5 +564,5 @@ def test_the_overview_says_when_a_failing_pagerduty_has_no_retry_left(viewer, ap
     html = viewer.get("/").get_data(as_text=True)
     assert "no retry left: <code>hark jobs retry --queue paging</code>" in html
     paging = Queue(PAGING_QUEUE, connection=app.config["REDIS"], serializer=JSONSerializer)
-    paging.enqueue("oncall.paging.send_page", "inc-1", "trigger")
+    paging.enqueue("services.paging.page_incident", "inc-1", "trigger")
     assert "(retrying; last try" in viewer.get("/").get_data(as_text=True)

@@ -11,7 +11,7 @@ import fakeredis
 import pytest
 
 from web import create_app
-from web.users import hash_password
+from web.users import load_users
 
 PUBLIC = {
     "/login": "the login form itself",
@@ -24,14 +24,8 @@ PUBLIC = {
 
 
 @pytest.fixture
-def app(tmp_path):
-    users_file = tmp_path / "users.yaml"
-    users_file.write_text(
-        "users:\n"
-        f"  - {{name: vic, role: viewer, password_hash: '{hash_password('viewer-pass')}'}}\n"
-    )
-    from web.users import load_users
-
+def app(write_users):
+    users_file = write_users({"vic": ("viewer", "viewer-pass"), "ada": ("admin", "admin-pass")})
     application = create_app(
         redis=fakeredis.FakeRedis(),
         api_token="t",
@@ -41,6 +35,18 @@ def app(tmp_path):
     )
     application.config["TESTING"] = True
     return application
+
+
+@pytest.fixture
+def signed_in(app, log_in, csrf_token_of):
+    """A client logged in as ``name`` through the form, and its pages' CSRF token."""
+
+    def sign_in(name: str, password: str):
+        client = app.test_client()
+        assert log_in(client, name, password).status_code == 303
+        return client, csrf_token_of(client.get("/").text)
+
+    return sign_in
 
 
 def _routes(app):
@@ -72,19 +78,46 @@ def test_every_route_refuses_the_unauthenticated(app):
 READ_ONLY_POSTS = {"/rules"}
 
 
-def test_a_viewer_cannot_act(app):
-    client = app.test_client()
-    login = client.get("/login")
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', login.data).group(1).decode()
-    client.post("/login", data={"name": "vic", "password": "viewer-pass", "csrf_token": token})
-    page = client.get("/")
-    assert page.status_code == 200
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+def test_a_viewer_cannot_act(app, signed_in):
+    client, token = signed_in("vic", "viewer-pass")
     for method, path, rule in _routes(app):
         if method == "POST" and not path.startswith("/api/") and rule not in PUBLIC:
             response = client.post(path, data={"csrf_token": token})
             expected = 200 if rule in READ_ONLY_POSTS else 403
             assert response.status_code == expected, (rule, response.status_code)
+
+
+def test_every_page_form_needs_the_csrf_token(app, signed_in):
+    client, _ = signed_in("ada", "admin-pass")
+    checked = 0
+    for method, path, rule in _routes(app):
+        if method == "POST" and not path.startswith("/api/"):
+            response = client.post(path, data={"csrf_token": "forged"})
+            assert response.status_code == 400, rule
+            assert "CSRF token is missing or out of date" in response.get_data(as_text=True)
+            checked += 1
+    assert checked >= 3  # the queue actions, the incident actions, the rules form
+
+
+def test_a_session_grants_nothing_on_the_token_api(app, signed_in):
+    """The API is exempt from CSRF because only the token opens it: an admin's cookie and
+    a valid CSRF token get the same 401 as nobody."""
+    client, token = signed_in("ada", "admin-pass")
+    for method, path, rule in _routes(app):
+        if path.startswith("/api/") or path == "/metrics":
+            response = client.open(path, method=method, json={}, headers={"X-CSRF-Token": token})
+            assert response.status_code == 401, (method, rule, response.status_code)
+
+
+def test_a_cookie_copied_before_logout_stops_working(app, signed_in):
+    client, token = signed_in("ada", "admin-pass")
+    copied = client.get_cookie("session").value
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    response = replay.get("/queue")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
 
 
 def test_the_public_routes_are_the_listed_ones(app):

@@ -4,11 +4,8 @@ This package holds the blueprint, the sign-in and formatting helpers the pages s
 error pages and ``register_pages``; the views live in its modules, one concern each:
 ``overview``, ``incidents``, ``queue``, ``rotation`` and ``insight`` (metrics and rules).
 
-Sign-in comes from ``web.session_auth`` (``login_required(role)``, ``current_user``, and the
-``csrf_token()`` Jinja global). It is looked up when a request arrives, not when this package
-is imported (``_auth()``), so the pages import without it and a test can put a stand-in
-module at ``sys.modules["web.session_auth"]``. CSRF tokens are checked by ``session_auth``;
-every form here sends one.
+Sign-in comes from ``web.login``: ``requires(role)`` guards a view, ``current_user`` is
+Flask-Login's, and every form sends the ``csrf_token()`` that ``web.login`` checks.
 
 ``web`` may not import ``hark``: the rulebook comes from ``app.config["RULEBOOK"]`` (an
 ``Engine``, or anything with an ``engine`` attribute), set by the composition root.
@@ -16,62 +13,37 @@ every form here sends one.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from typing import Any
 
 import redis
 from flask import Blueprint, Flask, current_app, render_template, request
+from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S, error_response
+from web.login import role_required
 
 bp = Blueprint("pages", __name__)  # templates and /static are the app's (web/)
-
-ROLES = ("viewer", "responder", "admin")
 
 
 # ----------------------------------------------------------------------------- auth
 
 
-def _auth():
-    return importlib.import_module("web.session_auth")
-
-
-def requires(role: str) -> Callable:
-    """``web.session_auth.login_required(role)``, resolved at request time."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def guarded(*args, **kwargs):
-            return _auth().login_required(role)(view)(*args, **kwargs)
-
-        return guarded
-
-    return decorate
-
-
-def _user() -> Any:
-    user = _auth().current_user
-    if getattr(user, "name", None) is None and callable(user):
-        user = user()
-    return user
+requires = role_required  # the views' name for it
 
 
 def _person() -> str:
-    return str(getattr(_user(), "name", "") or "someone")
+    return str(current_user.name or "someone")
 
 
 def _can_respond() -> bool:
-    role = getattr(_user(), "role", None)
-    return role in ROLES and ROLES.index(role) >= ROLES.index("responder")
+    return bool(current_user.has_role("responder"))
 
 
 def _is_admin() -> bool:
-    return getattr(_user(), "role", None) == "admin"
+    return bool(current_user.has_role("admin"))
 
 
 def _now() -> datetime:
@@ -147,7 +119,7 @@ def _unrouted(error: HTTPException):
     browser = request.accept_mimetypes.best_match(["application/json", "text/html"])
     if api or browser != "text/html":
         return error_response(
-            error.code or 500, error.name.lower().replace(" ", "_"), error.description
+            error.code or 500, error.name.lower().replace(" ", "_"), error.description or error.name
         )
     return render_template("error.html", code=error.code, message=error.description), error.code
 
