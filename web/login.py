@@ -25,6 +25,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+import redis
 from flask import (
     Blueprint,
     Flask,
@@ -48,7 +49,7 @@ from flask_login import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from web.errors import error_response
+from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S, error_response
 from web.login_limits import (
     forget_name_failures,
     init_login_limits,
@@ -238,6 +239,14 @@ def _too_many_failures(error: RateLimitExceeded) -> Any:
     message = f"too many failed logins; try again in {minutes} minutes"
     target = request.values.get("next", "")
     return _login_page(target if is_safe_next(target) else "", login_name(), message, 429)
+
+
+@bp.errorhandler(redis.ConnectionError)
+@bp.errorhandler(redis.TimeoutError)
+def _store_down(error: redis.RedisError) -> Any:
+    log.warning("login: Redis unreachable: %s", type(error).__name__)
+    page, status, headers = _login_page("", login_name(), STORE_DOWN, status=503)
+    return page, status, {**headers, "Retry-After": str(STORE_RETRY_AFTER_S)}
 
 
 @bp.post("/logout")

@@ -7,17 +7,18 @@ still stops. The window starts at the first failure; until it ends even the righ
 is refused, because the count is checked before the password is. A successful login clears
 its name's count (the address's stays).
 
-Names are counted under a digest: a password typed into the name field must not reach
+Names are counted under a keyed digest: a password typed into the name field must not reach
 Redis or the log.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import time
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
@@ -36,7 +37,10 @@ def login_name() -> str:
 
 
 def _name_key() -> str:
-    return "name:" + hashlib.sha256(login_name().encode()).hexdigest()[:32]
+    """A keyed digest (the session key signs it): what Redis holds cannot be guessed back,
+    even when the "name" is a password typed into the wrong field."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return "name:" + hmac.new(secret, login_name().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _address_key() -> str:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import fakeredis
 import pytest
+import redis as redis_client
 from flask import Flask, jsonify, render_template_string
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from web.errors import register_error_handlers
 from web.login import init_login, is_safe_next, role_required
@@ -374,6 +378,17 @@ def test_passwords_never_reach_the_log(app, login, caplog):
         assert secret not in text
     assert PASSWORDS["rob"] not in text
     assert "typed-pass-in-name" not in text  # an unknown name may be a mistyped password
+
+
+def test_login_while_redis_is_down_says_so(users, login):
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    no_retries = Retry(NoBackoff(), 0)
+    down = redis_client.Redis(host="127.0.0.1", port=port, retry=no_retries)
+    response = login(make_app(users, down).test_client(), "rob")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "Redis is unreachable" in response.text and "<h1>Log in to Hark</h1>" in response.text
 
 
 # ---------------------------------------------------------------- sessions and cookies
