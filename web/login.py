@@ -30,6 +30,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -67,6 +68,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 MIN_SECRET_KEY_CHARS = 32
 MAX_PASSWORD_CHARS = 1024
 STATE = "hark_login"
+STORE_DOWN_FLAG = "hark_login_store_down"  # in flask.g, for the rest of the request
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,17 @@ class _Login:
     csrf: CSRFProtect
 
     def load_user(self, session_id: str) -> SessionUser | None:
-        """Flask-Login's user loader: the session's user while the session stands."""
-        record = self.sessions.find(session_id)
+        """Flask-Login's user loader: the session's user while the session stands.
+
+        When Redis does not answer, the error goes to the error handlers (a 503 page), and
+        the page that says so is rendered as for nobody: asking again would fail again."""
+        if g.get(STORE_DOWN_FLAG):
+            return None
+        try:
+            record = self.sessions.find(session_id)
+        except redis.RedisError:
+            g.setdefault(STORE_DOWN_FLAG, True)
+            raise
         if record is None:
             return None  # logged out, expired, or never was
         user, stamp = self.users.get(record.name), self.users.stamp(record.name)

@@ -48,11 +48,16 @@ def _password(name: str) -> str:
 
 
 @pytest.fixture
-def app(shipped, write_users):
+def redis_server():
+    return fakeredis.FakeServer()
+
+
+@pytest.fixture
+def app(shipped, write_users, redis_server):
     users_file = write_users({name: (role, _password(name)) for name, role in ROLE_OF.items()})
     schedule = (ROOT / "oncall" / "data" / "schedule.yaml").read_text(encoding="utf-8")
     application = web.create_app(
-        redis=fakeredis.FakeRedis(),
+        redis=fakeredis.FakeRedis(server=redis_server),
         api_token="t",
         clock=lambda: NOW,
         rotation_source=LocalRotation.from_yaml(schedule),
@@ -197,6 +202,16 @@ def test_pages_need_a_signed_in_user(app):
     response = app.test_client().get("/queue")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/queue"
+
+
+def test_a_signed_in_page_says_when_redis_is_down(viewer, redis_server):
+    redis_server.connected = False  # the login session cannot be looked up either
+    page = viewer.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 503 and "Redis is unreachable" in html
+    assert page.headers["Retry-After"] == "5" and "Signed in as" not in html
+    redis_server.connected = True
+    assert "Signed in as <strong>vera</strong>" in viewer.get("/").get_data(as_text=True)
 
 
 def test_partials_are_fragments(viewer):
