@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,19 +15,9 @@ from rules import Engine, parse_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
+X_FIXTURES = DATA / "x"  # X API v2 responses, in the documented shape, with our texts
+GITHUB_FIXTURES = DATA / "github"  # GitHub webhook deliveries, likewise
 
-
-def _shared_dir() -> Path:
-    """The team's shared folder (playbook, corpora, recordings): $HARK_SHARED_DIR, else
-    ../shared beside the checkout, else /work/shared (where CI's clones may live apart)."""
-    candidates = [os.environ.get("HARK_SHARED_DIR"), ROOT.parent / "shared", "/work/shared"]
-    for candidate in filter(None, candidates):
-        if (Path(candidate) / "corpus").is_dir():
-            return Path(candidate)
-    return ROOT.parent / "shared"  # absent: tests that need it fail and name this path
-
-
-SHARED = _shared_dir()
 
 RULEBOOK_HEADER = """\
 priorities:

@@ -63,8 +63,12 @@ class FakeX:
         self._server.server_close()
 
     def load_recording(self, path: Path, into: str = "mentions") -> None:
-        body = json.loads(path.read_text())["body"]
+        """Serve the tweets of a recorded response (``tests/data/x``) from ``into``, and their
+        authors (its ``includes.users``) unless a user of that name is already set."""
+        body = json.loads(path.read_text(encoding="utf-8"))["body"]
         getattr(self, into).extend(body["data"])
+        for user in body.get("includes", {}).get("users", []):
+            self.users.setdefault(user["username"], user)
 
     def _handler(self):
         fake = self

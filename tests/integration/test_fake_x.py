@@ -3,10 +3,14 @@ against it means Hark's requests would pass against X. Raw HTTP, no tweepy."""
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 import requests
 
-from tests.conftest import SHARED
+from tests.conftest import X_FIXTURES
+from tests.fakes.x_contract import DEFAULT_TWEET_FIELDS, DEFAULT_USER_FIELDS, problems, resolve
 from tests.fakes.x_server import FakeX
 
 TOKEN = "fake-x-contract-token"
@@ -16,7 +20,7 @@ MENTIONS = "/2/users/4242/mentions"
 @pytest.fixture
 def fake_x():
     server = FakeX(TOKEN, page_size=5).start()
-    server.load_recording(SHARED / "x-recordings" / "get_users_mentions.json")
+    server.load_recording(X_FIXTURES / "get_users_mentions.json")
     for tweet in server.mentions:
         tweet |= {"author_id": "77", "created_at": "2022-10-07T22:00:00.000Z", "lang": "en"}
     server.users["dana"] = {"id": "77", "name": "Dana", "username": "dana", "location": "Oslo"}
@@ -93,3 +97,48 @@ def test_an_unknown_username_is_a_not_found_error_without_data(fake_x):
         "name": "Dana",
         "username": "dana",
     }
+
+
+# ------------------------------------------------------------- the responses in tests/data/x
+
+
+def recorded(name: str) -> dict:
+    return json.loads((X_FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["get_users_mentions.json", "get_users_mentions.page2.json", "search_recent_tweets.json"],
+)
+def test_the_recorded_responses_keep_to_xs_contract(name):
+    """Written by hand, so checked: a request X accepts, and an answer with what it asked for."""
+    response = recorded(name)
+    url = urlparse(response["request"]["uri"])
+    query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+    endpoint, path_value = resolve(url.path)
+    issued = {recorded("get_users_mentions.json")["body"]["meta"]["next_token"]: ("mentions", 10)}
+    assert problems(endpoint, path_value, query, issued) == []
+    assert {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(
+        response["headers"]
+    )
+
+    tweets, meta = response["body"]["data"], response["body"]["meta"]
+    assert [int(t["id"]) for t in tweets] == sorted((int(t["id"]) for t in tweets), reverse=True)
+    assert meta["result_count"] == len(tweets)
+    assert (meta["newest_id"], meta["oldest_id"]) == (tweets[0]["id"], tweets[-1]["id"])
+    tweet_fields = DEFAULT_TWEET_FIELDS | set(query["tweet.fields"].split(","))
+    for tweet in tweets:
+        assert DEFAULT_TWEET_FIELDS <= set(tweet) <= tweet_fields, tweet["id"]
+        assert tweet["edit_history_tweet_ids"] == [tweet["id"]]
+    users = response["body"]["includes"]["users"]
+    assert {user["id"] for user in users} == {tweet["author_id"] for tweet in tweets}
+    user_fields = DEFAULT_USER_FIELDS | set(query["user.fields"].split(","))
+    assert all(DEFAULT_USER_FIELDS <= set(user) <= user_fields for user in users)
+
+
+def test_the_second_mentions_page_is_the_older_one_its_token_asked_for():
+    first, second = recorded("get_users_mentions.json"), recorded("get_users_mentions.page2.json")
+    token = first["body"]["meta"]["next_token"]
+    assert f"pagination_token={token}" in second["request"]["uri"]
+    assert "next_token" not in second["body"]["meta"]  # the last page
+    assert int(second["body"]["meta"]["newest_id"]) < int(first["body"]["meta"]["oldest_id"])

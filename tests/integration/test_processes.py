@@ -14,7 +14,7 @@ import pytest
 from desk.mentions import MentionStore
 from monitor.intake import Intake
 from monitor.mention import make_mention
-from tests.conftest import RULEBOOK_HEADER, SHARED
+from tests.conftest import RULEBOOK_HEADER, X_FIXTURES
 from tests.fakes.x_server import FakeX
 from tests.integration.test_triage_quality import hark
 from web import create_app
@@ -36,7 +36,7 @@ def _env(redis_url: str, **extra: str) -> dict[str, str]:
 
 
 def test_poll_once_then_worker(fake_x, redis_url, redis_conn):
-    fake_x.load_recording(SHARED / "x-recordings" / "get_users_mentions.json")
+    fake_x.load_recording(X_FIXTURES / "get_users_mentions.json")
     env = _env(
         redis_url, HARK_X_BEARER_TOKEN=TOKEN, HARK_X_USERNAME="CaroCLI", HARK_X_API_URL=fake_x.url
     )

@@ -1,7 +1,7 @@
 """Triage quality, measured through the installed ``hark`` command as a user runs it.
 
-Fails when a P0 is missed on the project's corpus or on the real development set in
-``../shared/corpus`` (override with HARK_SHARED_DIR).
+Fails when a P0 is missed on the project's corpus or on the development set of real issues
+(``tests/data/corpus/real-dev.jsonl``, their text paraphrased).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, SHARED
+from tests.conftest import DATA
 
 CORPORA = {
     "project": DATA / "corpus" / "caro-support.jsonl",
-    "real-dev": SHARED / "corpus" / "real-github-issues.dev.jsonl",
+    "real-dev": DATA / "corpus" / "real-dev.jsonl",
 }
 
 
@@ -42,7 +42,7 @@ def rules_test(corpus: Path) -> tuple[subprocess.CompletedProcess, dict]:
 @pytest.mark.parametrize("name", CORPORA)
 def test_no_p0_is_missed(name):
     corpus = CORPORA[name]
-    assert corpus.exists(), f"{corpus} is missing (set HARK_SHARED_DIR to the shared folder)"
+    assert corpus.exists(), f"{corpus} is missing"
     result, report = rules_test(corpus)
     assert report["missed_p0"] == [], f"P0 missed in {name}: {report['missed_p0']}"
     assert result.returncode == 0, result.stderr

@@ -1,5 +1,5 @@
-"""The JSON API and the GitHub webhook against a real Redis, with GitHub's documented
-deliveries from ../shared/github-webhooks."""
+"""The JSON API and the GitHub webhook against a real Redis, with deliveries in GitHub's
+documented shape from tests/data/github."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pytest
 from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
 from hark.worker import run_worker
-from tests.conftest import SHARED
+from tests.conftest import GITHUB_FIXTURES
 from web import create_app
 
 TOKEN = "test-api-token-0123456789"
 SECRET = "webhook-secret-abcdef"
-DELIVERIES = SHARED / "github-webhooks"
+DELIVERIES = GITHUB_FIXTURES
 
 
 @pytest.fixture
@@ -182,9 +182,9 @@ def test_a_cursor_the_api_did_not_write_is_refused(client):
 def test_issue_opened_is_triaged(client, redis_conn):
     response = _deliver(client, "issues", _payload("issues.opened"))
     assert response.status_code == 202
-    assert response.get_json()["mention"] == "github:issue-444500041"
+    assert response.get_json()["mention"] == "github:issue-2871654210"
     assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
-    record = MentionStore(redis_conn).get("github:issue-444500041")
+    record = MentionStore(redis_conn).get("github:issue-2871654210")
     assert record["url"].startswith("https://github.com/")
     assert record["author"] and record["triage"]["priority"] in {"P0", "P1", "P2", "P3"}
 
@@ -194,7 +194,7 @@ def test_issue_opened_is_triaged(client, redis_conn):
     [
         ("issues.opened.with-empty-body", "issues", "github:issue-"),
         ("issues.reopened", "issues", "github:issue-"),
-        ("issues.edited", "issues", "github:issue-444500041-edit-"),
+        ("issues.edited", "issues", "github:issue-2871654210-edit-"),
         ("issue_comment.created", "issue_comment", "github:comment-"),
     ],
 )

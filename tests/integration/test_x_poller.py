@@ -1,8 +1,10 @@
 """The X poller with the real tweepy client against a local fake X API (tests/fakes),
-serving the real recorded responses in ../shared/x-recordings/, and a real Redis."""
+serving the X API v2 responses of tests/data/x/ (X's documented shape, our own texts), and a
+real Redis."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,12 +16,13 @@ from monitor.intake import Intake
 from monitor.store import MonitorState
 from monitor.x_api import XApi
 from monitor.x_poller import XPoller
-from tests.conftest import SHARED
+from tests.conftest import X_FIXTURES
 from tests.fakes.x_server import FakeX
 
 TOKEN = "AAAA-test-bearer-token"
-RECORDINGS = SHARED / "x-recordings"
-WATCHED = {"id": "4242", "username": "CaroCLI"}
+ME = json.loads((X_FIXTURES / "get_me.json").read_text(encoding="utf-8"))["body"]["data"]
+WATCHED = {"id": ME["id"], "username": ME["username"]}  # @CaroCLI, the account watched
+NEWEST = "2015060185969635405"  # meta.newest_id of get_users_mentions.json
 
 
 class Clock:
@@ -67,21 +70,22 @@ def _tweet(tweet_id: int, text: str, **extra) -> dict:
 
 
 def test_recorded_mentions_are_polled_once_each(fake_x, make_poller, redis_conn):
-    fake_x.load_recording(RECORDINGS / "get_users_mentions.json")
+    fake_x.load_recording(X_FIXTURES / "get_users_mentions.json")
     poller = make_poller()
     first = poller.poll_once()
     assert (first.submitted, first.errors) == (10, [])
     state = MonitorState(redis_conn)
-    assert state.cursor("x:mentions") == "1578516295611748353"  # meta.newest_id
+    assert state.cursor("x:mentions") == NEWEST
     again = poller.poll_once()
     assert (again.submitted, again.duplicates) == (0, 0)
-    assert "since_id=1578516295611748353" in fake_x.requests[-1]
+    assert f"since_id={NEWEST}" in fake_x.requests[-1]
 
     assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
     store = MentionStore(redis_conn)
     assert store.count() == 10
-    record = store.get("x:1578516295611748353")
-    assert record["text"].startswith("@Twitter @TwitterSupport this is my ENTIRE feed")
+    record = store.get(f"x:{NEWEST}")
+    assert record["text"].startswith('@CaroCLI asked for "delete every .DS_Store under this')
+    assert record["author"] == "mkoenig_dev"  # from includes.users (expansions=author_id)
 
 
 def test_pages_back_to_the_last_seen_id(fake_x, make_poller, redis_conn):
@@ -99,33 +103,20 @@ def test_pages_back_to_the_last_seen_id(fake_x, make_poller, redis_conn):
 def test_search_feed_with_author_expansion_skips_retweets_and_own_posts(
     fake_x, make_poller, redis_conn
 ):
-    fake_x.users["dana"] = {
-        "id": "77",
-        "username": "dana",
-        "public_metrics": {"followers_count": 1200},
-    }
-    fake_x.search = [
-        _tweet(
-            303,
-            "caro crashes on launch for me too",
-            author_id="77",
-            lang="en",
-            created_at="2026-01-24T13:59:00.000Z",
-        ),
-        _tweet(
-            302,
-            "RT: caro is great",
-            author_id="77",
-            referenced_tweets=[{"type": "retweeted", "id": "1"}],
-        ),
-        _tweet(301, "our own announcement", author_id="4242"),
-    ]
-    report = make_poller(queries=["caro cli -is:retweet"]).poll_once()
-    assert (report.submitted, report.skipped) == (1, 2)
+    # A crash report, a retweet of it, @CaroCLI's own post about it, and a question.
+    fake_x.load_recording(X_FIXTURES / "search_recent_tweets.json", into="search")
+    report = make_poller(queries=["caro cli"]).poll_once()
+    assert (report.submitted, report.skipped) == (2, 2)
     assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
-    record = MentionStore(redis_conn).get("x:303")
-    assert (record["author"], record["author_reach"], record["language"]) == ("dana", 1200, "en")
-    assert record["url"] == "https://x.com/dana/status/303"
+    store = MentionStore(redis_conn)
+    assert store.count() == 2
+    record = store.get("x:2015061691724837053")  # the crash report
+    assert (record["author"], record["author_reach"], record["language"]) == (
+        "dana_ops",
+        1200,
+        "en",
+    )
+    assert record["url"] == "https://x.com/dana_ops/status/2015061691724837053"
     assert record["triage"]["priority"] == "P0"
 
 
@@ -148,7 +139,7 @@ def test_unknown_username_names_the_setting_and_polls_nothing(fake_x, make_polle
 def test_rate_limit_pauses_that_feed_only(fake_x, make_poller, redis_conn, clock):
     fake_x.search = [_tweet(500, "caro is neat")]
     fake_x.mentions = [_tweet(600, "@CaroCLI hi")]
-    poller = make_poller(user_id="4242", queries=["caro"])
+    poller = make_poller(user_id=WATCHED["id"], queries=["caro"])
     fake_x.reset_epoch = int(clock.epoch()) + 60
     fake_x.faults = [(429, 0)]  # the mentions call, first in the poll
     report = poller.poll_once()
@@ -169,7 +160,7 @@ def test_rate_limit_pauses_that_feed_only(fake_x, make_poller, redis_conn, clock
 def test_server_errors_and_timeouts_are_retried_with_backoff(fake_x, make_poller):
     fake_x.mentions = [_tweet(700, "@CaroCLI hello")]
     fake_x.faults = [(503, 0), (200, 1.5)]  # a 503, then a reply slower than the 1 s timeout
-    poller = make_poller(user_id="4242", timeout_s=1.0)
+    poller = make_poller(user_id=WATCHED["id"], timeout_s=1.0)
     report = poller.poll_once()
     assert (report.submitted, report.errors) == (1, [])
     assert make_poller.sleeps == [1.0, 2.0]
@@ -188,10 +179,10 @@ def test_bad_token_names_the_setting_and_submits_nothing(fake_x, make_poller, re
 def test_killed_between_fetch_and_cursor_save_loses_and_duplicates_nothing(
     fake_x, make_poller, redis_conn
 ):
-    fake_x.load_recording(RECORDINGS / "get_users_mentions.json")
+    fake_x.load_recording(X_FIXTURES / "get_users_mentions.json")
     poller = make_poller()
     poller.poll_once()  # first run: remember where we are
-    fresh = [_tweet(1578516295611748353 + n, f"@CaroCLI new {n}") for n in range(6, 0, -1)]
+    fresh = [_tweet(int(NEWEST) + n, f"@CaroCLI new {n}") for n in range(6, 0, -1)]
     fake_x.mentions = fresh + fake_x.mentions
 
     class Killed(BaseException):
@@ -208,7 +199,7 @@ def test_killed_between_fetch_and_cursor_save_loses_and_duplicates_nothing(
     poller.intake.submit = dies_after_three
     with pytest.raises(Killed):
         poller.poll_once()
-    assert MonitorState(redis_conn).cursor("x:mentions") == "1578516295611748353"  # not moved
+    assert MonitorState(redis_conn).cursor("x:mentions") == NEWEST  # not moved
 
     restarted = make_poller()
     report = restarted.poll_once()

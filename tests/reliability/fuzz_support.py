@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from monitor.mention import MAX_TEXT_CHARS, IncomingMessage
 from oncall.incidents import IncidentStore
-from tests.conftest import SHARED
+from tests.conftest import GITHUB_FIXTURES
 from tests.fakes.pagerduty_webhooks import signature
 from web import create_app
 
@@ -35,7 +35,7 @@ TOKEN = "fuzz-api-token-0123456789"
 GH_SECRET = "fuzz-github-webhook-secret"
 PD_SECRET = "fuzz-pagerduty-webhook-secret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-DELIVERIES = SHARED / "github-webhooks"
+DELIVERIES = GITHUB_FIXTURES  # deliveries in GitHub's documented shape
 CHANNELS = ["x", "github", "discord", "email"]
 MESSAGE_FIELDS = list(IncomingMessage.model_fields)
 

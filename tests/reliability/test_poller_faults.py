@@ -28,7 +28,7 @@ import pytest
 
 from desk.mentions import MentionStore
 from monitor.store import MonitorState
-from tests.conftest import DATA, SHARED
+from tests.conftest import DATA, X_FIXTURES
 from tests.fakes.x_server import FakeX
 from tests.integration.test_triage_quality import hark
 from tests.reliability.conftest import ARTIFACTS, scaled
@@ -39,7 +39,7 @@ from web.users import hash_password, load_users
 TOKEN = "reliability-x-bearer-token"
 WATCHED = {"id": "4242", "username": "CaroCLI"}
 FEED = "x:mentions"
-RECORDED = SHARED / "x-recordings" / "get_users_mentions.json"  # 10 real mentions
+RECORDED = X_FIXTURES / "get_users_mentions.json"  # 10 mentions of @CaroCLI
 PAGE_SIZE = 10
 INTERVAL_S = "5"  # the smallest interval ``hark poll --every`` accepts
 API_TOKEN = "reliability-api-token"

@@ -1,5 +1,6 @@
-"""GitHub's documented webhook deliveries as Mentions (pure code, no HTTP): what each
-event becomes, what is ignored, and a clear ``PayloadError`` for every bad shape."""
+"""Webhook deliveries in GitHub's documented shape (``tests/data/github``) as Mentions (pure
+code, no HTTP): what each event becomes, what is ignored, and a clear ``PayloadError`` for
+every bad shape."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.sources.github import PayloadError, mention_from_delivery
-from tests.conftest import SHARED
+from tests.conftest import GITHUB_FIXTURES
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def delivery(name: str) -> dict:
-    return json.loads((SHARED / "github-webhooks" / f"{name}.json").read_text())
+    return json.loads((GITHUB_FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def test_an_opened_issue_is_its_title_and_body():
