@@ -1,21 +1,26 @@
 """A local fake of the PagerDuty APIs Hark uses, enforcing the real contract.
 
-Events API v2, ``POST /v2/enqueue`` (as /work/shared/pagerduty-api/events-v2.openapi.json
-describes it): a JSON object of at most 512 KB; ``routing_key`` 32 alphanumeric characters;
-``event_action`` trigger/acknowledge/resolve; ``dedup_key`` a string of at most 255
-characters, required for acknowledge and resolve; a trigger's ``payload`` with ``summary``
-(at most 1024 characters), ``source`` and ``severity`` (critical/error/warning/info), string
+Events API v2, ``POST /v2/enqueue``, as PagerDuty documents it
+(https://developer.pagerduty.com/docs/events-api-v2/trigger-events/, and its OpenAPI
+description in https://github.com/PagerDuty/api-schema, ``reference/events-v2``): a JSON
+object of at most 512 KB; ``routing_key`` 32 alphanumeric characters; ``event_action``
+trigger/acknowledge/resolve; ``dedup_key`` a string of at most 255 characters, required for
+acknowledge and resolve; a trigger's ``payload`` with ``summary`` (at most 1024 characters),
+``source`` and ``severity`` (critical/error/warning/info), string
 ``component``/``group``/``class``, object ``custom_details``, ISO 8601 ``timestamp``;
-``links`` need ``href``, ``images`` need ``src``. Answers 202 ``{status, message, dedup_key}``
-or 400 ``{status, message, errors: [str]}``. Accepted events move per-dedup_key incidents
-(triggered -> acknowledged -> resolved; a trigger joins the open incident with its key).
+``links`` need ``href``, ``images`` need ``src``. Answers 202 ``{status, message,
+dedup_key}`` (``success``, ``Event processed``: the values the contract names) or 400
+``{status, message, errors: [str]}``, whose wording is ours (the contract fixes their types
+only). Accepted events move per-dedup_key incidents (triggered -> acknowledged -> resolved;
+a trigger joins the open incident with its key).
 
-REST ``GET /oncalls``: ``Authorization: Token token=...`` (401 otherwise), ``schedule_ids[]``,
+REST ``GET /oncalls`` (https://developer.pagerduty.com/api-reference/, "List all of the
+on-calls"): ``Authorization: Token token=...`` (401 otherwise), ``schedule_ids[]``,
 ``since``/``until`` (overlap), classic pagination (``limit`` at most 100, ``offset``,
 ``more``, ``total`` only with ``total=true``).
 
-Scripted faults: ``fail_next`` (5xx, 429 with PagerDuty's bodies, optional delay),
-``rate_limit_storm``, ``delay_s`` on every response, ``events_per_minute`` throttling.
+Scripted faults: ``fail_next`` (5xx, 429 in the shape of PagerDuty's answers, optional
+delay), ``rate_limit_storm``, ``delay_s`` on every response, ``events_per_minute`` throttling.
 """
 
 from __future__ import annotations
@@ -36,14 +41,14 @@ SEVERITIES = ("critical", "error", "warning", "info")
 MAX_EVENT_BYTES = 512 * 1024
 MAX_SUMMARY, MAX_DEDUP_KEY, ROUTING_KEY_LENGTH = 1024, 255, 32
 MAX_LIMIT, ITERATION_LIMIT = 100, 10_000  # classic pagination: limit, offset + limit
-UNRECOGNIZED = {  # the OpenAPI's example error response, for a body that is not an object
-    "status": "Unrecognized object",
-    "message": "Event object format is unrecognized",
-    "errors": ["JSON parse error"],
+UNRECOGNIZED = {  # a body that is not a JSON object
+    "status": "unrecognized event",
+    "message": "The body is not an event",
+    "errors": ["the body does not parse as a JSON object"],
 }
 THROTTLED = {
-    "status": "throttle event",
-    "message": "Requests for this service are arriving too quickly. Please retry later.",
+    "status": "throttled",
+    "message": "Too many events for this routing key; send this one again later",
 }
 REST_ERRORS = {
     400: {"message": "Invalid Input Provided", "code": 2001},
@@ -285,7 +290,7 @@ class FakePagerDuty:
 
     def _enqueue(self, body: bytes) -> tuple[int, dict]:
         if len(body) > MAX_EVENT_BYTES:
-            return _invalid([f"Event object is too large (maximum is {MAX_EVENT_BYTES} bytes)"])
+            return _invalid([f"the event is too large (over {MAX_EVENT_BYTES} bytes)"])
         try:
             event = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -369,7 +374,11 @@ class FakePagerDuty:
 
 
 def _invalid(errors: list[str]) -> tuple[int, dict]:
-    return 400, {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+    return 400, {
+        "status": "invalid event",
+        "message": "The event breaks the contract",
+        "errors": errors,
+    }
 
 
 def _event_errors(event: dict) -> list[str]:
@@ -380,9 +389,9 @@ def _event_errors(event: dict) -> list[str]:
         errors.append("'routing_key' is missing or blank")
     else:
         if len(key) != ROUTING_KEY_LENGTH:
-            errors.append("Length of 'routing_key' is incorrect (should be 32 characters)")
+            errors.append(f"'routing_key' must be {ROUTING_KEY_LENGTH} characters long")
         if not key.isascii() or not key.isalnum():
-            errors.append("'routing_key' cannot contain non-alphanumeric characters.")
+            errors.append("'routing_key' must be letters and digits only")
     action = event.get("event_action")
     if action not in ACTIONS:
         errors.append("'event_action' must be one of trigger, acknowledge or resolve")
