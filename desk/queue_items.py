@@ -6,23 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from desk.drafts import draft_reply
+from desk.drafts import ReplyTemplates, draft_reply
 from desk.sla import due
-from oncall.runtime import OncallConfig
 from rules import Rulebook
-
-
-def needs_reply(channel: str, kind: str, config: OncallConfig) -> bool:
-    """Which messages need a public answer (``OncallConfig.no_reply``: praise on X may need
-    only a like)."""
-    return (channel, kind) not in config.no_reply and ("*", kind) not in config.no_reply
 
 
 def queue_item(
     mention: dict[str, Any],
     triage: dict[str, Any],
     rulebook: Rulebook,
-    config: OncallConfig,
+    replies: ReplyTemplates,
     incident_url: str = "",
 ) -> dict[str, Any]:
     received = datetime.fromisoformat(mention["received_at"])
@@ -31,7 +24,7 @@ def queue_item(
     first = due(level, hours, channel, received, "first_response", level=name)
     resolution = due(level, hours, channel, received, "resolution", level=name)
     draft = draft_reply(
-        config.replies,
+        replies,
         triage=triage,
         channel=mention["channel"],
         author=mention.get("author", ""),

@@ -9,8 +9,7 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from hark.settings import Settings
-from monitor.intake import TRIAGE_QUEUE
-from oncall.paging import PAGING_QUEUE
+from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE
 
 QUEUES = (TRIAGE_QUEUE, PAGING_QUEUE)
 

@@ -15,10 +15,10 @@ from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
 from monitor.imap_source import ImapPoller, ImapSettings
-from monitor.intake import Intake
 from monitor.store import MonitorState
 from monitor.x_api import XApi
 from monitor.x_poller import XPoller
+from services.intake import Intake
 
 
 def _require_http_url(variable: str, url: str) -> None:

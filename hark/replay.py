@@ -29,8 +29,8 @@ from hark.json_lines import BadJson, parse_json
 from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
-from monitor.intake import Intake
 from monitor.mention import InvalidMessage, Mention, incoming_mention
+from services.intake import Intake
 
 OFFSET_FIELD = "offset_s"
 COUNTS = ("enqueued", "duplicate", "refused")

@@ -6,7 +6,6 @@ The rule engine itself (``rules/``) does no I/O; this is where files are read.
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import os
 import stat
@@ -34,10 +33,7 @@ def read_rulebook(path: str | os.PathLike) -> Engine:
         raise RulebookError(
             [Problem(str(path), 1, "-", "-", f"cannot read rulebook: {reason}")]
         ) from None
-    engine = Engine(parse_rulebook(text, str(path)))
-    if not engine.accelerated:
-        _warn_slow_path()
-    return engine
+    return Engine(parse_rulebook(text, str(path)))
 
 
 def _rulebook_text(path: Path) -> str:
@@ -49,16 +45,6 @@ def _rulebook_text(path: Path) -> str:
     if info.st_size > MAX_RULEBOOK_BYTES:
         raise OSError(errno.EFBIG, f"over {MAX_RULEBOOK_BYTES // 1_000_000} MB")
     return path.read_text(encoding="utf-8")
-
-
-@functools.cache  # once per process, however often the rulebook is reloaded
-def _warn_slow_path() -> None:
-    """Say that the engine runs in Python: right, but 3 to 6x slower."""
-    log.warning(
-        "the rule engine's C fast path (rules._fastpath) is not built, so messages are "
-        "classified in Python, 3 to 6x slower; install a C compiler and run `make install` "
-        "(or `pip install -e .`) again"
-    )
 
 
 @dataclass
@@ -81,6 +67,11 @@ class RulebookReloader:
 
     @property
     def engine(self) -> Engine:
+        return self._loaded.engine
+
+    def current(self) -> Engine:
+        """The active rulebook, re-read first if the file changed (a stat() per call)."""
+        self.reload_if_changed()
         return self._loaded.engine
 
     def reload_if_changed(self) -> bool:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from datetime import timedelta
-from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -30,45 +28,31 @@ from rq.executions import Execution
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from hark.rulebook_files import RulebookReloader
 from hark.scheduler import ParentBoundScheduler
-from monitor.intake import TRIAGE_QUEUE
-from oncall import runtime
-from oncall.paging import PAGING_QUEUE
-from oncall.runtime import OncallConfig
+from services.context import Services
+from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE, ServiceJob
 
 MAINTENANCE_INTERVAL_S = 15
 ABANDONED_GRACE_S = 5
 _log = logging.getLogger("hark.worker")
 
 
-def run_worker(
-    connection: Redis,
-    rules_path: Path,
-    *,
-    burst: bool = False,
-    oncall: OncallConfig | None = None,
-    with_scheduler: bool = True,
-) -> bool:
-    """Work the paging and triage queues (paging first); with ``burst``, until they are
-    empty. True if every job passed."""
-    reloader = RulebookReloader(rules_path)
-
-    def current_engine():
-        reloader.reload_if_changed()  # a stat() per job; keeps the last good rulebook
-        return reloader.engine
-
-    runtime.configure(current_engine, oncall or OncallConfig())
+def run_worker(services: Services, *, burst: bool = False, with_scheduler: bool = True) -> bool:
+    """Work the paging and triage queues (paging first) with ``services`` (built by
+    ``hark.wiring``); with ``burst``, until they are empty. True if every job passed."""
+    connection = services.connection
     while True:
         queues = [
-            Queue(name, connection=connection, serializer=JSONSerializer)
+            Queue(name, connection=connection, serializer=JSONSerializer, job_class=ServiceJob)
             for name in (PAGING_QUEUE, TRIAGE_QUEUE)
         ]
         try:  # RQ's constructor talks to Redis (CLIENT SETNAME): it can lose it too
             worker = HarkWorker(
                 queues,
+                services=services,
                 connection=connection,
                 serializer=JSONSerializer,
+                job_class=ServiceJob,
                 maintenance_interval=MAINTENANCE_INTERVAL_S,
                 # An idle worker blocks in BLPOP for worker_ttl - 15 s and cleans only
                 # between waits: RQ's 420 s default would leave a dead worker's job for 7 min.
@@ -101,10 +85,14 @@ def run_worker(
 
 class HarkWorker(SimpleWorker):
     """RQ's SimpleWorker: jobs run in this process rather than a fork per job, so the
-    compiled rulebook (and RE2's warm DFA cache) stays loaded and a reload sticks; with a
-    started-registry entry that expires ``ABANDONED_GRACE_S`` after the job's timeout."""
+    compiled rulebook (and RE2's warm DFA cache) stays loaded and a reload sticks; each job
+    gets this worker's ``services`` (``services.jobs.ServiceJob``); with a started-registry
+    entry that expires ``ABANDONED_GRACE_S`` after the job's timeout."""
 
-    terminal_failures = 0  # this worker's jobs that failed with no retry left
+    def __init__(self, *args, services: Services, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.services = services
+        self.terminal_failures = 0  # this worker's jobs that failed with no retry left
 
     def handle_job_failure(self, job: Job, queue: Queue, *args, **kwargs) -> None:
         will_retry = job.should_retry and self._stopped_job_id != job.id
@@ -119,6 +107,8 @@ class HarkWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         forget_lost_executions(job)
+        if isinstance(job, ServiceJob):
+            job.services = self.services
         super().execute_job(job, queue)
 
     def _start_scheduler(
@@ -191,8 +181,3 @@ def _wait_for_redis(connection: Redis, longest_wait_s: float = 10.0) -> None:
         time.sleep(wait_s)
         wait_s = min(wait_s * 2, longest_wait_s)
     _log.info("Redis answers: starting a fresh worker")
-
-
-def escalation_window(minutes: float, launch_day: bool) -> timedelta:
-    """The playbook's acknowledgement window: 15 minutes, 5 on launch day."""
-    return timedelta(minutes=5 if launch_day else minutes)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.intake import Intake
+from monitor.mention import MentionSink
 from monitor.sources.email import mention_from_email
 from monitor.store import MonitorState
 from monitor.x_poller import PollReport
@@ -39,7 +39,7 @@ class ImapPoller:
     def __init__(
         self,
         settings: ImapSettings,
-        intake: Intake,
+        intake: MentionSink,
         state: MonitorState,
         clock: Callable[[], datetime],
         interval_s: float = 60.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -135,3 +135,10 @@ def _field_name(loc: tuple) -> str:
     """``author`` as is; a key sent that is not a name (``""``, ``"a b"``) quoted."""
     names = (part if isinstance(part, str) and part.isidentifier() else repr(part) for part in loc)
     return ".".join(names) or "body"
+
+
+class MentionSink(Protocol):
+    """Where a source hands the mentions it read (``services.intake.Intake``): True when
+    the mention was new and is queued for triage."""
+
+    def submit(self, mention: Mention) -> bool: ...

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor.intake import Intake
+from monitor.mention import MentionSink
 from monitor.sources.x import is_retweet, mention_from_tweet
 from monitor.store import MonitorState
 from monitor.x_api import XApi, XAuthError, XError, XPage, XRateLimited
@@ -37,7 +37,7 @@ class XPoller:
     source = SOURCE  # a class attribute, not a field
 
     api: XApi
-    intake: Intake
+    intake: MentionSink
     state: MonitorState
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]

@@ -1,44 +1,42 @@
-"""The triage job: classify a mention with the active rulebook, store it; for a priority
-that pages, file it into an incident and page (once) through the paging queue; and when it
-needs a public answer, queue it for the community manager with a drafted reply."""
+"""Triage, the service function the triage job runs: classify a mention with the active
+rulebook and store it; for a priority that pages, file it into an incident and page (once)
+through the paging queue; and when it needs a public answer, queue it for the community
+manager with a drafted reply. Idempotent: a job run twice changes nothing the second time."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from rq import get_current_job
+from redis.client import Pipeline
 
 from desk.mentions import MentionStore
-from desk.queue_items import needs_reply, queue_item
+from desk.queue_items import queue_item
 from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
-from oncall.paging import enqueue_page, schedule_escalation
-from oncall.runtime import current_engine, oncall_config
+from services.context import Services
+from services.paging import enqueue_page, schedule_escalation
 
 
-def triage_mention(mention: dict[str, Any]) -> dict[str, Any]:
-    """RQ job: triage one mention (a ``Mention`` as JSON) and store it. Idempotent."""
-    engine = current_engine()
+def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any]:
+    """Triage one mention (a ``Mention`` as JSON) and store it."""
+    engine = services.engine()
     triage = engine.classify(mention["text"], mention["channel"]).to_dict()
-    connection = get_current_job().connection
-    now = datetime.now(UTC)
+    connection, now = services.connection, services.clock()
     MentionStore(connection).save(mention, triage, triaged_at=now)
-    result = {"id": mention["id"], "priority": triage["priority"]}
-    config = oncall_config()
-    incident_url = ""
-    if triage["pages"] or (triage["priority"] == "P1" and config.p1_pages):
+    result: dict[str, Any] = {"id": mention["id"], "priority": triage["priority"]}
+    if triage["pages"] or (triage["priority"] == "P1" and services.oncall.p1_pages):
 
-        def page(pipeline, incident: dict) -> None:  # in the transaction filing the report
+        def page(pipeline: Pipeline, incident: dict) -> None:  # in the filing transaction
             tag = str(len(incident["mentions"]))
-            enqueue_page(connection, incident["id"], "trigger", tag, pipeline)
-            schedule_escalation(connection, incident["id"], tag, pipeline)
+            enqueue_page(services, incident["id"], "trigger", tag, pipeline)
+            schedule_escalation(services, incident["id"], tag, pipeline)
 
         incident, outcome = IncidentStore(connection).record_report(
-            mention, triage, now, config.group_window, on_opened=page
+            mention, triage, now, services.oncall.group_window, on_opened=page
         )
         result["incident"] = {"id": incident["id"], "outcome": outcome}
-    if config.replies is not None and needs_reply(mention["channel"], triage["kind"], config):
-        item = queue_item(mention, triage, engine.rulebook, config, incident_url)
+    desk = services.desk
+    if desk.replies is not None and desk.needs_reply(mention["channel"], triage["kind"]):
+        item = queue_item(mention, triage, engine.rulebook, desk.replies)
         result["queued"] = ReplyQueue(connection).add(item)
     return result

@@ -10,6 +10,7 @@ from flask import Flask, request
 from redis import Redis
 from werkzeug.exceptions import NotFound
 
+from services.context import Services
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
 from web.ops import register_ops
@@ -23,6 +24,7 @@ TOKEN_BLUEPRINTS = ("api", "incidents", "rotation", "queue", "metrics", "webhook
 def create_app(
     *,
     redis: Redis,
+    services: Services | None = None,
     api_token: str | None = None,
     github_webhook_secret: str | None = None,
     pagerduty_webhook_secret: str | None = None,
@@ -35,10 +37,13 @@ def create_app(
     metrics_public: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Flask:
-    """The app factory. Everything it needs is passed in; nothing is read from globals."""
+    """The app factory. Everything it needs is passed in; nothing is read from globals.
+    ``services`` (``hark.wiring.web_services``) carry the on-call and desk settings the
+    page's actions use; without them, the defaults on ``redis``."""
     app = Flask(__name__)
     app.config.update(
         REDIS=redis,
+        SERVICES=services or Services(connection=redis, clock=clock),
         HARK_API_TOKEN=api_token,
         HARK_GITHUB_WEBHOOK_SECRET=github_webhook_secret,
         HARK_PD_WEBHOOK_SECRET=pagerduty_webhook_secret,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from desk.mentions import STATUSES, MentionStore
-from monitor.intake import Intake
 from monitor.mention import InvalidMessage, incoming_mention
 from monitor.store import MonitorState
 from rules.schema import LEVELS
+from services.intake import Intake
 from vocabulary.channels import CHANNELS
 from web.auth import require_token
 from web.errors import ApiError

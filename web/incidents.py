@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from oncall.incidents import STATUSES, IncidentError, IncidentStore, public
-from oncall.paging import enqueue_page
+from services.incidents import UnknownIncident, change_incident
 from web.auth import require_token
 from web.errors import ApiError
 
@@ -52,19 +52,14 @@ def show(incident_id: str):
 @bp.post("/<incident_id>/<action>")
 @require_token
 def act(incident_id: str, action: str):
-    statuses = {"acknowledge": "acknowledged", "resolve": "resolved"}
-    if action not in statuses:
+    if action not in ("acknowledge", "resolve"):
         raise ApiError(404, "not_found", "actions are acknowledge and resolve")
-    connection = current_app.config["REDIS"]
-    store, now = IncidentStore(connection), current_app.config["CLOCK"]()
-    if store.get(incident_id) is None:
-        raise ApiError(404, "not_found", f"no incident {incident_id}")
     try:
-        incident, changed = store.change_status(
-            incident_id, statuses[action], now, statuses[action], "from Hark"
+        incident, _ = change_incident(
+            current_app.config["SERVICES"], incident_id, action, "from Hark"
         )
+    except UnknownIncident as error:
+        raise ApiError(404, "not_found", str(error)) from None
     except IncidentError as error:
         raise ApiError(409, "conflict", str(error)) from None
-    if changed:  # PagerDuty hears of each change once, not of a repeated click
-        enqueue_page(connection, incident_id, action, str(len(incident["timeline"])))
     return jsonify(public(incident))

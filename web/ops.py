@@ -31,11 +31,10 @@ from rq.suspension import is_suspended
 
 from desk.mentions import BY_TIME as MENTIONS_BY_TIME
 from desk.reply_queue import BY_DUE
-from monitor.intake import TRIAGE_QUEUE
 from monitor.store import MonitorState
 from oncall.incidents import BY_STATUS, STATUSES
 from oncall.pager_health import PagerHealth
-from oncall.paging import PAGING_QUEUE
+from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE
 from web.auth import require_token
 
 bp = Blueprint("ops", __name__)

@@ -13,10 +13,10 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
-from monitor.intake import Intake
 from monitor.mention import encodable
 from monitor.sources.github import PayloadError, mention_from_delivery
 from oncall.incidents import IncidentError, IncidentStore
+from services.intake import Intake
 from web.errors import ApiError
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

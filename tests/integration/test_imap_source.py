@@ -8,10 +8,11 @@ import pytest
 
 from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
 from monitor.imap_source import ImapPoller, ImapSettings
-from monitor.intake import Intake
 from monitor.store import MonitorState
+from services.intake import Intake
 from tests.integration.imap_server import Dovecot
 
 NOW = datetime(2026, 1, 24, 15, 0, tzinfo=UTC)
@@ -68,7 +69,7 @@ def test_new_messages_by_uid_are_triaged_once(dovecot, make_poller, redis_conn):
     dovecot.append(_mail(3, "Thanks!", "Love the tool."))
     assert poller.poll_once().submitted == 1
 
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
     leak = store.get("email:msg-1@example.com")
     assert leak["triage"]["priority"] == "P0"

@@ -13,13 +13,15 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
-from monitor.intake import Intake
 from monitor.mention import make_mention
+from oncall.config import OncallConfig
 from oncall.incidents import IncidentStore
 from oncall.pagerduty import DryRunPager, PagerDutyEvents
-from oncall.paging import PAGING_QUEUE
-from oncall.runtime import OncallConfig
+from services.intake import Intake
+from services.jobs import PAGING_QUEUE
+from services.paging import escalate_incident
 from tests.fakes.pagerduty_server import FakePagerDuty
 from tests.fakes.pagerduty_webhooks import incident_event, signature
 from web import create_app
@@ -43,14 +45,17 @@ def fake_pd():
 
 @pytest.fixture
 def config(fake_pd):
-    def build(**overrides) -> OncallConfig:
+    """What a worker pages with: the fake PagerDuty and test windows, overridden by
+    ``OncallConfig``'s fields or ``pager=``; keyword arguments of ``worker_services``."""
+
+    def build(**overrides) -> dict:
+        pager = overrides.pop("pager", PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=10))
         options = {
-            "pager": PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=10),
             "escalate_after": timedelta(hours=1),
             "page_retries": (0, 0, 0, 0, 0),
             "public_url": "https://hark.example",
         }
-        return OncallConfig(**{**options, **overrides})
+        return {"oncall": OncallConfig(**{**options, **overrides}), "pager": pager}
 
     return build
 
@@ -69,8 +74,8 @@ def _submit(connection, texts, channel="x", start=0):
         )
 
 
-def _work(connection, oncall):
-    return run_worker(connection, shipped_rulebook_path(), burst=True, oncall=oncall)
+def _work(connection, setup: dict) -> bool:
+    return run_worker(worker_services(connection, shipped_rulebook_path(), **setup), burst=True)
 
 
 def _run_scheduler_once(connection) -> None:
@@ -119,7 +124,7 @@ def test_no_pii_reaches_pagerduty(redis_conn, fake_pd, config):
     _submit(redis_conn, [secret_text])
     assert _work(redis_conn, config())
     escalate = Queue(PAGING_QUEUE, connection=redis_conn, serializer=JSONSerializer)
-    escalate.enqueue("oncall.paging.escalate_incident", _only_incident(redis_conn)["id"])
+    escalate.enqueue(escalate_incident, _only_incident(redis_conn)["id"])
     assert _work(redis_conn, config())
     bodies = b" ".join(request.body for request in fake_pd.requests)
     assert len(fake_pd.triggers()) == 2  # the page and the escalation
@@ -347,8 +352,8 @@ def test_p1_pages_at_low_urgency_only_when_configured(redis_conn, fake_pd, confi
 
 
 def test_rotation_api_local_schedule_and_pagerduty(redis_conn, fake_pd):
-    from hark.rotation_source import build_rotation
     from hark.settings import Settings
+    from hark.wiring import rotation as build_rotation
     from tests.fakes.pagerduty_server import oncall_entry
 
     moment = datetime(2026, 1, 14, 15, 0, tzinfo=UTC)
@@ -425,7 +430,7 @@ def test_an_escalation_cut_short_after_marking_the_incident_still_pages(
     store.transition(incident["id"], "escalated", now, "escalated", "not acknowledged")
     escalate = Queue(PAGING_QUEUE, connection=redis_conn, serializer=JSONSerializer)
     for _ in range(2):  # the re-run pages; a further re-run finds the page sent
-        escalate.enqueue("oncall.paging.escalate_incident", incident["id"])
+        escalate.enqueue(escalate_incident, incident["id"])
         assert _work(redis_conn, config())
     first, second = fake_pd.triggers()
     assert first["dedup_key"] == second["dedup_key"]

@@ -12,9 +12,10 @@ import pytest
 
 from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
-from monitor.intake import LOST_AFTER_S, SEEN_KEY, Intake
 from monitor.mention import make_mention
+from services.intake import LOST_AFTER_S, SEEN_KEY, Intake
 from tests.integration.test_triage_quality import hark
 
 NOW = datetime(2026, 1, 24, 15, 0, tzinfo=UTC)
@@ -34,7 +35,7 @@ def test_a_mention_is_triaged_and_stored_once(redis_conn, make_mention_):
     mention = make_mention_()
     assert intake.submit(mention) is True
     assert intake.submit(mention) is False  # a re-poll or redelivery
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
 
     store = MentionStore(redis_conn)
     record = store.get("discord:1001")
@@ -49,7 +50,7 @@ def test_crash_between_marker_and_enqueue_loses_nothing(redis_conn, make_mention
     marked_at = time.time() - LOST_AFTER_S  # the marker, then the process died
     redis_conn.set(SEEN_KEY.format(id=mention.id), marked_at)
     assert Intake(redis_conn).submit(mention) is True
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     assert MentionStore(redis_conn).get("discord:2002")["triage"]["priority"] == "P0"
 
 
@@ -66,10 +67,10 @@ def test_running_the_same_job_twice_stores_one_mention(redis_conn, make_mention_
     intake = Intake(redis_conn)
     mention = make_mention_("3003")
     intake.submit(mention)
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     redis_conn.delete(SEEN_KEY.format(id=mention.id), f"hark:mention:{mention.id}")
     intake.submit(mention)  # at-least-once delivery: the same job again
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
     assert store.count() == 1
     assert [item["id"] for item in store.list({}, 10, None).items] == ["discord:3003"]
@@ -81,7 +82,7 @@ def test_list_filters_and_pages(redis_conn, make_mention_):
     for number in range(9):
         created = NOW.replace(minute=number)
         intake.submit(make_mention_(str(number), text=texts[number % 3], created_at=created))
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
 
     p0 = store.list({"priority": "P0"}, 10, None)

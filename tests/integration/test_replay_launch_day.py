@@ -12,6 +12,7 @@ from itertools import pairwise
 from desk.mentions import MentionStore
 from hark.replay import launch_day_sample
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
 from oncall.incidents import IncidentStore
 from tests.integration.test_triage_quality import hark
@@ -30,7 +31,7 @@ def test_launch_day_sample_through_the_pipeline(redis_url, redis_conn):
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout.strip() == f"{len(lines)} enqueued, 0 duplicate, 0 refused"
 
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
     assert store.count() == len(lines)
     p0 = store.list({"priority": "P0"}, 500, None).items
@@ -61,7 +62,7 @@ def test_paced_replay_submits_at_offset_over_speed(redis_url, redis_conn, tmp_pa
     assert replayed.returncode == 0, replayed.stderr
     assert "3 enqueued, 0 duplicate, 0 refused" in replayed.stdout
 
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
     created = [
         datetime.fromisoformat(store.get(f"{row['channel']}:{row['id']}")["created_at"])

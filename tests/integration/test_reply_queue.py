@@ -188,12 +188,13 @@ def test_a_body_no_store_can_take_is_refused_and_changes_nothing(
 
 
 def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
+    from desk.config import DeskConfig
     from desk.drafts import load_templates
     from hark.rulebook_files import shipped_rulebook_path
+    from hark.wiring import worker_services
     from hark.worker import run_worker
-    from monitor.intake import Intake
     from monitor.mention import make_mention
-    from oncall.runtime import OncallConfig
+    from services.intake import Intake
     from services.support_report import period_report
 
     friday = datetime(2026, 1, 23, 21, 30, tzinfo=UTC)  # 16:30 in New York
@@ -208,8 +209,9 @@ def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
         intake.submit(
             make_mention(channel=channel, native_id=native_id, text=text, author=author, now=friday)
         )
-    oncall = OncallConfig(replies=load_templates())
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True, oncall=oncall)
+    desk = DeskConfig(replies=load_templates())
+    services = worker_services(redis_conn, shipped_rulebook_path(), desk=desk)
+    assert run_worker(services, burst=True)
 
     queue = ReplyQueue(redis_conn)
     assert queue.get("x:3") is None

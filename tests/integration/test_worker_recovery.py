@@ -54,9 +54,10 @@ def another_worker_fails_meanwhile() -> None:
 
 def _burst(redis_conn) -> bool:
     from hark.rulebook_files import shipped_rulebook_path
+    from hark.wiring import worker_services
     from hark.worker import run_worker
 
-    return run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    return run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
 
 
 @pytest.fixture

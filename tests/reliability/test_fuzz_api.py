@@ -27,11 +27,12 @@ from rq.serializers import JSONSerializer
 
 from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
-from monitor.intake import SEEN_KEY, TRIAGE_JOB, TRIAGE_QUEUE, triage_job_id
 from monitor.mention import Mention
-from oncall.paging import PAGING_QUEUE
 from rules.schema import LEVELS
+from services.intake import SEEN_KEY, TRIAGE_QUEUE, triage_job_id
+from services.jobs import PAGING_QUEUE
 from tests.reliability.fuzz_support import (
     AUTH,
     CHANNELS,
@@ -200,7 +201,7 @@ def assert_ingested(connection, before: Snapshot, response, message: dict) -> No
     changed = changed_keys(before, snapshot(connection))
     assert changed <= {seen, f"rq:job:{job_id}".encode(), b"rq:queue:triage", b"rq:queues"}
     job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
-    assert job.func_name == TRIAGE_JOB and job.origin == TRIAGE_QUEUE
+    assert job.func_name == "services.triage.triage_mention" and job.origin == TRIAGE_QUEUE
     assert job_id in Queue(TRIAGE_QUEUE, connection=connection).job_ids
     (queued,) = job.args
     mention = Mention.model_validate(queued)  # whole: it is a valid Mention again
@@ -278,7 +279,7 @@ def test_accepted_odd_mentions_are_triaged_and_listed_whole(client, redis_conn):
 
     ingest()
     assert accepted
-    run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     for name in (TRIAGE_QUEUE, PAGING_QUEUE):
         failed = FailedJobRegistry(name, connection=redis_conn, serializer=JSONSerializer)
         assert failed.count == 0, f"a {name} job failed on what the API accepted"

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from monitor.intake import SEEN_KEY, triage_job_id
 from monitor.mention import Mention
 from oncall.incidents import IncidentStore
+from services.intake import SEEN_KEY, triage_job_id
 from tests.reliability.fuzz_support import (
     DELIVERIES,
     NOW,

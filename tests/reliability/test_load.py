@@ -30,10 +30,10 @@ import pytest
 from rq import Worker
 
 from desk.mentions import RECORD, MentionStore
-from monitor.intake import Intake, triage_job_id
 from monitor.mention import incoming_mention
 from oncall.incidents import BY_TIME as INCIDENTS_BY_TIME
 from oncall.incidents import OF_MENTION, IncidentStore
+from services.intake import Intake, triage_job_id
 from tests.reliability.conftest import ARTIFACTS, LONG, scaled
 from tests.reliability.harness import drained, registries, settled, vm_hwm_mib, wait_until
 from tests.reliability.load_workload import channel_counts, load_messages

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from monitor.intake import Intake
 from oncall.incidents import IncidentStore
+from services.intake import Intake
 from tests.reliability.conftest import ARTIFACTS, scaled
 from tests.reliability.harness import (
     corpus_mentions,

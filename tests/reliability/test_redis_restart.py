@@ -15,7 +15,7 @@ import redis
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from monitor.intake import Intake
+from services.intake import Intake
 from tests.fakes.pagerduty_server import FakePagerDuty
 from tests.reliability.conftest import ARTIFACTS
 from tests.reliability.harness import (

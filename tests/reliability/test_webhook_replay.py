@@ -28,12 +28,12 @@ from rq.serializers import JSONSerializer
 
 from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
-from monitor.intake import TRIAGE_QUEUE, triage_job_id
 from oncall.incidents import IncidentStore
 from oncall.pagerduty import DryRunPager
-from oncall.paging import PAGING_QUEUE
-from oncall.runtime import OncallConfig
+from services.intake import triage_job_id
+from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE
 from tests.fakes.pagerduty_webhooks import incident_event
 from tests.reliability.fuzz_support import (
     DELIVERIES,
@@ -96,7 +96,7 @@ class CountingPager(DryRunPager):
 def work(connection) -> CountingPager:
     """Run the queued jobs (if any); none may fail."""
     pager = CountingPager()
-    run_worker(connection, shipped_rulebook_path(), burst=True, oncall=OncallConfig(pager=pager))
+    run_worker(worker_services(connection, shipped_rulebook_path(), pager=pager), burst=True)
     for name in (TRIAGE_QUEUE, PAGING_QUEUE):
         failed = FailedJobRegistry(name, connection=connection, serializer=JSONSerializer)
         assert failed.count == 0, f"a {name} job failed"

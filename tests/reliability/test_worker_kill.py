@@ -24,9 +24,9 @@ from rq import Worker
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from monitor.intake import TRIAGE_QUEUE, Intake
 from oncall.incidents import IncidentStore
-from oncall.paging import PAGING_QUEUE
+from services.intake import Intake
+from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE
 from tests.reliability.conftest import ARTIFACTS, scaled
 from tests.reliability.harness import corpus_mentions, nothing_lost, settled, wait_until
 

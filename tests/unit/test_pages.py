@@ -22,8 +22,8 @@ from desk.mentions import MentionStore
 from desk.reply_queue import ReplyQueue
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
-from oncall.paging import PAGING_QUEUE
 from oncall.rotation import LocalRotation
+from services.jobs import PAGING_QUEUE
 from web import charts
 from web.users import load_users
 

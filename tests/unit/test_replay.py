@@ -18,8 +18,9 @@ from hark import launch_day_sample as generator
 from hark.cli import cli
 from hark.replay import launch_day_sample, replay_lines
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
-from monitor.intake import TRIAGE_QUEUE, Intake
 from monitor.mention import IncomingMessage
+from services.intake import Intake
+from services.jobs import TRIAGE_QUEUE
 
 # The playbook's "Launch Week Support Plan": expected launch-day volume per channel.
 PLAYBOOK_LAUNCH_DAY = {"discord": (50, 100), "github": (20, 30), "x": (30, 50), "email": (10, 20)}

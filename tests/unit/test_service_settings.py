@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hark.redis_connection import ConfigError
-from hark.service_cli import no_reply_pairs, page_retries, x_poster
 from hark.settings import Settings
+from hark.wiring import no_reply_pairs, page_retries, x_poster
 
 
 def test_no_reply_pairs():

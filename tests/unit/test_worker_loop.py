@@ -13,6 +13,7 @@ import redis
 
 import hark.worker
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 
 
 class _Stopped:
@@ -37,7 +38,7 @@ def test_redis_lost_while_the_worker_is_built_is_waited_out(monkeypatch):
     monkeypatch.setattr(hark.worker, "HarkWorker", build)
     monkeypatch.setattr(hark.worker, "_wait_for_redis", lambda connection: waited.append(1))
     monkeypatch.setattr(hark.worker.time, "sleep", lambda seconds: None)
-    ok = hark.worker.run_worker(fakeredis.FakeRedis(), shipped_rulebook_path())
+    ok = hark.worker.run_worker(worker_services(fakeredis.FakeRedis(), shipped_rulebook_path()))
     assert ok is True and len(built) == 2 and waited == [1]
 
 
@@ -47,4 +48,6 @@ def test_a_burst_run_reports_redis_going_away(monkeypatch):
 
     monkeypatch.setattr(hark.worker, "HarkWorker", build)
     with pytest.raises(redis.ConnectionError):
-        hark.worker.run_worker(fakeredis.FakeRedis(), shipped_rulebook_path(), burst=True)
+        hark.worker.run_worker(
+            worker_services(fakeredis.FakeRedis(), shipped_rulebook_path()), burst=True
+        )

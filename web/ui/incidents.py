@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from desk.mentions import MentionStore
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
-from oncall.paging import enqueue_page
+from services.incidents import UnknownIncident, change_incident
 from vocabulary.channels import CHANNELS
-from web.ui import _can_respond, _now, _person, _redis, bp, requires
+from web.ui import _can_respond, _person, _redis, bp, requires
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 PAGE_SIZE = 25
@@ -143,21 +143,16 @@ def incident(incident_id: str):
 @bp.post("/incidents/<incident_id>/<any(acknowledge, resolve):action>")
 @requires("responder")
 def incident_action(incident_id: str, action: str):
-    """The same logic as the API's ``web.incidents.act``."""
-    statuses = {"acknowledge": "acknowledged", "resolve": "resolved"}
-    connection, now = _redis(), _now()
-    store = IncidentStore(connection)
-    if store.get(incident_id) is None:
-        abort(404, f"no incident {incident_id}")
     try:
-        incident, changed = store.change_status(
-            incident_id, statuses[action], now, statuses[action], f"by {_person()} from Hark"
+        incident, changed = change_incident(
+            current_app.config["SERVICES"], incident_id, action, f"by {_person()} from Hark"
         )
+    except UnknownIncident as error:
+        abort(404, str(error))
     except IncidentError as error:
         flash(f"Could not {action}: {error}", "error")
     else:
-        if changed:  # PagerDuty hears of each change once, not of a repeated click
-            enqueue_page(connection, incident_id, action, str(len(incident["timeline"])))
+        if changed:
             flash(f"Incident {incident_id} is {incident['status']}.", "ok")
         else:
             flash(f"Incident {incident_id} was already {incident['status']}.", "ok")

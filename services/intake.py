@@ -7,7 +7,7 @@ every step after it is idempotent, so each mention is triaged exactly once in ef
 - the job id is ``triage:<mention id>``; if a crash left the marker set but no job and no
   stored result, the next submission enqueues again instead of losing the mention.
 
-``monitor`` never imports ``oncall``: the job is enqueued by its dotted name.
+The job is the service function ``services.triage.triage_mention``, enqueued by reference.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from monitor.mention import Mention
+from services.jobs import TRIAGE_QUEUE
+from services.triage import triage_mention
 
-TRIAGE_JOB = "services.triage.triage_mention"
-TRIAGE_QUEUE = "triage"
 TRIAGE_TIMEOUT_S = 10  # a 1 MB message triages in well under a second
 SEEN_KEY = "hark:mention:seen:{id}"  # value: when it was first submitted (epoch seconds)
 LOST_AFTER_S = 30.0  # a marker this old with no job behind it is a submission that died
@@ -50,7 +50,7 @@ class Intake:
         if not first_time and not self._lost(mention.id, now):
             return False
         self.queue.enqueue(
-            TRIAGE_JOB,
+            triage_mention,
             mention.model_dump(mode="json"),
             job_id=triage_job_id(mention.id),
             description=f"triage {mention.id}",  # RQ logs this; the default shows the text
