@@ -3,7 +3,7 @@
 from rules.engine import Engine
 from rules.loader import Problem, RulebookError, parse_rulebook
 from rules.normalize import normalize
-from rules.result import FiredRule, Match, Triage
+from rules.result import FiredRule, Match, Triage, TriageRecord
 from rules.schema import LEVELS, Rule, Rulebook
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Rulebook",
     "RulebookError",
     "Triage",
+    "TriageRecord",
     "normalize",
     "parse_rulebook",
 ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from pydantic import BaseModel, ConfigDict
+
 
 class Match(NamedTuple):
     """Where a condition matched, as offsets into the normalized text."""
@@ -38,6 +40,10 @@ class Triage(NamedTuple):
     scores: dict[str, float]
     rules: tuple[FiredRule, ...]
 
+    def record(self) -> TriageRecord:
+        """The result as a typed record, the form it takes once it leaves the engine."""
+        return TriageRecord.model_validate(self.to_dict())
+
     def to_dict(self) -> dict:
         """The JSON shape used by ``hark rules explain --json`` and the API."""
         return {
@@ -56,3 +62,40 @@ class Triage(NamedTuple):
                 for rule in self.rules
             ],
         }
+
+
+class MatchRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    condition: str
+    pattern: str
+    text: str
+    start: int
+    end: int
+
+
+class FiredRuleRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    description: str
+    levels: tuple[str, ...]
+    weight: float
+    category: str | None
+    kind: str | None
+    matches: tuple[MatchRecord, ...]
+
+
+class TriageRecord(BaseModel):
+    """A triage as it is stored with its mention and its incident, and as the API shows it:
+    the same fields as ``Triage``, typed and immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    priority: str
+    category: str
+    kind: str
+    score: float
+    pages: bool
+    scores: dict[str, float]
+    rules: tuple[FiredRuleRecord, ...]
