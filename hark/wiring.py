@@ -1,0 +1,224 @@
+"""The one place where each process's services are built from the settings: the web app
+(``hark web`` and gunicorn), the worker (``hark worker``), the pollers and ``hark run``'s
+children all come through here, so that a setting means the same thing in every process
+(``HARK_PAGE_RETRIES`` applies to pages queued by the web page's Acknowledge as much as to
+the worker's triggers)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+import redis
+from flask import Flask
+from pydantic import SecretStr
+
+from desk.config import DeskConfig
+from desk.drafts import load_templates
+from hark.redis_connection import ConfigError, connect
+from hark.rulebook_files import RulebookReloader, read_rulebook, shipped_rulebook_path
+from hark.settings import Settings
+from monitor.x_api import XPoster
+from oncall.config import DEFAULT_PAGE_RETRIES, OncallConfig, Pager
+from oncall.pagerduty import DryRunPager, PagerDutyEvents, PagerDutyRest
+from oncall.rotation import LocalRotation, PagerDutyRotation, ScheduleError
+from rules import RulebookError
+from services.context import Services
+from vocabulary.channels import CHANNELS
+
+log = logging.getLogger(__name__)
+
+ESCALATE_AFTER_ON_LAUNCH_DAY = timedelta(minutes=5)  # the playbook's launch-day window
+
+
+def secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
+def rulebook_path(settings: Settings) -> Path:
+    return Path(settings.rules) if settings.rules else shipped_rulebook_path()
+
+
+def shipped_schedule_path() -> Path:
+    return Path(str(resources.files("oncall") / "data" / "schedule.yaml"))
+
+
+# -- on-call and desk settings -------------------------------------------------------------
+
+
+def oncall_config(settings: Settings) -> OncallConfig:
+    """Windows, links and the retry schedule; raises ``ConfigError`` naming the variable."""
+    escalate_after = (
+        ESCALATE_AFTER_ON_LAUNCH_DAY
+        if settings.launch_day
+        else timedelta(minutes=settings.escalate_after_minutes)
+    )
+    return OncallConfig(
+        escalate_after=escalate_after,
+        group_window=timedelta(minutes=settings.group_window_minutes),
+        public_url=settings.public_url,
+        p1_pages=settings.p1_pages,
+        page_retries=page_retries(settings.page_retries)
+        if settings.page_retries
+        else DEFAULT_PAGE_RETRIES,
+    )
+
+
+def pager(settings: Settings) -> Pager:
+    """PagerDuty with HARK_PD_ROUTING_KEY, else the dry run that only records what it would send."""
+    key = secret(settings.pd_routing_key)
+    return PagerDutyEvents(key, settings.pd_events_url) if key else DryRunPager()
+
+
+def desk_config(settings: Settings) -> DeskConfig:
+    return DeskConfig(replies=load_templates(), no_reply=no_reply_pairs(settings.no_reply))
+
+
+def page_retries(setting: str) -> tuple[int, ...]:
+    """``HARK_PAGE_RETRIES="0,5,15,60"`` -> (0, 5, 15, 60): seconds before each retry."""
+    try:
+        delays = tuple(int(part) for part in setting.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(not 0 <= delay <= 86_400 for delay in delays):
+        raise ConfigError(
+            f"HARK_PAGE_RETRIES: {setting!r} is not a comma-separated list of seconds, "
+            "each from 0 to 86400 (e.g. 0,5,15,60,300)"
+        )
+    return delays
+
+
+def no_reply_pairs(setting: str) -> frozenset[tuple[str, str]]:
+    """``HARK_NO_REPLY="x:praise,*:other"`` -> {("x", "praise"), ("*", "other")}."""
+    pairs = set()
+    for entry in filter(None, (part.strip() for part in setting.split(","))):
+        channel, _, kind = entry.partition(":")
+        if not kind:
+            raise ConfigError(f"HARK_NO_REPLY: {entry!r} is not channel:kind (e.g. x:praise)")
+        if channel not in ("*", *CHANNELS):
+            raise ConfigError(
+                f"HARK_NO_REPLY: {entry!r} names no channel: use one of {', '.join(CHANNELS)} or *"
+            )
+        pairs.add((channel, kind))
+    return frozenset(pairs)
+
+
+def x_poster(settings: Settings) -> XPoster | None:
+    """The X client that posts approved replies, when all four user-context settings are set."""
+    parts = [
+        secret(settings.x_api_key),
+        secret(settings.x_api_secret),
+        secret(settings.x_access_token),
+        secret(settings.x_access_token_secret),
+    ]
+    if not any(parts):
+        return None
+    key, key_secret, token, token_secret = parts
+    if not (key and key_secret and token and token_secret):
+        raise ConfigError(
+            "posting replies on X needs all of HARK_X_API_KEY, HARK_X_API_SECRET, "
+            "HARK_X_ACCESS_TOKEN and HARK_X_ACCESS_TOKEN_SECRET"
+        )
+    return XPoster(key, key_secret, token, token_secret, settings.x_api_url)
+
+
+def rotation(settings: Settings) -> PagerDutyRotation | LocalRotation:
+    """Who is on call: PagerDuty's ``/oncalls`` with HARK_PD_API_TOKEN, else the local
+    schedule (HARK_SCHEDULE, default the shipped example)."""
+    token = secret(settings.pd_api_token)
+    if token:
+        schedule_ids = [s.strip() for s in (settings.pd_schedule_ids or "").split(",") if s.strip()]
+        return PagerDutyRotation(PagerDutyRest(token, settings.pd_api_url), schedule_ids)
+    path = Path(settings.schedule) if settings.schedule else shipped_schedule_path()
+    try:
+        return LocalRotation.from_yaml(path.read_text(encoding="utf-8"), str(path))
+    except OSError as error:
+        raise ConfigError(f"HARK_SCHEDULE: cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"HARK_SCHEDULE: {path} is not UTF-8 text") from None
+    except ScheduleError as error:
+        raise ConfigError(f"HARK_SCHEDULE is invalid:\n{error}") from None
+
+
+# -- each process's services -----------------------------------------------------------------
+
+
+def worker_services(
+    connection: redis.Redis,
+    rules: Path,
+    *,
+    oncall: OncallConfig | None = None,
+    desk: DeskConfig | None = None,
+    pager: Pager | None = None,
+) -> Services:
+    """A worker's services: the rulebook at ``rules``, reloaded when the file changes (the
+    last good one kept); raises ``RulebookError`` when it does not load at start."""
+    reloader = RulebookReloader(rules)
+    return Services(
+        connection=connection,
+        oncall=oncall or OncallConfig(),
+        desk=desk or DeskConfig(),
+        pager=pager or DryRunPager(),
+        engine=reloader.current,
+    )
+
+
+def worker_services_from_settings(settings: Settings, connection: redis.Redis) -> Services:
+    return worker_services(
+        connection,
+        rulebook_path(settings),
+        oncall=oncall_config(settings),
+        desk=desk_config(settings),
+        pager=pager(settings),
+    )
+
+
+def web_services(settings: Settings, connection: redis.Redis) -> Services:
+    """The web process's: it pages (Acknowledge, Resolve) with the worker's settings, and
+    drafts with the same templates; it triages nothing, so it holds no rulebook."""
+    return Services(
+        connection=connection,
+        oncall=oncall_config(settings),
+        desk=desk_config(settings),
+        pager=pager(settings),
+    )
+
+
+def build_web_app(settings: Settings) -> Flask:
+    """The Flask app for ``settings``: the rotation (PagerDuty or the local schedule), the
+    X reply poster (all four user-context settings or none), then Redis. Raises
+    ``ConfigError`` naming the variable when a setting is wrong."""
+    from web import create_app
+    from web.users import UsersFileError, WatchedUsers
+
+    who_is_on_call, poster = rotation(settings), x_poster(settings)
+    if settings.secret_key and not settings.users_file:
+        log.warning(
+            "HARK_SECRET_KEY is set but HARK_USERS_FILE is not: nobody can log in to the page; "
+            "add users with `hark users add NAME ROLE` and set HARK_USERS_FILE to that file"
+        )
+    try:
+        users = WatchedUsers(settings.users_file) if settings.users_file else None
+        rulebook = read_rulebook(rulebook_path(settings))
+    except (UsersFileError, RulebookError) as error:
+        raise ConfigError(str(error)) from None
+    connection = connect(settings)
+    try:
+        return create_app(
+            redis=connection,
+            services=web_services(settings, connection),
+            rotation_source=who_is_on_call,
+            x_poster=poster,
+            api_token=secret(settings.api_token),
+            github_webhook_secret=secret(settings.github_webhook_secret),
+            pagerduty_webhook_secret=secret(settings.pd_webhook_secret),
+            secret_key=secret(settings.secret_key),
+            users=users,
+            insecure_cookies=settings.insecure_cookies,
+            rulebook=rulebook,
+            metrics_public=settings.metrics_public,
+        )
+    except ValueError as error:  # e.g. a HARK_SECRET_KEY too short to sign sessions
+        raise ConfigError(str(error)) from None

@@ -1,0 +1,40 @@
+"""The dependencies every service function takes: one record per process, built once by
+``hark.wiring`` and passed explicitly (to views through the Flask app, to jobs by the worker).
+Nothing here is global: two apps or workers in one process each have their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis import Redis
+
+from desk.config import DeskConfig
+from oncall.config import OncallConfig, Pager
+from oncall.pagerduty import DryRunPager
+from rules import Engine
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NoRulebook(RuntimeError):
+    """A triage was asked of a process that loaded no rulebook."""
+
+
+def _no_engine() -> Engine:
+    raise NoRulebook("no rulebook in this process: triage runs in `hark worker`, which loads it")
+
+
+@dataclass(frozen=True)
+class Services:
+    connection: Redis
+    oncall: OncallConfig = field(default_factory=OncallConfig)
+    desk: DeskConfig = field(default_factory=DeskConfig)
+    pager: Pager = field(default_factory=DryRunPager)
+    clock: Callable[[], datetime] = utc_now
+    # The active rulebook, compiled: a worker's reloads the file when it changes and keeps
+    # the last good one.
+    engine: Callable[[], Engine] = _no_engine

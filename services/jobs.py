@@ -1,0 +1,31 @@
+"""How RQ runs the service functions: a job is a service function, referenced by the
+function itself when it is enqueued (never by a dotted string), and the worker hands it the
+process's ``Services`` as its first argument.
+
+RQ calls ``job.func(*args, **kwargs)``; ``ServiceJob`` calls ``job.func(services, *args,
+**kwargs)`` instead, with the ``services`` the worker set on the job before running it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq.job import Job
+
+from services.context import Services
+
+TRIAGE_QUEUE = "triage"
+PAGING_QUEUE = "paging"
+
+
+class ServiceJob(Job):
+    services: Services | None = None
+
+    def _execute(self) -> Any:
+        if self.services is None:
+            raise RuntimeError(
+                f"job {self.id} needs the worker's services: run it with `hark worker`"
+            )
+        if self.func is None:
+            raise ValueError(f"job {self.id} names no function")
+        return self.func(self.services, *self.args, **self.kwargs)

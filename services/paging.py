@@ -1,0 +1,189 @@
+"""Paging jobs: trigger PagerDuty for an incident, escalate what nobody acknowledged, and
+send acknowledge/resolve events; each a service function that RQ runs (``services.jobs``).
+
+Retries belong to RQ (``Retry`` with the schedule in ``OncallConfig.page_retries``, the
+same in every process that enqueues); a 429, a 5xx or a timeout raises and is retried, a 400
+is a configuration error and is not. When the last attempt fails the incident becomes
+page-failed, on the page and in the API: a page is never dropped silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+from rq import Callback, Queue, Retry
+from rq.exceptions import AbandonedJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from rq.timeouts import JobTimeoutException
+
+from desk.mentions import MentionStore
+from oncall.incidents import IncidentStore
+from oncall.pager_health import PagerHealth
+from oncall.pagerduty import PagingError
+from oncall.paging import build_event, escalation_summary
+from services.context import Services, utc_now
+from services.jobs import PAGING_QUEUE
+
+PAGE_TIMEOUT_S = 15  # one send: pdpyras times out after 10 s; RQ retries the rest
+
+
+def enqueue_page(
+    services: Services,
+    incident_id: str,
+    action: str,
+    attempt_tag: str,
+    pipeline: Pipeline | None = None,
+) -> None:
+    """Queue a page; ``attempt_tag`` makes the job id stable for this incident event. With
+    ``pipeline``, the job is written when that transaction executes."""
+    retries = services.oncall.page_retries
+    _paging_queue(services.connection).enqueue(
+        page_incident,
+        incident_id,
+        action,
+        job_id=f"page-{incident_id}-{action}-{attempt_tag}",
+        description=f"page {incident_id} {action}",
+        retry=Retry(max=len(retries), interval=list(retries)),
+        on_failure=Callback(page_failed),
+        job_timeout=PAGE_TIMEOUT_S,
+        result_ttl=0,
+        failure_ttl=30 * 86_400,
+        pipeline=pipeline,
+    )
+
+
+def schedule_escalation(
+    services: Services, incident_id: str, tag: str, pipeline: Pipeline | None = None
+) -> None:
+    """Check back after the acknowledgement window (RQ's scheduler: survives restarts)."""
+    _paging_queue(services.connection).enqueue_in(
+        services.oncall.escalate_after,
+        escalate_incident,
+        incident_id,
+        job_id=f"escalate-{incident_id}-{tag}",
+        description=f"escalate {incident_id}",
+        job_timeout=PAGE_TIMEOUT_S,
+        retry=Retry(max=3, interval=[0, 30, 120]),
+        result_ttl=0,
+        pipeline=pipeline,
+    )
+
+
+def page_incident(services: Services, incident_id: str, action: str) -> dict[str, Any]:
+    """Job: send one event (trigger, escalate, acknowledge, resolve) for the incident."""
+    connection, pager = services.connection, services.pager
+    store, now = IncidentStore(connection), services.clock()
+    incident = store.get(incident_id)
+    if incident is None:
+        return {"incident": incident_id, "sent": False}
+    mentions = MentionStore(connection)
+    event = build_event(incident, action, mentions, services.oncall.public_url)
+    try:
+        dedup_key = pager.send(event)
+    except PagingError as error:
+        PagerHealth(connection).failed(now, f"{action}: {error}")
+        if error.retryable:
+            raise  # RQ retries; the failure callback notes it
+        store.note(
+            incident_id, now, "page-error", f"{action}: {error}", action=action, config_error=True
+        )
+        if incident["status"] != "resolved":
+            store.transition(incident_id, "page-failed", now, "page-failed", str(error))
+        return {"incident": incident_id, "sent": False}
+    if not pager.dry_run:
+        PagerHealth(connection).succeeded(now)
+    if action in ("trigger", "escalate") and incident["status"] == "page-failed":
+        store.transition(incident_id, "triggered", now, "triggered", "a page got through")
+    store.note(
+        incident_id,
+        now,
+        "page-sent",
+        f"{action} sent{' (dry run)' if pager.dry_run else ''}",
+        action=action,
+        dedup_key=dedup_key,
+        dry_run=pager.dry_run,
+        summary=event.summary,
+        severity=event.severity,
+    )
+    return {"incident": incident_id, "sent": True, "dry_run": pager.dry_run}
+
+
+def escalate_incident(services: Services, incident_id: str) -> dict[str, Any]:
+    """Scheduled job: if still unacknowledged, mark escalated and page again."""
+    connection = services.connection
+    store, now = IncidentStore(connection), services.clock()
+    incident = store.get(incident_id)
+    done = (incident or {}).get("escalations", 0)  # counted as the status becomes escalated
+    if (
+        incident
+        and incident["status"] == "escalated"
+        and _escalation_unpaged(connection, incident, str(done))
+    ):
+        # A re-run: the first run marked the incident escalated, then died before queueing
+        # its page. Queue it now (the job id is the same, so never twice).
+        enqueue_page(services, incident_id, "escalate", str(done))
+        return {"incident": incident_id, "escalated": True}
+    tag = str(done + 1)
+    if incident is None or incident["status"] not in {"triggered", "page-failed"}:
+        return {"incident": incident_id, "escalated": False}
+    store.transition(
+        incident_id,
+        "escalated",
+        now,
+        "escalated",
+        f"not acknowledged within {services.oncall.escalate_after}",
+    )
+    store.note(
+        incident_id,
+        now,
+        "escalation-summary",
+        escalation_summary(incident, MentionStore(connection)),
+    )
+    enqueue_page(services, incident_id, "escalate", tag)
+    return {"incident": incident_id, "escalated": True}
+
+
+def _escalation_unpaged(connection: Redis, incident: dict, tag: str) -> bool:
+    """No escalation page queued, tried or sent since the incident was last escalated."""
+    job_id = f"page-{incident['id']}-escalate-{tag}"
+    if Job.exists(job_id, connection=connection):
+        return False
+    escalated_at = max(e["at"] for e in incident["timeline"] if e["event"] == "escalated")
+    return not any(
+        page.get("action") == "escalate" and page["at"] >= escalated_at
+        for page in incident["pages"]
+    )
+
+
+def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
+    """RQ failure callback: runs after every failed attempt; the last one marks the incident.
+    (RQ also calls it when it cleans up an abandoned job, outside any worker's services:
+    it needs only the connection.)"""
+    incident_id, action = job.args
+    store, now = IncidentStore(connection), utc_now()
+    reason = _failure_reason(exc_type, exc_value)
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):  # a hung send
+        PagerHealth(connection).failed(now, f"{action}: {reason}")
+    if job.retries_left:
+        store.note(incident_id, now, "page-retry", f"{action}: {reason} (retrying)", action=action)
+        return
+    store.note(incident_id, now, "page-error", f"{action}: {reason} (gave up)", action=action)
+    incident = store.get(incident_id)
+    if incident and incident["status"] not in {"resolved", "acknowledged"}:
+        store.transition(incident_id, "page-failed", now, "page-failed", f"{action}: {reason}")
+
+
+def _failure_reason(exc_type: type | None, exc_value: object) -> str:
+    """What the timeline says about a failed attempt; RQ's own exceptions say little."""
+    if exc_type is not None and issubclass(exc_type, AbandonedJobError):
+        return "the worker sending it stopped (killed or lost) before it finished"
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):
+        return f"no answer within {PAGE_TIMEOUT_S} s"
+    return str(exc_value)
+
+
+def _paging_queue(connection: Redis) -> Queue:
+    return Queue(PAGING_QUEUE, connection=connection, serializer=JSONSerializer)
