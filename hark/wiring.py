@@ -7,9 +7,11 @@ the worker's triggers)."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 from flask import Flask
@@ -20,12 +22,16 @@ from desk.drafts import load_templates
 from hark.redis_connection import ConfigError, connect
 from hark.rulebook_files import RulebookReloader, read_rulebook, shipped_rulebook_path
 from hark.settings import Settings
-from monitor.x_api import XPoster
+from monitor.imap_source import ImapPoller, ImapSettings
+from monitor.store import MonitorState
+from monitor.x_api import XApi, XPoster
+from monitor.x_poller import XPoller
 from oncall.config import DEFAULT_PAGE_RETRIES, OncallConfig, Pager
 from oncall.pagerduty import DryRunPager, PagerDutyEvents, PagerDutyRest
 from oncall.rotation import LocalRotation, PagerDutyRotation, ScheduleError
 from rules import RulebookError
-from services.context import Services
+from services.context import Services, utc_now
+from services.intake import Intake
 from vocabulary.channels import CHANNELS
 
 log = logging.getLogger(__name__)
@@ -140,6 +146,71 @@ def rotation(settings: Settings) -> PagerDutyRotation | LocalRotation:
         raise ConfigError(f"HARK_SCHEDULE: {path} is not UTF-8 text") from None
     except ScheduleError as error:
         raise ConfigError(f"HARK_SCHEDULE is invalid:\n{error}") from None
+
+
+# -- the poll process -------------------------------------------------------------------------
+
+
+def _require_http_url(variable: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{variable}: {url!r} is not an http(s) URL such as https://api.x.com")
+
+
+def pollers(
+    settings: Settings, connection: redis.Redis, interval_s: float
+) -> list[XPoller | ImapPoller]:
+    """One poller per configured source; a ConfigError names what to set."""
+    intake, state = Intake(connection), MonitorState(connection)
+    clock = utc_now
+    found: list[XPoller | ImapPoller] = []
+    if settings.x_bearer_token:
+        queries = [q.strip() for q in (settings.x_queries or "").split(";") if q.strip()]
+        if not (settings.x_user_id or settings.x_username or queries):
+            raise ConfigError(
+                "HARK_X_BEARER_TOKEN is set but nothing to watch: set HARK_X_USER_ID or "
+                "HARK_X_USERNAME, and/or HARK_X_QUERIES (searches separated by ';')"
+            )
+        _require_http_url("HARK_X_API_URL", settings.x_api_url)
+        api = XApi(settings.x_bearer_token.get_secret_value(), settings.x_api_url, time.time)
+        found.append(
+            XPoller(
+                api,
+                intake,
+                state,
+                clock,
+                time.sleep,
+                user_id=settings.x_user_id,
+                username=settings.x_username,
+                queries=queries,
+                interval_s=interval_s,
+            )
+        )
+    if settings.imap_host:
+        if not (settings.imap_user and settings.imap_password):
+            raise ConfigError(
+                "HARK_IMAP_HOST is set: set HARK_IMAP_USER and HARK_IMAP_PASSWORD too"
+            )
+        if settings.imap_cafile and not Path(settings.imap_cafile).is_file():
+            raise ConfigError(
+                f"HARK_IMAP_CAFILE: {settings.imap_cafile} is not a readable file "
+                "(the PEM certificate of the CA that signed the mail server's certificate)"
+            )
+        imap = ImapSettings(
+            settings.imap_host,
+            settings.imap_port,
+            settings.imap_user,
+            settings.imap_password.get_secret_value(),
+            settings.imap_mailbox,
+            settings.imap_cafile,
+        )
+        found.append(ImapPoller(imap, intake, state, clock, interval_s=interval_s))
+    if not found:
+        raise ConfigError(
+            "no source to poll: set HARK_X_BEARER_TOKEN (with HARK_X_USER_ID or "
+            "HARK_X_USERNAME, or HARK_X_QUERIES), and/or HARK_IMAP_HOST"
+        )
+    return found
 
 
 # -- each process's services -----------------------------------------------------------------
