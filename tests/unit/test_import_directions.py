@@ -1,4 +1,4 @@
-"""DESIGN.md's package table, enforced: each top-level package imports only what it may."""
+"""docs/DESIGN.md's package table, enforced: each top-level package imports only what it may."""
 
 from __future__ import annotations
 
