@@ -107,7 +107,10 @@ class PagerDutyRest:
 
     def oncalls(self, schedule_ids: list[str], since: datetime, until: datetime) -> list[dict]:
         """``GET /oncalls`` for the schedules, every page."""
-        params = {"since": since.isoformat(), "until": until.isoformat()}
+        params: dict[str, str | list[str]] = {
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+        }
         if schedule_ids:
             params["schedule_ids[]"] = schedule_ids
         try:

@@ -176,19 +176,20 @@ class _LevelTimeline:
 
     def shift_end(self, at: datetime) -> datetime | None:
         """When the state at ``at`` changes, or None if it never does."""
-        state, point = self.state(at), at
-        while (point := self._next_point(point)) is not None:
+        state, point = self.state(at), self._next_point(at)
+        while point is not None:
             if self.state(point) != state:
                 return point
+            point = self._next_point(point)
         return None
 
     def shift_start(self, at: datetime) -> datetime | None:
         """When the state at ``at`` began, or None if it always held (nobody, before all)."""
-        state, point = self.state(at), at
-        while (point := self._previous_point(point)) is not None:
+        state, point = self.state(at), self._previous_point(at)
+        while point is not None:
             if self.state(point - TICK) != state:
                 return point
-            point -= TICK
+            point = self._previous_point(point - TICK)
         return None
 
     def shift(self, at: datetime) -> OnCall | None:
@@ -201,12 +202,12 @@ class _LevelTimeline:
 
     def handoffs(self, after: datetime) -> Iterator[Handoff]:
         """Changes of person strictly after ``after``, in time order (lazily, maybe forever)."""
-        point, (person, _) = after, self.state(after)
-        while (point := self.shift_end(point)) is not None:
+        (person, _), point = self.state(after), self.shift_end(after)
+        while point is not None:
             new_person, _ = self.state(point)
             if new_person != person:
                 yield Handoff(point, self.number, person, new_person)
-            person = new_person
+            person, point = new_person, self.shift_end(point)
 
 
 class LocalRotation:

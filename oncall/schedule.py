@@ -297,7 +297,8 @@ def _model_at(path: Path) -> type[BaseModel] | None:
     if path[0] == "overrides" and len(path) == 3:
         return Override
     if path[0] == "levels":
-        return {3: Level, 5: Layer}.get(len(path))
+        by_depth: dict[int, type[BaseModel]] = {3: Level, 5: Layer}
+        return by_depth.get(len(path))
     return None
 
 
