@@ -3,9 +3,9 @@ IP addresses and the user name in home-directory paths become typed placeholders
 
 Hark quotes what people wrote in PagerDuty incidents, in its logs and in public replies, and none
 of those may carry PII or a credential someone pasted by mistake. Everything bound for them goes
-through ``redact`` first. It lives in ``rules/`` because it is pure (standard library ``re`` only,
-no I/O, nothing done at import beyond compiling patterns) and shared by every package that sends
-text out.
+through ``redact`` first. It lives in ``vocabulary/``, beside the channel list, because every
+package that sends text out shares it; it is pure (standard library ``re`` only, no I/O, nothing
+done at import beyond compiling patterns).
 
 Design, in short:
 
