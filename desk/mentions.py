@@ -1,49 +1,56 @@
 """Triaged mentions in Redis, indexed for ``GET /api/mentions``.
 
-Each mention is one JSON string at ``hark:mention:<id>``; sorted sets index it by time
-(score: created_at, epoch seconds) overall, per priority, per channel and per status. A
-save writes the record and all its indexes in one MULTI/EXEC transaction, so a reader never
-sees half of it; saving the same mention again rewrites the same keys (idempotent).
+Each mention is one ``StoredMention`` as JSON at ``hark:mention:<id>``; sorted sets index
+it by time (score: created_at, epoch seconds) overall, per priority, per channel and per
+status. A save writes the record and all its indexes in one MULTI/EXEC transaction, so a
+reader never sees half of it; saving the same mention again rewrites the same keys
+(idempotent).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from redis import Redis
+from redis.client import Pipeline
+
+from desk.records import MENTION_STATUSES, MentionStatus, StoredMention
 
 RECORD = "hark:mention:{id}"
 BY_TIME = "hark:mentions:by-time"
 BY = "hark:mentions:{field}:{value}"  # field: priority, channel, status
 FILTER_FIELDS = ("priority", "channel", "status")
-# new: triaged (no public answer needed, or not queued yet); queued: in the reply queue;
-# replied, dismissed: what the community manager did with it.
-STATUSES = ("new", "queued", "replied", "dismissed")
+STATUSES = MENTION_STATUSES
 
 
-def status_writes(pipe, mention_id: str, raw: bytes | None, status: str) -> None:
-    """Queue, in ``pipe``'s MULTI, the writes moving the mention stored as ``raw`` (read
-    under WATCH) to ``status``: nothing when it is not stored or already there. The reply
-    queue calls it inside its own transactions, so item and mention change together."""
-    if raw is None:
-        return
-    record = json.loads(raw)
-    old = record.get("status", "new")
-    if old == status:
-        return
-    record["status"] = status
-    pipe.set(RECORD.format(id=mention_id), json.dumps(record))
-    pipe.zrem(BY.format(field="status", value=old), mention_id)
-    pipe.zadd(BY.format(field="status", value=status), {mention_id: _epoch(record["created_at"])})
+def status_writes(
+    pipe: Pipeline, mention: StoredMention | None, status: MentionStatus
+) -> StoredMention | None:
+    """Queue, in ``pipe``'s MULTI, the writes moving ``mention`` (read under WATCH) to
+    ``status``: nothing when it is not stored or already there. The reply queue calls it
+    inside its own transactions, so item and mention change together. Returns the mention
+    as it will be stored."""
+    if mention is None or mention.status == status:
+        return mention
+    moved = mention.model_copy(update={"status": status})
+    pipe.set(RECORD.format(id=mention.id), moved.model_dump_json())
+    pipe.zrem(BY.format(field="status", value=mention.status), mention.id)
+    pipe.zadd(BY.format(field="status", value=status), {mention.id: _score(mention)})
+    return moved
+
+
+def read_mention(pipe: Pipeline | Redis, mention_id: str) -> StoredMention | None:
+    """The stored mention (on a pipeline under WATCH, read at once), or None."""
+    raw = cast(bytes | str | None, pipe.get(RECORD.format(id=mention_id)))
+    return StoredMention.model_validate_json(raw) if raw else None
 
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict[str, Any]]
+    items: list[StoredMention]
     next: str | None
 
 
@@ -51,72 +58,61 @@ class MentionStore:
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
 
-    def save(
-        self,
-        mention: dict[str, Any],
-        triage: dict[str, Any],
-        triaged_at: datetime,
-        status: str = "new",
-    ) -> None:
-        """Store a mention with its triage (the raw payload is kept in the record); a
-        re-triage keeps the status the reply queue gave it (read and written in one
-        transaction, so a queue action in between is not undone)."""
-        key = RECORD.format(id=mention["id"])
-        score = _epoch(mention["created_at"])
+    def save(self, mention: StoredMention) -> StoredMention:
+        """Store a triaged mention (the raw payload is kept in the record); a re-triage
+        keeps the status the reply queue gave it (read and written in one transaction, so
+        a queue action in between is not undone). Returns the mention as stored."""
+        key = RECORD.format(id=mention.id)
 
-        def write(pipe) -> None:
-            raw = pipe.get(key)
-            old = json.loads(raw) if raw else None
-            record = {
-                **mention,
-                "triage": triage,
-                "triaged_at": triaged_at.isoformat(),
-                "status": old.get("status", status) if old else status,
-            }
+        def write(pipe: Pipeline) -> StoredMention:
+            old = read_mention(pipe, mention.id)
+            record = mention.model_copy(update={"status": old.status}) if old else mention
             pipe.multi()
             if old:  # a re-triage may change the priority: drop the old index entries
                 for field in FILTER_FIELDS:
-                    pipe.zrem(BY.format(field=field, value=_value(old, field)), mention["id"])
-            pipe.set(key, json.dumps(record))
-            pipe.zadd(BY_TIME, {mention["id"]: score})
+                    pipe.zrem(BY.format(field=field, value=_value(old, field)), mention.id)
+            pipe.set(key, record.model_dump_json())
+            pipe.zadd(BY_TIME, {mention.id: _score(record)})
             for field in FILTER_FIELDS:
                 pipe.zadd(
-                    BY.format(field=field, value=_value(record, field)), {mention["id"]: score}
+                    BY.format(field=field, value=_value(record, field)),
+                    {mention.id: _score(record)},
                 )
+            return record
 
-        self.connection.transaction(write, key)
+        return cast(
+            StoredMention, self.connection.transaction(write, key, value_from_callable=True)
+        )
 
-    def set_status(self, mention_id: str, status: str) -> None:
+    def set_status(self, mention_id: str, status: MentionStatus) -> None:
         """Move a stored mention to ``status`` (one of ``STATUSES``), record and index
         together; a mention not stored (yet) is left alone."""
-        key = RECORD.format(id=mention_id)
 
-        def move(pipe) -> None:
-            raw = pipe.get(key)
+        def move(pipe: Pipeline) -> None:
+            mention = read_mention(pipe, mention_id)
             pipe.multi()
-            status_writes(pipe, mention_id, raw, status)
+            status_writes(pipe, mention, status)
 
-        self.connection.transaction(move, key)
+        self.connection.transaction(move, RECORD.format(id=mention_id))
 
-    def get(self, mention_id: str) -> dict[str, Any] | None:
-        data = self.connection.get(RECORD.format(id=mention_id))
-        return json.loads(data) if data else None
+    def get(self, mention_id: str) -> StoredMention | None:
+        return read_mention(self.connection, mention_id)
 
-    def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Every mention created in [since, until), oldest first (the raw payload left out)."""
+    def between(self, since: datetime, until: datetime) -> list[StoredMention]:
+        """Every mention created in [since, until), oldest first."""
         ids = self.connection.zrangebyscore(BY_TIME, since.timestamp(), f"({until.timestamp()}")
-        records = [self.get(raw.decode() if isinstance(raw, bytes) else raw) for raw in ids]
-        return [_public(record) for record in records if record]
+        records = (self.get(_text(raw)) for raw in ids)
+        return [record for record in records if record]
 
     def count(self) -> int:
-        return self.connection.zcard(BY_TIME)
+        return cast(int, self.connection.zcard(BY_TIME))
 
-    def list(self, filters: dict[str, str], limit: int, cursor: str | None) -> Page:
+    def list(self, filters: dict[str, str | None], limit: int, cursor: str | None) -> Page:
         """Newest first. ``cursor`` is the ``next`` of the previous page: "<score>:<id>"."""
         keys = [BY.format(field=f, value=v) for f, v in filters.items() if v] or [BY_TIME]
         smallest, *others = sorted(keys, key=self.connection.zcard)
         max_score, after_id = _parse_cursor(cursor)
-        items: list[dict[str, Any]] = []
+        items: list[StoredMention] = []
         offset = 0
         while len(items) < limit:
             batch = self.connection.zrevrangebyscore(
@@ -126,30 +122,31 @@ class MentionStore:
                 return Page(items, None)
             offset += len(batch)
             for member, score in batch:
-                mention_id = member.decode() if isinstance(member, bytes) else member
+                mention_id = _text(member)
                 if after_id is not None and (score, mention_id) >= (max_score, after_id):
                     continue
                 if any(self.connection.zscore(key, mention_id) is None for key in others):
                     continue
                 record = self.get(mention_id)
                 if record:
-                    items.append(_public(record))
+                    items.append(record)
                 if len(items) == limit:
                     return Page(items, f"{score!r}:{mention_id}")
         return Page(items, None)
 
 
-def _public(record: dict[str, Any]) -> dict[str, Any]:
-    """The API shape: everything but the raw payload."""
-    return {key: value for key, value in record.items() if key != "raw"}
+def _value(record: StoredMention, field: str) -> str:
+    if field == "priority":
+        return record.triage.priority
+    return record.channel if field == "channel" else record.status
 
 
-def _value(record: dict[str, Any], field: str) -> str:
-    return record["triage"]["priority"] if field == "priority" else record[field]
+def _score(record: StoredMention) -> float:
+    return record.created_at.timestamp()
 
 
-def _epoch(moment: str) -> float:
-    return datetime.fromisoformat(moment).timestamp()
+def _text(member: bytes | str) -> str:
+    return member.decode() if isinstance(member, bytes) else member
 
 
 def _parse_cursor(cursor: str | None) -> tuple[float | str, str | None]:

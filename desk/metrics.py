@@ -1,16 +1,17 @@
 """The support playbook's Success Metrics for a period, computed from Hark's records.
 
-Pure: plain dicts in (mention records, reply-queue items, incidents, as Hark stores them),
-a JSON-ready dict out, the clock passed in. A record belongs to the period when it was
-received in ``[since, until)`` (an incident: opened in it).
+Pure: the desk's records in (stored mentions, reply-queue items) and what the metrics
+read of each incident (``IncidentFacts``), a JSON-ready dict out, the clock passed in. A
+record belongs to the period when it was received in ``[since, until)`` (an incident:
+opened in it).
 
 Conventions:
 - durations are seconds (``*_s``), percentages are 0-100 (``*_pct``), rates are 0-1
   (``*_rate``); a figure with nothing to measure is ``None``, never a division by zero;
 - an SLA is met when the clock stopped at or before its due time; an item still waiting
-  at or after its due time (at ``now``, as the reply queue's ``with_clock`` says overdue)
-  is a miss; one still waiting before it is ``pending``; an item with no due time is left
-  out of the SLA percentage (but is in the averages);
+  at or after its due time (at ``now``, as the working view says overdue) is a miss; one
+  still waiting before it is ``pending``; an item with no due time is left out of the SLA
+  percentage (but is in the averages);
 - a dismissed item that was never answered is neither answered nor waiting;
 - hours are bucketed in UTC; naive timestamps are read as UTC.
 """
@@ -21,14 +22,16 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from desk.records import WAITING, QueueItem, StoredMention
+from rules.result import TriageRecord
 from vocabulary.channels import CHANNELS
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
-WAITING = frozenset({"open", "claimed"})
 TOP_ISSUES = 10
 KB_MIN_REPORTS = 3  # playbook, KB Update Process: "Issue reported 3+ times"
 KB_EXAMPLES = 3
@@ -36,7 +39,7 @@ KB_SIMILAR = 0.3  # Jaccard similarity of signatures that makes two reports one 
 KB_WORDS = 6
 
 # Success Metrics: the targets, and the direction each is met in.
-TARGETS = {
+TARGETS: dict[str, dict[str, float]] = {
     "average_first_response": {"target_s": 7200},  # < 2 h
     "first_response_within_sla": {"target_pct": 95.0},  # > 95 %
     "p0_first_response": {"target_s": 3600, "target_pct": 100.0},  # < 1 h, 100 %
@@ -44,8 +47,6 @@ TARGETS = {
     "reopened_rate": {"target_rate": 0.05},  # < 5 %
     "escalation_rate": {"target_rate": 0.10},  # < 10 %
 }
-
-Record = Mapping[str, Any]
 
 _URL_OR_HANDLE = re.compile(r"https?://\S+|\S+@\S+|@\w+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -62,10 +63,25 @@ _STOPWORDS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What the metrics read of an incident (the desk does not know on-call's records:
+    ``services.support_report`` fills these in)."""
+
+    opened_at: datetime
+    status: str
+    escalations: int = 0  # times it was escalated to the next level
+    events: tuple[str, ...] = ()  # its timeline's event names, oldest first
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalations > 0 or self.status == "escalated" or "escalated" in self.events
+
+
 def compute_metrics(
-    mentions: Iterable[Record],
-    items: Iterable[Record],
-    incidents: Iterable[Record],
+    mentions: Iterable[StoredMention],
+    items: Iterable[QueueItem],
+    incidents: Iterable[IncidentFacts],
     since: datetime,
     until: datetime,
     *,
@@ -74,14 +90,15 @@ def compute_metrics(
     """The period's metrics. ``now`` (default ``until``) decides what is past due."""
     since, until = _utc(since), _utc(until)
     now = until if now is None else _utc(now)
-    mentions = _received(mentions, "received_at", since, until)
+    in_window = _window(since, until)
+    received = [mention for mention in mentions if in_window(mention.received_at)]
     items = list(items)
-    in_period = _received(items, "received_at", since, until)
-    incidents = _received(incidents, "opened_at", since, until)
+    in_period = [item for item in items if in_window(item.received_at)]
+    opened = [incident for incident in incidents if in_window(incident.opened_at)]
     first_response = _first_response(in_period, now)
-    resolution = _clock(in_period, now, "resolved_at", "resolution_due_at")
+    resolution = _clock(in_period, now, RESOLUTION)
     reopened = _reopened(in_period)
-    escalation = _incidents(incidents)
+    escalation = _incidents(opened)
     return {
         "period": {"since": since.isoformat(), "until": until.isoformat(), "now": now.isoformat()},
         "first_response": first_response,
@@ -92,9 +109,9 @@ def compute_metrics(
         "reopened_rate": reopened["rate"],
         "reopened": reopened,
         "queue": _queue(items, until, now),
-        "volume": _volume(mentions, since, until),
-        "top_issues": _top_issues(mentions),
-        "kb_candidates": _kb_candidates(mentions),
+        "volume": _volume(received, since, until),
+        "top_issues": _top_issues(received),
+        "kb_candidates": _kb_candidates(received),
         "targets": _targets(first_response, resolution, reopened, escalation),
     }
 
@@ -106,22 +123,16 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _time(value: str) -> datetime:
-    return _utc(datetime.fromisoformat(value))
-
-
-def _maybe_time(value: str | None) -> datetime | None:
-    return _time(value) if value else None
+def _maybe_utc(moment: datetime | None) -> datetime | None:
+    return _utc(moment) if moment is not None else None
 
 
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _received(
-    records: Iterable[Record], field: str, since: datetime, until: datetime
-) -> list[Record]:
-    return [record for record in records if since <= _time(record[field]) < until]
+def _window(since: datetime, until: datetime) -> Callable[[datetime], bool]:
+    return lambda moment: since <= _utc(moment) < until
 
 
 # --- arithmetic ---------------------------------------------------------------------
@@ -155,18 +166,30 @@ def _priority_keys(values: Iterable[str]) -> list[str]:
 # --- SLA clocks: first response and resolution -----------------------------------------
 
 
-def _clock(items: Iterable[Record], now: datetime, stop: str, due: str) -> dict[str, Any]:
-    """One SLA clock over ``items``: from received_at to the ``stop`` field, due at ``due``."""
+@dataclass(frozen=True)
+class Clock:
+    """An SLA clock: from received_at to when it stopped, due at its due time."""
+
+    stopped: Callable[[QueueItem], datetime | None]
+    due: Callable[[QueueItem], datetime | None]
+
+
+FIRST_RESPONSE = Clock(lambda item: item.first_response_at, lambda item: item.due_at)
+RESOLUTION = Clock(lambda item: item.resolved_at, lambda item: item.resolution_due_at)
+
+
+def _clock(items: Iterable[QueueItem], now: datetime, clock: Clock) -> dict[str, Any]:
+    """One SLA clock over ``items``."""
     durations: list[float] = []
     verdicts: list[bool] = []
     pending = overdue = 0
     for item in items:
-        stopped, due_at = _maybe_time(item.get(stop)), _maybe_time(item.get(due))
+        stopped, due_at = _maybe_utc(clock.stopped(item)), _maybe_utc(clock.due(item))
         if stopped is not None:
-            durations.append(max(0.0, (stopped - _time(item["received_at"])).total_seconds()))
+            durations.append(max(0.0, (stopped - _utc(item.received_at)).total_seconds()))
             if due_at is not None:
                 verdicts.append(stopped <= due_at)
-        elif item["status"] == "dismissed":
+        elif item.status == "dismissed":
             continue
         elif due_at is not None and now >= due_at:
             verdicts.append(False)
@@ -183,23 +206,15 @@ def _clock(items: Iterable[Record], now: datetime, stop: str, due: str) -> dict[
     }
 
 
-def _first_response(items: list[Record], now: datetime) -> dict[str, Any]:
-    p0 = [item for item in items if item["priority"] == "P0"]
-    return {
-        **_clock(items, now, "first_response_at", "due_at"),
-        "p0": _clock(p0, now, "first_response_at", "due_at"),
-    }
+def _first_response(items: list[QueueItem], now: datetime) -> dict[str, Any]:
+    p0 = [item for item in items if item.priority == "P0"]
+    return {**_clock(items, now, FIRST_RESPONSE), "p0": _clock(p0, now, FIRST_RESPONSE)}
 
 
-def _resolution_by_priority(items: list[Record], now: datetime) -> dict[str, Any]:
-    keys = _priority_keys(item["priority"] for item in items)
+def _resolution_by_priority(items: list[QueueItem], now: datetime) -> dict[str, Any]:
+    keys = _priority_keys(item.priority for item in items)
     return {
-        priority: _clock(
-            [item for item in items if item["priority"] == priority],
-            now,
-            "resolved_at",
-            "resolution_due_at",
-        )
+        priority: _clock([item for item in items if item.priority == priority], now, RESOLUTION)
         for priority in keys
     }
 
@@ -207,24 +222,16 @@ def _resolution_by_priority(items: list[Record], now: datetime) -> dict[str, Any
 # --- quality: reopened items, escalated incidents ------------------------------------
 
 
-def _reopened(items: list[Record]) -> dict[str, Any]:
+def _reopened(items: list[QueueItem]) -> dict[str, Any]:
     """Items reopened over items ever resolved (a reopened item was resolved once)."""
-    reopened = sum(1 for item in items if item.get("reopened", 0) > 0)
-    resolved = sum(1 for item in items if item.get("resolved_at") or item.get("reopened", 0) > 0)
+    reopened = sum(1 for item in items if item.reopened > 0)
+    resolved = sum(1 for item in items if item.resolved_at is not None or item.reopened > 0)
     return {"count": reopened, "resolved": resolved, "rate": _ratio(reopened, resolved)}
 
 
-def _escalated(incident: Record) -> bool:
-    return (
-        incident.get("escalations", 0) > 0
-        or incident["status"] == "escalated"
-        or any(event.get("event") == "escalated" for event in incident.get("timeline", []))
-    )
-
-
-def _incidents(incidents: list[Record]) -> dict[str, Any]:
-    escalated = sum(1 for incident in incidents if _escalated(incident))
-    statuses = Counter(incident["status"] for incident in incidents)
+def _incidents(incidents: list[IncidentFacts]) -> dict[str, Any]:
+    escalated = sum(1 for incident in incidents if incident.escalated)
+    statuses = Counter(incident.status for incident in incidents)
     return {
         "count": len(incidents),
         "escalated": escalated,
@@ -237,22 +244,20 @@ def _incidents(incidents: list[Record]) -> dict[str, Any]:
 # --- the live queue -------------------------------------------------------------------
 
 
-def _queue(items: list[Record], until: datetime, now: datetime) -> dict[str, Any]:
+def _queue(items: list[QueueItem], until: datetime, now: datetime) -> dict[str, Any]:
     """Items waiting for a first response (open or claimed) among those received before
     ``until`` (whatever ``since``): the daily report's queue status."""
-    waiting = [
-        item for item in items if item["status"] in WAITING and _time(item["received_at"]) < until
-    ]
+    waiting = [item for item in items if item.status in WAITING and _utc(item.received_at) < until]
     past_due = [
         item
         for item in waiting
-        if not item.get("first_response_at") and item.get("due_at") and now >= _time(item["due_at"])
+        if item.first_response_at is None and item.due_at is not None and now >= _utc(item.due_at)
     ]
-    oldest = min((_time(item["received_at"]) for item in waiting), default=None)
-    counts = Counter(item["priority"] for item in waiting)
+    oldest = min((_utc(item.received_at) for item in waiting), default=None)
+    counts = Counter(item.priority for item in waiting)
     return {
         "waiting": len(waiting),
-        "claimed": sum(1 for item in waiting if item["status"] == "claimed"),
+        "claimed": sum(1 for item in waiting if item.status == "claimed"),
         "by_priority": {key: counts.get(key, 0) for key in _priority_keys(counts)},
         "past_due": len(past_due),
         "oldest_waiting_s": (now - oldest).total_seconds() if oldest else None,
@@ -262,8 +267,8 @@ def _queue(items: list[Record], until: datetime, now: datetime) -> dict[str, Any
 # --- volume ---------------------------------------------------------------------------
 
 
-def _mention_priority(mention: Record) -> str:
-    return mention["triage"]["priority"]
+def _mention_priority(mention: StoredMention) -> str:
+    return mention.triage.priority
 
 
 def _tally(values: Iterable[str], known: Sequence[str]) -> dict[str, int]:
@@ -271,7 +276,9 @@ def _tally(values: Iterable[str], known: Sequence[str]) -> dict[str, int]:
     return {key: counts.get(key, 0) for key in [*known, *sorted(set(counts) - set(known))]}
 
 
-def _per_hour(mentions: list[Record], since: datetime, until: datetime) -> list[dict[str, Any]]:
+def _per_hour(
+    mentions: list[StoredMention], since: datetime, until: datetime
+) -> list[dict[str, Any]]:
     """Every hour from the one holding ``since`` up to ``until``, empty hours included."""
     buckets: dict[datetime, dict[str, int]] = {}
     hour = _hour(since)
@@ -279,17 +286,17 @@ def _per_hour(mentions: list[Record], since: datetime, until: datetime) -> list[
         buckets[hour] = dict.fromkeys(PRIORITIES, 0)
         hour += timedelta(hours=1)
     for mention in mentions:
-        bucket = buckets.get(_hour(_time(mention["received_at"])))
+        bucket = buckets.get(_hour(_utc(mention.received_at)))
         priority = _mention_priority(mention)
         if bucket is not None and priority in bucket:
             bucket[priority] += 1
     return [{"hour": hour.isoformat(), **counts} for hour, counts in buckets.items()]
 
 
-def _volume(mentions: list[Record], since: datetime, until: datetime) -> dict[str, Any]:
+def _volume(mentions: list[StoredMention], since: datetime, until: datetime) -> dict[str, Any]:
     return {
         "total": len(mentions),
-        "by_channel": _tally((mention["channel"] for mention in mentions), CHANNELS),
+        "by_channel": _tally((mention.channel for mention in mentions), CHANNELS),
         "by_priority": _tally((_mention_priority(mention) for mention in mentions), PRIORITIES),
         "per_hour": _per_hour(mentions, since, until),
     }
@@ -303,12 +310,12 @@ def _mode(priorities: Counter[str]) -> str:
     return min(priorities, key=lambda priority: (-priorities[priority], _rank(priority)))
 
 
-def _top_issues(mentions: list[Record]) -> list[dict[str, Any]]:
+def _top_issues(mentions: list[StoredMention]) -> list[dict[str, Any]]:
     """The positive-weight rules that fired on most mentions (once per mention), with the
     priority those mentions were most often triaged at."""
     seen: dict[str, Counter[str]] = {}
     for mention in mentions:
-        fired = {rule["id"] for rule in mention["triage"]["rules"] if rule["weight"] > 0}
+        fired = {rule.id for rule in mention.triage.rules if rule.weight > 0}
         for rule_id in fired:
             seen.setdefault(rule_id, Counter())[_mention_priority(mention)] += 1
     ranked = sorted(
@@ -324,15 +331,11 @@ def _top_issues(mentions: list[Record]) -> list[dict[str, Any]]:
 # --- KB candidates --------------------------------------------------------------------
 
 
-def top_rule(triage: Record) -> str | None:
+def top_rule(triage: TriageRecord) -> str | None:
     """The rule behind the chosen priority: the highest positive weight among the rules
     naming that priority (the first on a tie), as incidents group by."""
-    rules = [
-        rule
-        for rule in triage["rules"]
-        if triage["priority"] in rule["levels"] and rule["weight"] > 0
-    ]
-    return max(rules, key=lambda rule: rule["weight"])["id"] if rules else None
+    rules = [rule for rule in triage.rules if triage.priority in rule.levels and rule.weight > 0]
+    return max(rules, key=lambda rule: rule.weight).id if rules else None
 
 
 def _stem(word: str) -> str:
@@ -361,47 +364,56 @@ def similarity(left: frozenset[str], right: frozenset[str]) -> float:
     return len(left & right) / len(left | right) if left and right else 0.0
 
 
-def _group_reports(mentions: list[Record]) -> list[dict[str, Any]]:
+@dataclass
+class ReportGroup:
+    """Reports of one problem: under one top rule, alike in words to its first report."""
+
+    rule: str | None
+    words: frozenset[str]
+    members: list[StoredMention]
+
+
+def _group_reports(mentions: list[StoredMention]) -> list[ReportGroup]:
     """Oldest first, each report joins the most similar group of its top rule (compared
     with the group's first report) or starts one. Praise is not an issue."""
-    groups: list[dict[str, Any]] = []
-    ordered = sorted(mentions, key=lambda mention: (_time(mention["received_at"]), mention["id"]))
+    groups: list[ReportGroup] = []
+    ordered = sorted(mentions, key=lambda mention: (_utc(mention.received_at), mention.id))
     for mention in ordered:
-        words = signature(mention["text"])
-        if mention["triage"].get("kind") == "praise" or not words:
+        words = signature(mention.text)
+        if mention.triage.kind == "praise" or not words:
             continue
-        rule = top_rule(mention["triage"])
+        rule = top_rule(mention.triage)
         scored = [
-            (similarity(words, group["words"]), -index, group)
+            (similarity(words, group.words), -index, group)
             for index, group in enumerate(groups)
-            if group["rule"] == rule
+            if group.rule == rule
         ]
         best = max(scored, key=lambda entry: entry[:2], default=None)
         if best is not None and best[0] >= KB_SIMILAR:
-            best[2]["members"].append(mention)
+            best[2].members.append(mention)
         else:
-            groups.append({"rule": rule, "words": words, "members": [mention]})
+            groups.append(ReportGroup(rule, words, [mention]))
     return groups
 
 
-def _common_words(members: list[Record]) -> list[str]:
+def _common_words(members: list[StoredMention]) -> list[str]:
     """Words in at least half of the group's reports, most common first."""
-    counts = Counter(word for member in members for word in signature(member["text"]))
+    counts = Counter(word for member in members for word in signature(member.text))
     common = [word for word, n in counts.items() if 2 * n >= len(members)]
     return sorted(common, key=lambda word: (-counts[word], word))[:KB_WORDS]
 
 
-def _kb_candidates(mentions: list[Record]) -> list[dict[str, Any]]:
+def _kb_candidates(mentions: list[StoredMention]) -> list[dict[str, Any]]:
     candidates = [
         {
-            "rule": group["rule"],
-            "count": len(group["members"]),
-            "priority": _mode(Counter(_mention_priority(m) for m in group["members"])),
-            "words": _common_words(group["members"]),
-            "example_mention_ids": [m["id"] for m in group["members"][:KB_EXAMPLES]],
+            "rule": group.rule,
+            "count": len(group.members),
+            "priority": _mode(Counter(_mention_priority(m) for m in group.members)),
+            "words": _common_words(group.members),
+            "example_mention_ids": [m.id for m in group.members[:KB_EXAMPLES]],
         }
         for group in _group_reports(mentions)
-        if len(group["members"]) >= KB_MIN_REPORTS
+        if len(group.members) >= KB_MIN_REPORTS
     ]
     return sorted(
         candidates,

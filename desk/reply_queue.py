@@ -1,23 +1,25 @@
-"""The community manager's reply queue: one item per message that needs a public answer.
+"""The community manager's reply queue in Redis: one ``QueueItem`` per message that needs a
+public answer, as JSON at ``hark:queue:item:<mention id>``, with the indexes the working
+view, the answered list and the SLA counts read.
 
-An item holds the message, its triage, the drafted reply, its SLA due times, a status
-(open -> claimed -> replied, or dismissed) and a history of who did what. Changes are
-optimistic transactions (WATCH on the item): two people claiming the same post at once
-cannot both win, and the second is told who has it.
+Changes are optimistic transactions (WATCH on the item and its mention): ``apply`` reads
+the item, lets an action of ``desk.queue_actions`` decide what it becomes, and writes it
+with its indexes and its mention's status at once. Two people claiming the same post at
+once cannot both win, and the second is told who has it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import cast
 
-import redis
 from redis import Redis
+from redis.client import Pipeline
 
-from desk.drafts import X_LIMIT, UnsafeReplyError, revise_draft
-from desk.mentions import RECORD, status_writes
+from desk.mentions import RECORD, read_mention, status_writes
+from desk.queue_actions import Change, QueueError
+from desk.records import ClockedItem, HistoryEntry, MentionStatus, QueueItem
 
 ITEM = "hark:queue:item:{id}"
 BY_DUE = "hark:queue:by-due"  # open and claimed items; score: first-response due time
@@ -28,65 +30,70 @@ ALL = "hark:queue:by-received"
 ANSWERED = "hark:queue:answered"  # replied and dismissed items; score: when last changed
 NO_DUE = 4_102_444_800.0  # 2100-01-01: items without a due time sort last
 
-STATUSES = ("open", "claimed", "replied", "dismissed")
-SENDING_STALE_S = 120  # a send still unfinished after this died mid-post (X's timeout: 15 s)
-
-
-class QueueError(ValueError):
-    """A queue action that cannot be done now; ``code`` is for the API's error shape."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+Action = Callable[[QueueItem], Change]
 
 
 class ReplyQueue:
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
 
-    def add(self, item: dict[str, Any]) -> bool:
+    def add(self, item: QueueItem) -> bool:
         """Queue an item once (a re-run triage job adds nothing)."""
-        item = {
-            "status": "open",
-            "claimed_by": None,
-            "first_response_at": None,
-            "resolved_at": None,
-            "reopened": 0,
-            "history": [],
-            **item,
-        }
-        mention_id = item["mention_id"]
+        mention_id = item.mention_id
         key, mention_key = ITEM.format(id=mention_id), RECORD.format(id=mention_id)
 
-        def write(pipe: redis.client.Pipeline) -> bool:
+        def write(pipe: Pipeline) -> bool:
             if pipe.exists(key):
                 return False
-            mention = pipe.get(mention_key)
+            mention = read_mention(pipe, mention_id)
             pipe.multi()
-            pipe.set(key, json.dumps(item))
-            pipe.zadd(ALL, {mention_id: datetime.fromisoformat(item["received_at"]).timestamp()})
+            pipe.set(key, item.model_dump_json())
+            pipe.zadd(ALL, {mention_id: item.received_at.timestamp()})
             _index_writes(pipe, item)
-            status_writes(pipe, mention_id, mention, "queued")
+            status_writes(pipe, mention, "queued")
             return True
 
-        return self.connection.transaction(write, key, mention_key, value_from_callable=True)
+        added = self.connection.transaction(write, key, mention_key, value_from_callable=True)
+        return cast(bool, added)
 
-    def get(self, mention_id: str) -> dict[str, Any] | None:
-        raw = self.connection.get(ITEM.format(id=mention_id))
-        return json.loads(raw) if raw else None
+    def get(self, mention_id: str) -> QueueItem | None:
+        return _read(self.connection, mention_id)
 
-    def working_view(
-        self, now: datetime, limit: int = 100, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    def apply(self, mention_id: str, person: str, now: datetime, action: Action) -> QueueItem:
+        """Do ``action`` to the item as ``person`` at ``now``, in one transaction with its
+        indexes and its mention's status (what ``GET /api/mentions?status=`` filters on);
+        returns the item as changed. Raises ``QueueError`` (``not_found``, or the action's
+        refusal: then nothing changed)."""
+        key, mention_key = ITEM.format(id=mention_id), RECORD.format(id=mention_id)
+
+        def transaction(pipe: Pipeline) -> QueueItem:
+            item = _read(pipe, mention_id)
+            if item is None:
+                raise QueueError("not_found", f"no queue item for {mention_id}")
+            mention = read_mention(pipe, mention_id)
+            change = action(item)
+            entry = HistoryEntry(at=now, actor=person, event=change.event, detail=change.detail)
+            changed = change.item.model_copy(update={"history": (*item.history, entry)})
+            pipe.multi()
+            pipe.set(key, changed.model_dump_json())
+            _index_writes(pipe, changed)
+            status_writes(pipe, mention, _mention_status(changed))
+            return changed
+
+        changed = self.connection.transaction(
+            transaction, key, mention_key, value_from_callable=True
+        )
+        return cast(QueueItem, changed)
+
+    def working_view(self, now: datetime, limit: int = 100, offset: int = 0) -> list[ClockedItem]:
         """Open and claimed items, soonest due first (from ``offset``), flagged overdue or
         warning."""
-        ids = [raw.decode() for raw in self.connection.zrange(BY_DUE, offset, offset + limit - 1)]
-        items = [self.get(i) for i in ids]
-        return [with_clock(item, now) for item in items if item]
+        ids = self.connection.zrange(BY_DUE, offset, offset + limit - 1)
+        return [item.clocked(now) for item in self._items(ids)]
 
     def waiting(self) -> int:
         """How many items are open or claimed (the working view shows the first 100)."""
-        return self.connection.zcard(BY_DUE)
+        return cast(int, self.connection.zcard(BY_DUE))
 
     def sla_counts(self, now: datetime) -> dict[str, int]:
         """Of all the waiting items (not only a view's first 100): how many, how many past
@@ -99,256 +106,54 @@ class ReplyQueue:
             waiting, overdue, warned = pipe.execute()
         return {"waiting": waiting, "overdue": overdue, "warning": max(0, warned - overdue)}
 
-    def recently_answered(self, limit: int = 20) -> list[dict[str, Any]]:
+    def recently_answered(self, limit: int = 20) -> list[QueueItem]:
         """Replied and dismissed items, the latest changed first: where they are resolved,
         or reopened when the answer did not hold."""
         if limit <= 0:  # ZREVRANGE's stop of -1 would mean "all of them"
             return []
-        ids = self.connection.zrevrange(ANSWERED, 0, limit - 1)
-        return [item for item in (self.get(raw.decode()) for raw in ids) if item]
+        return self._items(self.connection.zrevrange(ANSWERED, 0, limit - 1))
 
-    def items(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    def items(self, since: datetime, until: datetime) -> list[QueueItem]:
+        """Every item received in [since, until), oldest first."""
         ids = self.connection.zrangebyscore(ALL, since.timestamp(), f"({until.timestamp()}")
-        return [item for item in (self.get(raw.decode()) for raw in ids) if item]
+        return self._items(ids)
 
-    def claim(self, mention_id: str, person: str, now: datetime) -> dict:
-        def change(item):
-            if item["status"] == "claimed" and item["claimed_by"] != person:
-                raise QueueError("claimed", f"{item['claimed_by']} is already answering this")
-            _require(item, {"open", "claimed"}, "claim")
-            item.update(status="claimed", claimed_by=person)
-            return "claimed", ""
-
-        return self._change(mention_id, person, now, change)
-
-    def release(
-        self, mention_id: str, person: str, now: datetime, *, take_back: bool = False
-    ) -> dict:
-        """Give a claimed item back to the queue. Its holder may; with ``take_back`` (an
-        admin, or the API asked to) anyone may, so that an item claimed by someone who
-        went off shift does not stay stuck."""
-
-        def change(item):
-            _require(item, {"claimed"}, "release")
-            if not take_back:
-                _owner(item, person)
-            _not_sending(item, now, "release it")
-            holder = item["claimed_by"]
-            item.update(status="open", claimed_by=None)
-            return "released", "" if holder == person else f"taken back from {holder}"
-
-        return self._change(mention_id, person, now, change)
-
-    def edit_draft(self, mention_id: str, person: str, text: str, now: datetime) -> dict:
-        """Save a person's text as the draft, made safe by ``revise_draft``: what was
-        removed and the tone warnings are in the draft and the history."""
-
-        def change(item):
-            _require(item, {"open", "claimed"}, "edit")
-            _owner(item, person)
-            _not_sending(item, now, "edit the draft")
-            # Whoever writes the reply holds it: nobody else edits or sends it meanwhile.
-            item.update(status="claimed", claimed_by=person)
-            try:
-                draft = revise_draft(item.get("draft") or {}, text, item["channel"])
-            except UnsafeReplyError as error:
-                raise QueueError("invalid_field", f"text: {error}") from None
-            item["draft"] = {**draft, "edited_by": person}
-            notes = [f"removed: {', '.join(draft['redacted'])}"] if draft["redacted"] else []
-            if draft["tone"]:
-                notes.append(f"{len(draft['tone'])} tone warning(s)")
-            if not draft["fits_x"] and item["channel"] == "x":
-                notes.append(f"{draft['x_length']} of {X_LIMIT} characters on X: too long")
-            return "draft-edited", "; ".join(notes)
-
-        return self._change(mention_id, person, now, change)
-
-    def begin_send(
-        self, mention_id: str, person: str, now: datetime, approved: str | None = None
-    ) -> dict:
-        """Reserve the item for posting its draft: it becomes claimed by ``person`` and
-        marked as sending, so a second send (a double click, another tab, someone else)
-        is refused until this one ends with ``mark_replied`` or ``send_failed``.
-
-        Refused when the item is not open or claimed by ``person``, has no draft, has a
-        draft too long for X, or (with ``approved``, the ``draft_digest`` of the text the
-        person read) when the draft changed since; a send that began more than
-        ``SENDING_STALE_S`` ago and never ended (the process died mid-post) no longer
-        blocks."""
-
-        def change(item):
-            _require(item, {"open", "claimed"}, "send")
-            _owner(item, person)
-            _not_sending(item, now, "send it again")
-            draft = item.get("draft") or {}
-            if not draft.get("text"):
-                raise QueueError("invalid_field", "text: there is no draft to send")
-            if approved is not None and approved != draft_digest(draft["text"]):
-                editor = draft.get("edited_by") or "someone"
-                raise QueueError(
-                    "conflict",
-                    f"the draft changed since you read it ({editor} edited it): "
-                    "read it again, then send",
-                )
-            if item["channel"] == "x" and not draft.get("fits_x", True):
-                raise QueueError(
-                    "invalid_field",
-                    f"text: the draft is {draft.get('x_length')} characters as X counts them, "
-                    f"over X's {X_LIMIT}: shorten it first",
-                )
-            item.update(status="claimed", claimed_by=person, sending_since=now.isoformat())
-            return "sending", ""
-
-        return self._change(mention_id, person, now, change)
-
-    def send_failed(self, mention_id: str, person: str, now: datetime, reason: str) -> dict:
-        """End ``person``'s send that X refused (nothing was posted): the item stays
-        claimed by them, and can be sent again."""
-
-        def change(item):
-            if item.get("sending_since") is None or item["claimed_by"] != person:
-                raise QueueError("conflict", f"no send of {person}'s under way to end")
-            item["sending_since"] = None
-            return "send-failed", reason
-
-        return self._change(mention_id, person, now, change)
-
-    def mark_replied(
-        self, mention_id: str, person: str, now: datetime, how: str, reply_url: str | None = None
-    ) -> dict:
-        """Record the reply: by hand (``reply_url`` None; the sender may, to settle a send
-        whose outcome X left unclear), or as the end of ``person``'s own send."""
-
-        def change(item):
-            _require(item, {"open", "claimed"}, "mark replied")
-            _owner(item, person)
-            item.update(status="replied", replied_by=person, reply_url=reply_url)
-            item["sending_since"] = None
-            item["first_response_at"] = item["first_response_at"] or now.isoformat()
-            return "replied", how
-
-        return self._change(mention_id, person, now, change)
-
-    def dismiss(self, mention_id: str, person: str, reason: str, now: datetime) -> dict:
-        if not reason.strip():
-            raise QueueError("invalid_field", "reason: say why this needs no answer")
-
-        def change(item):
-            _require(item, {"open", "claimed"}, "dismiss")
-            _owner(item, person)
-            _not_sending(item, now, "dismiss it")
-            item.update(status="dismissed", dismissed_reason=reason)
-            return "dismissed", reason
-
-        return self._change(mention_id, person, now, change)
-
-    def resolve(self, mention_id: str, person: str, now: datetime) -> dict:
-        def change(item):
-            _require(item, {"replied"}, "resolve")
-            item["resolved_at"] = now.isoformat()
-            return "resolved", ""
-
-        return self._change(mention_id, person, now, change)
-
-    def reopen(self, mention_id: str, person: str, now: datetime) -> dict:
-        def change(item):
-            _require(item, {"replied", "dismissed"}, "reopen")
-            was_resolved = bool(item.get("resolved_at"))
-            item.update(status="open", claimed_by=None, resolved_at=None)
-            if was_resolved:  # the playbook's reopened rate: resolutions that did not hold
-                item["reopened"] += 1
-            return "reopened", "" if was_resolved else "not resolved before"
-
-        return self._change(mention_id, person, now, change)
-
-    def _change(self, mention_id: str, person: str, now: datetime, change) -> dict:
-        """Apply ``change`` to the item in one transaction with its indexes and its
-        mention's status (what ``GET /api/mentions?status=`` filters on)."""
-        key, mention_key = ITEM.format(id=mention_id), RECORD.format(id=mention_id)
-
-        def transaction(pipe: redis.client.Pipeline):
-            raw = pipe.get(key)
-            if raw is None:
-                raise QueueError("not_found", f"no queue item for {mention_id}")
-            mention = pipe.get(mention_key)
-            item = json.loads(raw)
-            event, detail = change(item)
-            item["history"].append(
-                {"at": now.isoformat(), "actor": person, "event": event, "detail": detail}
-            )
-            pipe.multi()
-            pipe.set(key, json.dumps(item))
-            _index_writes(pipe, item)
-            status = {"replied": "replied", "dismissed": "dismissed"}.get(item["status"], "queued")
-            status_writes(pipe, mention_id, mention, status)
-            return item
-
-        return self.connection.transaction(transaction, key, mention_key, value_from_callable=True)
+    def _items(self, ids: list[bytes]) -> list[QueueItem]:
+        found = (self.get(raw.decode()) for raw in ids)
+        return [item for item in found if item]
 
 
-def _index_writes(pipe: redis.client.Pipeline, item: dict) -> None:
+def _read(pipe: Pipeline | Redis, mention_id: str) -> QueueItem | None:
+    raw = cast(bytes | str | None, pipe.get(ITEM.format(id=mention_id)))
+    return QueueItem.model_validate_json(raw) if raw else None
+
+
+def _mention_status(item: QueueItem) -> MentionStatus:
+    if item.status == "replied" or item.status == "dismissed":
+        return item.status
+    return "queued"
+
+
+def _index_writes(pipe: Pipeline, item: QueueItem) -> None:
     """Queue the index writes for the item's state: the working view's order, and the
     unanswered items' due and near-due times that ``sla_counts`` counts."""
-    mention_id = item["mention_id"]
-    waiting = item["status"] in ("open", "claimed")
-    if waiting:
-        pipe.zadd(BY_DUE, {mention_id: _due_score(item)})
+    mention_id = item.mention_id
+    if item.waiting:
+        pipe.zadd(BY_DUE, {mention_id: _score(item.due_at)})
     else:
         pipe.zrem(BY_DUE, mention_id)
-    if waiting and not item.get("first_response_at"):
-        pipe.zadd(UNANSWERED_BY_DUE, {mention_id: _due_score(item)})
-        pipe.zadd(UNANSWERED_BY_WARN, {mention_id: _due_score(item, "warn_at")})
+    if item.waiting and item.first_response_at is None:
+        pipe.zadd(UNANSWERED_BY_DUE, {mention_id: _score(item.due_at)})
+        pipe.zadd(UNANSWERED_BY_WARN, {mention_id: _score(item.warn_at)})
     else:
         pipe.zrem(UNANSWERED_BY_DUE, mention_id)
         pipe.zrem(UNANSWERED_BY_WARN, mention_id)
-    if waiting or not item["history"]:
+    changed = item.last_changed
+    if item.waiting or changed is None:
         pipe.zrem(ANSWERED, mention_id)
     else:  # replied or dismissed: scored by its latest change (the history's last entry)
-        changed = datetime.fromisoformat(item["history"][-1]["at"]).timestamp()
-        pipe.zadd(ANSWERED, {mention_id: changed})
+        pipe.zadd(ANSWERED, {mention_id: changed.timestamp()})
 
 
-def draft_digest(text: str) -> str:
-    """A short digest of a draft's text: the page sends back the one it showed, so that
-    a draft edited meanwhile is not posted unread."""
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
-
-
-def with_clock(item: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The item with its SLA state for ``now``: ok, warning or overdue."""
-    state = "ok"
-    if item.get("due_at") and not item.get("first_response_at"):
-        if now >= datetime.fromisoformat(item["due_at"]):
-            state = "overdue"
-        elif item.get("warn_at") and now >= datetime.fromisoformat(item["warn_at"]):
-            state = "warning"
-    text = (item.get("draft") or {}).get("text") or ""
-    return {**item, "sla_state": state, "draft_digest": draft_digest(text)}
-
-
-def _due_score(item: dict, field: str = "due_at") -> float:
-    due = item.get(field)
-    return datetime.fromisoformat(due).timestamp() if due else NO_DUE
-
-
-def _require(item: dict, allowed: set[str], action: str) -> None:
-    if item["status"] not in allowed:
-        raise QueueError("conflict", f"cannot {action}: the item is {item['status']}")
-
-
-def _not_sending(item: dict, now: datetime, action: str) -> None:
-    since = item.get("sending_since")
-    if since and (now - datetime.fromisoformat(since)).total_seconds() < SENDING_STALE_S:
-        raise QueueError(
-            "conflict",
-            f"cannot {action}: {item['claimed_by']} is posting the reply on X right now",
-        )
-
-
-def _owner(item: dict, person: str) -> None:
-    if item["status"] == "claimed" and item["claimed_by"] != person:
-        raise QueueError(
-            "claimed",
-            f"{item['claimed_by']} is answering this: ask them to release it "
-            "(an admin can take it back)",
-        )
+def _score(moment: datetime | None) -> float:
+    return moment.timestamp() if moment else NO_DUE

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from redis import Redis
 
@@ -28,6 +29,12 @@ def _no_engine() -> Engine:
     raise NoRulebook("no rulebook in this process: triage runs in `hark worker`, which loads it")
 
 
+class ReplyPoster(Protocol):
+    """Posts a reply on X (``monitor.x_api.XPoster``); returns the new post's id."""
+
+    def reply(self, text: str, in_reply_to_tweet_id: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class Services:
     connection: Redis
@@ -38,3 +45,6 @@ class Services:
     # The active rulebook, compiled: a worker's reloads the file when it changes and keeps
     # the last good one.
     engine: Callable[[], Engine] = _no_engine
+    # Posts approved replies on X: set with the four X user-context settings, else None
+    # (the desk then answers by hand).
+    x_poster: ReplyPoster | None = None

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from redis import Redis
 
 from desk.mentions import MentionStore
-from desk.metrics import compute_metrics
+from desk.metrics import IncidentFacts, compute_metrics
 from desk.reply_queue import ReplyQueue
 from desk.report import render_report
 from oncall.incidents import IncidentStore
@@ -27,9 +28,19 @@ def period_metrics(connection: Redis, period: Period, now: datetime) -> dict:
     return compute_metrics(
         MentionStore(connection).between(since - timedelta(days=1), now),
         ReplyQueue(connection).items(since - QUEUE_LOOKBACK, now),
-        IncidentStore(connection).between(since, now),
+        [incident_facts(incident) for incident in IncidentStore(connection).between(since, now)],
         since,
         now,
+    )
+
+
+def incident_facts(incident: Mapping[str, Any]) -> IncidentFacts:
+    """What the metrics read of an incident as ``IncidentStore`` keeps it."""
+    return IncidentFacts(
+        opened_at=datetime.fromisoformat(incident["opened_at"]),
+        status=incident["status"],
+        escalations=incident.get("escalations", 0),
+        events=tuple(entry.get("event", "") for entry in incident.get("timeline", [])),
     )
 
 

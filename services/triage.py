@@ -11,8 +11,10 @@ from redis.client import Pipeline
 
 from desk.mentions import MentionStore
 from desk.queue_items import queue_item
+from desk.records import StoredMention
 from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
+from rules.result import TriageRecord
 from services.context import Services
 from services.paging import enqueue_page, schedule_escalation
 
@@ -22,7 +24,9 @@ def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any
     engine = services.engine()
     triage = engine.classify(mention["text"], mention["channel"]).to_dict()
     connection, now = services.connection, services.clock()
-    MentionStore(connection).save(mention, triage, triaged_at=now)
+    stored = MentionStore(connection).save(
+        StoredMention.triaged(mention, TriageRecord.model_validate(triage), now)
+    )
     result: dict[str, Any] = {"id": mention["id"], "priority": triage["priority"]}
     if triage["pages"] or (triage["priority"] == "P1" and services.oncall.p1_pages):
 
@@ -36,7 +40,7 @@ def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any
         )
         result["incident"] = {"id": incident["id"], "outcome": outcome}
     desk = services.desk
-    if desk.replies is not None and desk.needs_reply(mention["channel"], triage["kind"]):
-        item = queue_item(mention, triage, engine.rulebook, desk.replies)
+    if desk.replies is not None and desk.needs_reply(stored.channel, stored.triage.kind):
+        item = queue_item(stored, engine.rulebook, desk.replies)
         result["queued"] = ReplyQueue(connection).add(item)
     return result

@@ -55,7 +55,7 @@ def list_mentions():
         page = store.list(filters, limit, request.args.get("cursor"))
     except ValueError:
         raise ApiError(400, "invalid_parameter", "cursor is not one this API returned") from None
-    return jsonify({"items": page.items, "next": page.next})
+    return jsonify({"items": [mention.public() for mention in page.items], "next": page.next})
 
 
 @bp.get("/sources")

@@ -160,12 +160,12 @@ def parse_templates(text: str, source: str = "<replies>") -> ReplyTemplates:
         mark, context = getattr(error, "problem_mark", None), getattr(error, "context_mark", None)
         message = f"not valid YAML: {getattr(error, 'problem', None) or error}"
         if context and mark and context.line != mark.line:
-            message += f" ({error.context} that starts on line {context.line + 1})"
+            message += f" ({getattr(error, 'context', '')} that starts on line {context.line + 1})"
         line = min(mark.line + 1, text.count("\n") or 1) if mark else 1  # not past the end
         raise TemplatesError([TemplateProblem(source, line, "-", "yaml", message)]) from None
-    if not isinstance(data, list):
-        found = type(data).__name__ if data is not None else "an empty file"
-        message = f"a template file is a list of templates; found {found}"
+    if not isinstance(data, list) or root is None:  # an empty file has no root node
+        kind = type(data).__name__ if data is not None else "an empty file"
+        message = f"a template file is a list of templates; found {kind}"
         raise TemplatesError([TemplateProblem(source, 1, "-", "-", message)])
 
     locate = _Locator(source, root, data)
@@ -188,10 +188,10 @@ def parse_templates(text: str, source: str = "<replies>") -> ReplyTemplates:
             problems += _validation_problems(error, index, locate)
         for field in TEXT_FIELDS:
             if isinstance(item.get(field), str):
-                template, found = _compile(env, item[field], (index, field), locate)
-                problems += found
-                if template is not None:
-                    compiled[(index, field)] = template
+                body, body_problems = _compile(env, item[field], (index, field), locate)
+                problems += body_problems
+                if body is not None:
+                    compiled[(index, field)] = body
 
     ids = Counter(spec.id for _, spec in specs)
     templates = []
@@ -205,10 +205,10 @@ def parse_templates(text: str, source: str = "<replies>") -> ReplyTemplates:
             when = {key: frozenset(values) for key, values in spec.when.model_dump().items()}
             literal = spec.text + "\n" + (spec.x_text or "")
             keep = frozenset(literal[start:end] for _, start, end in find_pii(literal))
-            text, x_text = compiled[(index, "text")], compiled.get((index, "x_text"))
-            template = ReplyTemplate(spec.id, when, text, x_text, keep, locate.lines[(index,)])
-            problems += _try_rendering(template, index, locate)
-            templates.append(template)
+            body, x_body = compiled[(index, "text")], compiled.get((index, "x_text"))
+            reply = ReplyTemplate(spec.id, when, body, x_body, keep, locate.lines[(index,)])
+            problems += _try_rendering(reply, index, locate)
+            templates.append(reply)
     if not any(isinstance(item, dict) and item.get("id") == "fallback" for item in data):
         message = "no template has the id 'fallback' (the reply when nothing else matches)"
         problems.append(TemplateProblem(source, 1, "-", "-", message))
@@ -289,10 +289,10 @@ def _try_rendering(template: ReplyTemplate, index: int, locate: _Locator) -> lis
             for channel in (channels if field == "text" else ["x"])
             for overrides in ({}, {"author": "@" + "x" * 15, "incident_url": _SAMPLE_URL})
         ]
-        found = (_render_problem(body, context, field) for context in contexts)
-        message = next(filter(None, found), None) if body is not None else None
-        if message:
-            problems.append(locate.problem((index, field), message))
+        rendered = (_render_problem(body, context, field) for context in contexts)
+        problem = next(filter(None, rendered), None) if body is not None else None
+        if problem:
+            problems.append(locate.problem((index, field), problem))
     return problems
 
 

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from desk.records import QueueItem
 from desk.reply_queue import ReplyQueue
 from monitor.x_api import XPoster
+from services import queue as desk_queue
+from services.context import Services
 from tests.fakes.x_server import FakeX
 from web import create_app
 
@@ -18,7 +21,7 @@ AUTH = {"Authorization": "Bearer t"}
 
 @pytest.fixture
 def make_item():
-    def build(number: int = 1, **overrides):
+    def build(number: int = 1, **overrides) -> QueueItem:
         item = {
             "mention_id": f"x:{number}",
             "native_id": str(number),
@@ -34,7 +37,7 @@ def make_item():
             "warn_at": (NOW - timedelta(minutes=5)).isoformat(),
             "draft": {"text": "Thanks for reporting this!", "template_id": "fallback", "tone": []},
         }
-        return {**item, **overrides}
+        return QueueItem.model_validate({**item, **overrides})
 
     return build
 
@@ -71,15 +74,18 @@ def test_answered_items_are_listed_latest_change_first_until_reopened(redis_conn
     queue = ReplyQueue(redis_conn)
     for number in (1, 2, 3):
         queue.add(make_item(number))
-    queue.mark_replied("x:1", "maria", NOW, "by hand")
-    queue.dismiss("x:2", "tom", "spam", NOW + timedelta(minutes=1))
-    assert [i["mention_id"] for i in queue.recently_answered()] == ["x:2", "x:1"]
-    queue.resolve("x:1", "maria", NOW + timedelta(minutes=2))  # the latest change now
-    assert [i["mention_id"] for i in queue.recently_answered()] == ["x:1", "x:2"]
-    queue.reopen("x:2", "tom", NOW + timedelta(minutes=3))
-    assert [i["mention_id"] for i in queue.recently_answered()] == ["x:1"]
-    assert [i["mention_id"] for i in queue.working_view(NOW)] == ["x:2", "x:3"]
-    assert [i["mention_id"] for i in queue.recently_answered(limit=0)] == []
+    services = lambda minutes: Services(  # noqa: E731
+        connection=redis_conn, clock=lambda: NOW + timedelta(minutes=minutes)
+    )
+    desk_queue.replied(services(0), "x:1", "maria")
+    desk_queue.dismiss(services(1), "x:2", "tom", "spam")
+    assert [i.mention_id for i in queue.recently_answered()] == ["x:2", "x:1"]
+    desk_queue.resolve(services(2), "x:1", "maria")  # the latest change now
+    assert [i.mention_id for i in queue.recently_answered()] == ["x:1", "x:2"]
+    desk_queue.reopen(services(3), "x:2", "tom")
+    assert [i.mention_id for i in queue.recently_answered()] == ["x:1"]
+    assert [i.mention_id for i in queue.working_view(NOW)] == ["x:2", "x:3"]
+    assert queue.recently_answered(limit=0) == []
 
 
 def test_claiming_keeps_two_people_from_answering(redis_conn, client, make_item):
@@ -99,9 +105,9 @@ def test_simultaneous_claims_have_one_winner(redis_conn, make_item):
 
     def claim(person):
         try:
-            ReplyQueue(redis_conn).claim("x:1", person, NOW)
+            desk_queue.claim(Services(connection=redis_conn, clock=lambda: NOW), "x:1", person)
             results.append(person)
-        except ValueError:
+        except desk_queue.QueueError:
             pass
 
     threads = [threading.Thread(target=claim, args=(f"p{n}",)) for n in range(8)]
@@ -110,7 +116,7 @@ def test_simultaneous_claims_have_one_winner(redis_conn, make_item):
     for thread in threads:
         thread.join()
     assert len(results) == 1
-    assert ReplyQueue(redis_conn).get("x:1")["claimed_by"] == results[0]
+    assert ReplyQueue(redis_conn).get("x:1").claimed_by == results[0]
 
 
 def test_edit_flags_tone_then_mark_replied_records_first_response(redis_conn, client, make_item):
@@ -184,7 +190,7 @@ def test_a_body_no_store_can_take_is_refused_and_changes_nothing(
     )
     assert response.status_code == status
     assert message in response.get_json()["error"]["message"]
-    assert ReplyQueue(redis_conn).get("x:1")["status"] == "open"
+    assert ReplyQueue(redis_conn).get("x:1").status == "open"
 
 
 def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
@@ -216,15 +222,15 @@ def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
     queue = ReplyQueue(redis_conn)
     assert queue.get("x:3") is None
     install = queue.get("github:1")
-    assert (install["priority"], install["draft"]["template_id"]) == ("P1", "p1-installation")
-    assert install["due_at"] == "2026-01-26T16:30:00+00:00"  # 4 business hours: Monday 11:30
-    assert "Monday" in install["due_reason"] and install["draft"]["tone"] == []
+    assert (install.priority, install.draft.template_id) == ("P1", "p1-installation")
+    assert install.due_at == datetime(2026, 1, 26, 16, 30, tzinfo=UTC)  # 4 business hours
+    assert "Monday" in install.due_reason and install.draft.tone == ()
     question = queue.get("discord:2")
-    assert question["due_at"] == "2026-01-23T22:00:00+00:00"  # Discord: 30 min, by closing
+    assert question.due_at == datetime(2026, 1, 23, 22, tzinfo=UTC)  # Discord: 30 min
     crash = queue.get("x:4")
-    assert crash["priority"] == "P0" and crash["draft"]["fits_x"] is True
-    assert "kim@example.com" not in crash["draft"]["text"]
-    assert crash["due_at"] == "2026-01-23T22:30:00+00:00"  # P0 runs 24/7: one hour
+    assert crash.priority == "P0" and crash.draft.fits_x is True
+    assert "kim@example.com" not in crash.draft.text
+    assert crash.due_at == datetime(2026, 1, 23, 22, 30, tzinfo=UTC)  # P0 runs 24/7: one hour
 
     report = period_report(redis_conn, "day", friday + timedelta(hours=1))
     assert "P0" in report and "# " in report
@@ -238,8 +244,8 @@ def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
     ]
     assert sorted(listed("status=queued")) == ["discord:2", "github:1", "x:4"]
     assert listed("status=new") == ["x:3"]  # praise on X: nothing to answer
-    queue.mark_replied("github:1", "maria", NOW, "copied by hand")
-    queue.dismiss("discord:2", "maria", "answered in a thread", NOW)
+    desk_queue.replied(app.config["SERVICES"], "github:1", "maria")
+    desk_queue.dismiss(app.config["SERVICES"], "discord:2", "maria", "answered in a thread")
     assert listed("status=replied") == ["github:1"] and listed("status=dismissed") == ["discord:2"]
     client = app.test_client()
     for bad in ("status=bogus", "priority=p0", "channel=twitter"):
@@ -339,7 +345,7 @@ def test_a_destructive_command_in_an_edit_is_refused(redis_conn, client, make_it
     assert (
         edited.status_code == 422 and "destructive command" in edited.get_json()["error"]["message"]
     )
-    assert ReplyQueue(redis_conn).get("x:1")["draft"]["text"] == "Thanks for reporting this!"
+    assert ReplyQueue(redis_conn).get("x:1").draft.text == "Thanks for reporting this!"
 
 
 def test_x_refusing_the_reply_changes_nothing_and_a_retry_posts(
@@ -351,8 +357,8 @@ def test_x_refusing_the_reply_changes_nothing_and_a_retry_posts(
     assert refused.status_code == 502
     assert "X refused the reply" in refused.get_json()["error"]["message"]
     item = ReplyQueue(redis_conn).get("x:1")
-    assert (item["status"], item["claimed_by"], item["sending_since"]) == ("claimed", "maria", None)
-    assert [h["event"] for h in item["history"]] == ["sending", "send-failed"]
+    assert (item.status, item.claimed_by, item.sending_since) == ("claimed", "maria", None)
+    assert [h.event for h in item.history] == ["sending", "send-failed"]
     assert _send(client).status_code == 200 and len(fake_x.posted) == 1
 
 
@@ -364,7 +370,7 @@ def test_an_unclear_answer_from_x_keeps_the_item_from_being_sent_twice(
     unclear = _send(client)
     assert unclear.status_code == 502
     assert "the reply may be posted: look on X" in unclear.get_json()["error"]["message"]
-    assert ReplyQueue(redis_conn).get("x:1")["sending_since"] is not None
+    assert ReplyQueue(redis_conn).get("x:1").sending_since is not None
     again = _send(client)
     assert (
         again.status_code == 409
@@ -410,7 +416,7 @@ def test_only_a_resolution_undone_counts_as_reopened(redis_conn, client, make_it
     assert act(2, "dismiss", reason="spam").status_code == 200
     undone = act(2, "reopen").get_json()
     assert undone["reopened"] == 0 and undone["history"][-1]["detail"] == "not resolved before"
-    assert queue.get("x:1")["reopened"] == 1
+    assert queue.get("x:1").reopened == 1
 
 
 def test_the_api_can_take_back_someone_elses_claim(redis_conn, client, make_item):
@@ -430,7 +436,7 @@ def test_the_whole_queue_is_counted_and_reachable_past_its_first_page(
     queue = ReplyQueue(redis_conn)
     for number in range(1, 131):  # 130 waiting: 100 overdue, 30 near due
         due = NOW - timedelta(minutes=1) if number <= 100 else NOW + timedelta(minutes=5)
-        queue.add(make_item(number, due_at=due.isoformat()))
+        queue.add(make_item(number, due_at=due))
     assert queue.sla_counts(NOW) == {"waiting": 130, "overdue": 100, "warning": 30}
     first = client.get("/api/queue?limit=100", headers=AUTH).get_json()
     rest = client.get(f"/api/queue?cursor={first['next']}", headers=AUTH).get_json()
@@ -444,4 +450,4 @@ def test_an_x_mention_without_a_post_id_is_not_sent(redis_conn, client, make_ite
     refused = _send(client)
     assert refused.status_code == 409
     assert "not an X post id" in refused.get_json()["error"]["message"]
-    assert fake_x.posted == [] and ReplyQueue(redis_conn).get("x:1")["status"] == "open"
+    assert fake_x.posted == [] and ReplyQueue(redis_conn).get("x:1").status == "open"

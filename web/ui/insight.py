@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
+from desk.records import QueueItem
 from desk.reply_queue import ReplyQueue
 from services.support_report import LENGTH, period_metrics
 from vocabulary.channels import CHANNELS
 from web import charts
-from web.ui import _now, _parse, _redis, bp, duration_text, requires
+from web.ui import _now, _redis, bp, duration_text, requires
 
 HISTOGRAM_BUCKETS = (
     ("< 15 min", 15 * 60),
@@ -39,13 +40,12 @@ def _target_text(name: str, row: dict) -> tuple[str, str]:
     return f"< {100 * row['target_rate']:g}%", shown
 
 
-def _histogram_buckets(items: list[dict]) -> list[tuple[str, int]]:
+def _histogram_buckets(items: list[QueueItem]) -> list[tuple[str, int]]:
     counts = [0] * len(HISTOGRAM_BUCKETS)
     for item in items:
-        received, answered = _parse(item.get("received_at")), _parse(item.get("first_response_at"))
-        if received is None or answered is None:
+        if item.first_response_at is None:
             continue
-        seconds = max(0.0, (answered - received).total_seconds())
+        seconds = max(0.0, (item.first_response_at - item.received_at).total_seconds())
         for index, (_, upper) in enumerate(HISTOGRAM_BUCKETS):
             if upper is None or seconds < upper:
                 counts[index] += 1
@@ -69,11 +69,7 @@ def metrics():
     now = _now()
     data = period_metrics(_redis(), period, now)
     since = now - LENGTH[period]
-    items = [
-        item
-        for item in ReplyQueue(_redis()).items(since, now)
-        if (received := _parse(item.get("received_at"))) and since <= received < now
-    ]
+    items = ReplyQueue(_redis()).items(since, now)  # received in [since, now)
     first = data["first_response"]
     targets = [
         (name.replace("_", " ").capitalize(), *_target_text(name, row), row.get("met"))
