@@ -64,6 +64,18 @@ def redis_conn(redis_url) -> Iterator[redis.Redis]:
     connection.close()
 
 
+TIERS = ("unit", "integration", "reliability", "e2e")  # one folder of tests/ each
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, the folder it lives in, so ``-m`` selects tiers
+    (``make check`` runs unit and integration)."""
+    for item in items:
+        tier = item.path.relative_to(ROOT / "tests").parts[0]
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A skipped test is a tier that did not run: fail the run instead of passing quietly."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
