@@ -19,10 +19,14 @@ from rq.serializers import JSONSerializer
 
 import web
 from desk.mentions import MentionStore
+from desk.records import QueueItem, StoredMention
 from desk.reply_queue import ReplyQueue
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
 from oncall.rotation import LocalRotation
+from rules.result import TriageRecord
+from services import queue as desk_queue
+from services.context import Services
 from services.jobs import PAGING_QUEUE
 from web import charts
 from web.users import load_users
@@ -111,7 +115,15 @@ P0_TRIAGE = {
             "weight": 1.0,
             "category": "command-generation",
             "kind": "bug",
-            "matches": [{"condition": "match[0].keyword", "pattern": "crash", "text": "crashes"}],
+            "matches": [
+                {
+                    "condition": "match[0].keyword",
+                    "pattern": "crash",
+                    "text": "crashes",
+                    "start": 5,
+                    "end": 12,
+                }
+            ],
         }
     ],
 }
@@ -130,30 +142,34 @@ def _mention(native: str, channel: str, text: str, at: datetime, triage: dict) -
     }
 
 
-def _item(mention: dict, priority: str, due: datetime, warn: datetime, draft: str) -> dict:
-    return {
-        "mention_id": mention["id"],
-        "native_id": mention["native_id"],
-        "channel": mention["channel"],
-        "author": mention["author"],
-        "text": mention["text"],
-        "url": mention["url"],
-        "priority": priority,
-        "category": "command-generation",
-        "kind": "bug",
-        "received_at": mention["received_at"],
-        "due_at": due.isoformat(),
-        "warn_at": warn.isoformat(),
-        "due_reason": f"{priority} first response: 1 h, counted 24/7",
-        "resolution_due_at": None,
-        "draft": {"text": draft, "template_id": "t", "tone": [], "x_length": len(draft)},
-    }
+def _item(mention: dict, priority: str, due: datetime, warn: datetime, draft: str) -> QueueItem:
+    return QueueItem.model_validate(
+        {
+            "mention_id": mention["id"],
+            "native_id": mention["native_id"],
+            "channel": mention["channel"],
+            "author": mention["author"],
+            "text": mention["text"],
+            "url": mention["url"],
+            "priority": priority,
+            "category": "command-generation",
+            "kind": "bug",
+            "received_at": mention["received_at"],
+            "due_at": due.isoformat(),
+            "warn_at": warn.isoformat(),
+            "due_reason": f"{priority} first response: 1 h, counted 24/7",
+            "resolution_due_at": None,
+            "draft": {"text": draft, "template_id": "t", "tone": [], "x_length": len(draft)},
+        }
+    )
 
 
 def _seed(connection) -> None:
     at = NOW - timedelta(minutes=90)
     crash = _mention("100", "x", "caro crashes on launch since 1.2.0", at, P0_TRIAGE)
-    MentionStore(connection).save(crash, P0_TRIAGE, at)
+    MentionStore(connection).save(
+        StoredMention.triaged(crash, TriageRecord.model_validate(P0_TRIAGE), at)
+    )
     incidents = IncidentStore(connection)
     incident, _ = incidents.record_report(crash, P0_TRIAGE, at, timedelta(hours=2))
     incidents.note(
@@ -172,7 +188,10 @@ def _seed(connection) -> None:
     queue.add(_item(issue, "P2", gh_at + timedelta(hours=24), gh_at + timedelta(hours=18), "Hi"))
     answered = _mention("5", "discord", "how do I set the model?", NOW - timedelta(hours=3), {})
     queue.add(_item(answered, "P3", NOW, NOW - timedelta(hours=1), "Try caro --model"))
-    queue.mark_replied("discord:5", "Rosa", NOW - timedelta(hours=2, minutes=40), "by hand")
+    replied_at = NOW - timedelta(hours=2, minutes=40)
+    desk_queue.replied(
+        Services(connection=connection, clock=lambda: replied_at), "discord:5", "Rosa"
+    )
     MonitorState(connection).record_success("x", NOW - timedelta(minutes=1), 60)
     MonitorState(connection).record_error("imap", NOW - timedelta(hours=1), 60, "login refused")
 
@@ -360,28 +379,28 @@ def test_every_form_carries_the_csrf_token(responder, app, csrf_token_of):
 def test_viewer_cannot_act(viewer, app):
     assert viewer.post("/queue/x:100/claim").status_code == 403
     assert viewer.post(f"/incidents/{_incident_id(app)}/acknowledge").status_code == 403
-    assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "open"
+    assert ReplyQueue(app.config["REDIS"]).get("x:100").status == "open"
 
 
 def test_responder_claims_edits_and_dismisses(responder, app):
     queue = ReplyQueue(app.config["REDIS"])
     page = responder.post("/queue/x:100/claim", follow_redirects=True)
     assert page.status_code == 200 and "You are answering x:100" in page.get_data(as_text=True)
-    assert queue.get("x:100")["claimed_by"] == "rosa"
+    assert queue.get("x:100").claimed_by == "rosa"
 
     page = responder.post(
         "/queue/x:100/draft", data={"text": "Thanks! Please read the docs."}, follow_redirects=True
     )
     html = page.get_data(as_text=True)
     assert "Draft saved" in html and "Tone warnings" in html and "read the docs" in html
-    assert queue.get("x:100")["draft"]["text"] == "Thanks! Please read the docs."
+    assert queue.get("x:100").draft.text == "Thanks! Please read the docs."
     assert 'data-x-count="count-x-100"' in html
 
     page = responder.post("/queue/x:100/dismiss", data={"reason": ""}, follow_redirects=True)
     assert "say why" in page.get_data(as_text=True)
     page = responder.post("/queue/x:100/dismiss", data={"reason": "spam"}, follow_redirects=True)
     assert "Dismissed x:100" in page.get_data(as_text=True)
-    assert queue.get("x:100")["status"] == "dismissed"
+    assert queue.get("x:100").status == "dismissed"
 
 
 def test_answered_items_are_resolved_and_reopened_on_the_page(responder, app):
@@ -394,21 +413,21 @@ def test_answered_items_are_resolved_and_reopened_on_the_page(responder, app):
     page = responder.post("/queue/discord:5/resolve", follow_redirects=True)
     html = page.get_data(as_text=True)
     assert "Resolved discord:5." in html
-    assert queue.get("discord:5")["resolved_at"]
+    assert queue.get("discord:5").resolved_at == NOW
     assert "Mark resolved" not in html[html.index('id="answered"') :]
 
     page = responder.post("/queue/discord:5/reopen", follow_redirects=True)
     html = page.get_data(as_text=True)
     assert "Reopened discord:5: it is back in the queue." in html
     item = queue.get("discord:5")
-    assert (item["status"], item["reopened"]) == ("open", 1)
+    assert (item.status, item.reopened) == ("open", 1)
     assert 'id="item-discord-5"' in html and 'id="answered-discord-5"' not in html
 
 
 def test_an_item_that_is_not_answered_cannot_be_resolved(responder, app):
     page = responder.post("/queue/x:100/resolve", follow_redirects=True)
     assert page.status_code == 200
-    assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "open"
+    assert ReplyQueue(app.config["REDIS"]).get("x:100").status == "open"
     assert "cannot resolve: the item is open" in page.get_data(as_text=True)
 
 
@@ -416,7 +435,7 @@ def test_viewers_see_answered_items_but_cannot_resolve_them(viewer, app):
     html = viewer.get("/queue").get_data(as_text=True)
     assert "Replied by Rosa" in html and "Mark resolved" not in html
     assert viewer.post("/queue/discord:5/resolve").status_code == 403
-    assert not ReplyQueue(app.config["REDIS"]).get("discord:5").get("resolved_at")
+    assert ReplyQueue(app.config["REDIS"]).get("discord:5").resolved_at is None
 
 
 def test_someone_elses_claim_is_a_message_not_an_error(sign_in):
@@ -444,7 +463,7 @@ def test_send_needs_approval_and_a_poster(responder, app):
     shown = {"approve": "yes", "draft_digest": _shown_digest(page, "x:100")}
     responder.post("/queue/x:100/send", data=shown)
     assert poster.sent == [("Sorry!", "100")]
-    assert ReplyQueue(app.config["REDIS"]).get("x:100")["status"] == "replied"
+    assert ReplyQueue(app.config["REDIS"]).get("x:100").status == "replied"
     again = responder.post("/queue/x:100/send", data=shown, follow_redirects=True)
     assert "cannot send: the item is replied" in again.get_data(as_text=True)
     assert poster.sent == [("Sorry!", "100")], "a second press posted again"
@@ -484,9 +503,9 @@ def test_a_saved_draft_loses_personal_data_and_says_so(responder, app):
     )
     html = page.get_data(as_text=True)
     assert "Personal data taken out of the public reply: email, user." in html
-    draft = ReplyQueue(app.config["REDIS"]).get("x:100")["draft"]
-    assert "ana@example.com" not in draft["text"] and "/Users/ana" not in draft["text"]
-    assert draft["x_length"] == len(draft["text"])
+    draft = ReplyQueue(app.config["REDIS"]).get("x:100").draft
+    assert "ana@example.com" not in draft.text and "/Users/ana" not in draft.text
+    assert draft.x_length == len(draft.text)
 
 
 def test_responder_acknowledges_then_resolves(responder, app):
@@ -555,8 +574,8 @@ def test_an_admin_takes_back_a_claim_left_by_someone_off_shift(app, sign_in):
     assert "Take back from ana" in admin.get("/queue").get_data(as_text=True)
     admin.post("/queue/github:7/release")
     item = ReplyQueue(app.config["REDIS"]).get("github:7")
-    assert (item["status"], item["claimed_by"]) == ("open", None)
-    assert item["history"][-1]["detail"] == "taken back from ana"
+    assert (item.status, item.claimed_by) == ("open", None)
+    assert item.history[-1].detail == "taken back from ana"
 
 
 def test_the_queue_page_counts_every_waiting_item_past_the_first_hundred(viewer, app):
