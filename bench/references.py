@@ -1,10 +1,11 @@
-"""The two references the engine is measured against, run in the same process.
+"""What the engine is measured beside, run in the same process.
 
-- naive: what one writes first: every rule's patterns tried one by one with ``re.search``
-  (keywords and phrases as Python regexes; the rulebook's own regexes, which are RE2
-  syntax, with RE2's search).
-- floor: one pass of a single Aho-Corasick automaton holding every literal of the
-  rulebook over the same texts, doing nothing else: no normalization, no evaluation.
+- naive: the baseline, what one writes first: every rule's patterns tried one by one with
+  ``re.search`` (keywords and phrases as Python regexes; the rulebook's own regexes, which
+  are RE2 syntax, with RE2's search).
+- floor, for information: one pass of a single Aho-Corasick automaton holding every literal
+  of the rulebook over the same texts, doing nothing else: no normalization, no regexes,
+  no evaluation. No goal is stated against it.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def floor_automaton(rulebook: Rulebook) -> ahocorasick.Automaton:
         for condition in (*rule.match, *rule.require, *rule.unless):
             for matcher, patterns in condition.matchers():
                 forms_of = MATCHER_TYPES[matcher].literal_forms
-                for pattern in patterns if forms_of else ():
+                if forms_of is None:  # a regex: no literal for the automaton
+                    continue
+                for pattern in patterns:
                     for form in forms_of(pattern):
                         automaton.add_word(form.text, form.text)
     automaton.make_automaton()

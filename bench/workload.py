@@ -95,15 +95,18 @@ def generated_rulebook(rule_count: int = 1000, seed: int = 11, real_words: float
     lines = [header, "rules:"]
     for index in range(rule_count):
         picked = words(4)
-        rule = {
+        match: list[dict[str, list[str]]] = [
+            {"keyword": picked[:3], "phrase": [" ".join(words(2))]}
+        ]
+        rule: dict[str, object] = {
             "id": f"generated-{index}",
             "description": f"generated rule {index}",
-            "match": [{"keyword": picked[:3], "phrase": [" ".join(words(2))]}],
+            "match": match,
             "priority": rng.choice(["P0", "P1", "P2", "P3"]),
             "weight": rng.choice([0.5, 1.0]),
         }
         if rng.random() < 0.1:
-            rule["match"].append({"regex": [rf"\b{picked[3]}\s+\d+"]})
+            match.append({"regex": [rf"\b{picked[3]}\s+\d+"]})
         if rng.random() < 0.3:
             rule["require"] = [{"keyword": words(3)}]
         if rng.random() < 0.2:

@@ -31,14 +31,16 @@ class Evaluation:
 
     def confusion(self) -> dict[str, dict[str, int]]:
         """``matrix[expected][predicted]`` counts."""
-        matrix = {expected: dict.fromkeys(LEVELS, 0) for expected in LEVELS}
+        matrix: dict[str, dict[str, int]] = {
+            expected: {predicted: 0 for predicted in LEVELS} for expected in LEVELS
+        }
         for outcome in self.outcomes:
             matrix[outcome.expected][outcome.predicted] += 1
         return matrix
 
     def per_level(self) -> dict[str, dict[str, float | int | None]]:
         """Precision, recall and support per priority (None where undefined)."""
-        stats = {}
+        stats: dict[str, dict[str, float | int | None]] = {}
         for level in LEVELS:
             true_pos = sum(1 for o in self.outcomes if o.expected == level == o.predicted)
             predicted = sum(1 for o in self.outcomes if o.predicted == level)

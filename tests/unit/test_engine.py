@@ -198,3 +198,31 @@ def test_one_megabyte_message_still_finds_a_late_signal(crash_engine):
     text = "lorem ipsum " * 90_000 + "and then it crashes on launch"
     assert len(text) > 1_000_000
     assert crash_engine.classify(text).priority == "P0"
+
+
+def test_a_regex_shared_by_rules_explains_each_of_them(make_engine):
+    # The engine runs each distinct regex once, however many rules and conditions use it.
+    engine = make_engine(
+        r"""
+        - {id: wipe, description: w, match: {regex: ['\brm\s+-rf\b', 'sudo\s+rm\b']},
+           priority: P0, weight: 1, category: safety}
+        - {id: wipe-again, description: w, match: {keyword: [wiped]},
+           require: {regex: ['\brm\s+-rf\b']}, priority: P1, weight: 1}
+        - {id: quiet, description: q, match: {regex: ['\brm\s+-rf\b']}, unless: {phrase: [test]},
+           priority: P2, weight: 1}
+        """
+    )
+    triage = engine.classify("it ran sudo rm -rf / and wiped my disk, then rm -rf ~ again")
+    assert [rule.id for rule in triage.rules] == ["wipe", "wipe-again", "quiet"]
+    wipe, wipe_again, quiet = triage.rules
+    assert sorted((m.condition, m.text, m.start) for m in wipe.matches) == [
+        ("match[0].regex", "rm -rf", 12),
+        ("match[0].regex", "rm -rf", 45),
+        ("match[0].regex", "sudo rm", 7),
+    ]
+    assert [(m.condition, m.text, m.start) for m in wipe_again.matches] == [
+        ("match[0].keyword", "wiped", 25),
+        ("require[0].regex", "rm -rf", 12),
+    ]
+    assert [(m.text, m.start) for m in quiet.matches] == [("rm -rf", 12), ("rm -rf", 45)]
+    assert [rule.id for rule in engine.classify("rm -rf in a test").rules] == ["wipe"]
