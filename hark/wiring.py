@@ -247,13 +247,15 @@ def worker_services_from_settings(settings: Settings, connection: redis.Redis) -
 
 
 def web_services(settings: Settings, connection: redis.Redis) -> Services:
-    """The web process's: it pages (Acknowledge, Resolve) with the worker's settings, and
-    drafts with the same templates; it triages nothing, so it holds no rulebook."""
+    """The web process's: it pages (Acknowledge, Resolve) with the worker's settings,
+    drafts with the same templates and posts approved replies on X (with the X user-context
+    settings); it triages nothing, so it holds no rulebook."""
     return Services(
         connection=connection,
         oncall=oncall_config(settings),
         desk=desk_config(settings),
         pager=pager(settings),
+        x_poster=x_poster(settings),
     )
 
 
