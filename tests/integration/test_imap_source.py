@@ -72,13 +72,13 @@ def test_new_messages_by_uid_are_triaged_once(dovecot, make_poller, redis_conn):
     assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
     leak = store.get("email:msg-1@example.com")
-    assert leak["triage"]["priority"] == "P0"
-    assert "telemetry payload" in leak["text"] and "could you send details" not in leak["text"]
-    assert "Sam Lee, ACME" not in leak["text"]
-    assert leak["author"] == "Sam Lee" and "example.com" not in leak["author"]
+    assert leak.triage.priority == "P0"
+    assert "telemetry payload" in leak.text and "could you send details" not in leak.text
+    assert "Sam Lee, ACME" not in leak.text
+    assert leak.author == "Sam Lee" and "example.com" not in leak.author
     question = store.get("email:msg-2@example.com")
-    assert question["text"] == "Question\n\nHow do I change the model?"
-    assert question["triage"]["kind"] == "question"
+    assert question.text == "Question\n\nHow do I change the model?"
+    assert question.triage.kind == "question"
 
 
 def test_lost_cursor_duplicates_nothing(dovecot, make_poller, redis_conn):

@@ -26,10 +26,12 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from desk.mentions import MentionStore
+from desk.records import StoredMention
 from hark.rulebook_files import shipped_rulebook_path
 from hark.wiring import worker_services
 from hark.worker import run_worker
 from monitor.mention import Mention
+from rules.result import TriageRecord
 from rules.schema import LEVELS
 from services.intake import SEEN_KEY, TRIAGE_QUEUE, triage_job_id
 from services.jobs import PAGING_QUEUE
@@ -287,8 +289,8 @@ def test_accepted_odd_mentions_are_triaged_and_listed_whole(client, redis_conn):
     for mention_id, message in accepted.items():
         record = store.get(mention_id)
         assert record is not None, f"{mention_id} was accepted but never stored"
-        assert record["text"] == message["text"] and record["raw"] == message
-        assert record["triage"]["priority"] in LEVELS
+        assert record.text == message["text"] and record.raw == message
+        assert record.triage.priority in LEVELS
     listed, cursor = [], None
     while True:
         query = {"limit": 200, **({"cursor": cursor} if cursor else {})}
@@ -338,8 +340,17 @@ def _seed_mentions(connection: redis.Redis) -> None:
             created_at=datetime(2026, 1, 16, 10, n, tzinfo=UTC),
             received_at=NOW,
         ).model_dump(mode="json")
-        triage = {"priority": level, "category": "other", "kind": "other", "score": 1.0}
-        store.save(mention, {**triage, "rules": []}, NOW, "new" if n % 2 else "replied")
+        triage = TriageRecord(
+            priority=level,
+            category="other",
+            kind="other",
+            score=1.0,
+            pages=level == "P0",
+            scores={level: 1.0},
+            rules=(),
+        )
+        stored = StoredMention.triaged(mention, triage, NOW)
+        store.save(stored.model_copy(update={"status": "new" if n % 2 else "replied"}))
 
 
 query_values = query_text | st.sampled_from(
