@@ -259,7 +259,7 @@ def build_sample(corpus: list[dict[str, Any]], seed: int = SEED) -> list[dict[st
     messages: list[dict[str, Any]] = []  # channel, text, offset_s, room (Discord)
 
     def add(channel: str, text: str, offset: int, room: str = "help") -> dict[str, Any]:
-        message = {"channel": channel, "text": text, "offset_s": offset}
+        message: dict[str, Any] = {"channel": channel, "text": text, "offset_s": offset}
         if channel == "discord":
             message["room"] = room
         elif channel == "email":  # the sender's display name: whoever signed, if anyone did
@@ -334,7 +334,8 @@ def _identified(
     messages: list[dict[str, Any]], rng: random.Random, authors: _Authors
 ) -> list[dict[str, Any]]:
     """Ids, authors and links, numbered in posting order as the platforms would."""
-    lines, sequence = [], Counter()
+    lines: list[dict[str, Any]] = []
+    sequence: Counter[str] = Counter()  # messages so far on each channel
     for message in messages:
         channel, offset = message["channel"], message["offset_s"]
         sequence[channel] += 1

@@ -48,9 +48,9 @@ def poll(mode: str | None, interval: float | None) -> None:
             )
             for feed, until in report.paused.items():
                 click.echo(f"{feed}: rate limited, paused until {until.isoformat()}")
-            for error in report.errors:
+            for problem in report.errors:
                 failed = True
-                click.echo(f"{poller.source}: error: {error}", err=True)
-        if mode == "once":
+                click.echo(f"{poller.source}: error: {problem}", err=True)
+        if interval is None:  # --once: checked above to be the other choice
             sys.exit(1 if failed else 0)
         time.sleep(interval)

@@ -120,9 +120,12 @@ def replay_lines(
 def replay(path: Path | None, launch_day: bool, speed: float | None) -> None:
     """Feed recorded mentions (JSON Lines, the POST /api/mentions shape, optionally with
     offset_s) through the real pipeline; already-seen mentions are skipped."""
-    if (path is None) == (not launch_day):
+    if launch_day and path is None:
+        source = launch_day_sample()
+    elif path is not None and not launch_day:
+        source = path
+    else:
         raise click.UsageError("give either PATH or --launch-day")
-    source = launch_day_sample() if launch_day else path
     try:
         intake = Intake(connect(Settings()))
     except ConfigError as error:

@@ -60,6 +60,12 @@ class Child:
                 self.argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
+    def exit_code(self) -> int | None:
+        """Its exit code once it has ended; None while it runs."""
+        if self.process is None:
+            raise RuntimeError(f"{self.name} has not been started")
+        return self.process.poll()
+
     def may_restart(self, code: int, now: float) -> bool:
         """Not after a configuration error, nor when it keeps dying."""
         recent = [moment for moment in self.restarts if now - moment < RESTART_WINDOW_S]
@@ -216,7 +222,7 @@ def _supervise(
         click.echo(f"  logs: {data_dir}/logs/   Ctrl-C stops everything.")
         while stopping["signal"] is None:
             for child in children:
-                code = child.process.poll()
+                code = child.exit_code()
                 if code is None or child.one_shot:
                     continue
                 log = data_dir / "logs" / child.log

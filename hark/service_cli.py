@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
+import redis
 
 from hark.options import PORT
 from hark.redis_connection import ConfigError, connect
@@ -14,8 +16,11 @@ from hark.settings import Settings
 from hark.wiring import build_web_app, worker_services_from_settings
 from rules import RulebookError
 
+if TYPE_CHECKING:  # the report's modules are imported only by the command that uses them
+    from services.support_report import Period
 
-def _connect_or_exit(settings: Settings):
+
+def _connect_or_exit(settings: Settings) -> redis.Redis:
     try:
         return connect(settings)
     except ConfigError as error:
@@ -69,7 +74,7 @@ def web(host: str, port: int) -> None:
 @click.command()
 @click.option("--day", "period", flag_value="day", default=True, help="The last 24 hours.")
 @click.option("--week", "period", flag_value="week", help="The last 7 days.")
-def report(period: str) -> None:
+def report(period: Period) -> None:  # the two flags' values are the only ones click gives
     """Print the playbook's daily or weekly support report (Markdown)."""
     from services.support_report import period_report
 

@@ -7,6 +7,7 @@ variable to set when something it needs is missing.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,7 +24,7 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HARK_", extra="ignore", env_ignore_empty=True)
 
-    def __init__(self, **values: object) -> None:
+    def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)
         except ValidationError as error:

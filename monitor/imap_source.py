@@ -89,7 +89,7 @@ class ImapPoller:
         feed = f"email:{self.settings.mailbox}"
         saved_validity, _, saved_uid = (self.state.cursor(feed) or "").partition(":")
         last_uid = int(saved_uid) if saved_validity == validity and saved_uid else 0
-        status, data = imap.uid("SEARCH", None, f"UID {last_uid + 1}:*")
+        status, data = imap.uid("SEARCH", f"UID {last_uid + 1}:*")
         uids = sorted(int(uid) for uid in (data[0] or b"").split() if int(uid) > last_uid)
         for uid in uids[: self.batch]:
             status, parts = imap.uid("FETCH", str(uid), "(BODY.PEEK[])")

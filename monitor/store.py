@@ -77,8 +77,8 @@ class MonitorState:
     def _update(self, source: str, interval_s: float, **fields: str) -> None:
         with self.connection.pipeline() as pipe:
             pipe.sadd(SOURCES, source)
-            pipe.hset(
-                HEALTH.format(source=source),
-                mapping={"interval_s": json.dumps(interval_s), **fields},
-            )
+            # Keyed as redis's hset types it (str | bytes, invariant): a dict[str, str] is refused.
+            mapping: dict[str | bytes, str] = {"interval_s": json.dumps(interval_s)}
+            mapping.update(fields.items())
+            pipe.hset(HEALTH.format(source=source), mapping=mapping)
             pipe.execute()

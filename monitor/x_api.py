@@ -41,6 +41,7 @@ class XAuthError(XError):
 
 class XRateLimited(XError):
     retryable = True
+    retry_after_s: float  # always known: when X's limit resets
 
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)

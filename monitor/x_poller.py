@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from monitor.mention import MentionSink
 from monitor.sources.x import is_retweet, mention_from_tweet
@@ -76,7 +77,7 @@ class XPoller:
         return report
 
     def _feeds(self) -> list[tuple[str, Callable[[str | None, str | None], XPage]]]:
-        feeds = []
+        feeds: list[tuple[str, Callable[[str | None, str | None], XPage]]] = []
         user_id = self._watched_user_id()
         if user_id:
             feeds.append(
@@ -84,12 +85,7 @@ class XPoller:
             )
         for query in self.queries:
             digest = hashlib.sha256(query.encode()).hexdigest()[:12]
-            feeds.append(
-                (
-                    f"x:search:{digest}",
-                    lambda since, token, q=query: self.api.search(q, since, token),
-                )
-            )
+            feeds.append((f"x:search:{digest}", partial(self.api.search, query)))
         return feeds
 
     def _watched_user_id(self) -> str | None:

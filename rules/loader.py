@@ -56,8 +56,7 @@ def parse_rulebook(text: str, source: str = "<rulebook>") -> Rulebook:
     try:
         rulebook = Rulebook.model_validate(data)
     except ValidationError as error:
-        problems += _validation_problems(error, locate)
-        rulebook = None
+        raise RulebookError(problems + _validation_problems(error, locate)) from None
     if problems:
         raise RulebookError(problems)
     return rulebook
@@ -79,8 +78,10 @@ class _Locator:
         if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
             rule = self._get(("rules", path[1]))
             raw_id = rule.get("id") if isinstance(rule, dict) else None
-            usable = isinstance(raw_id, str) and _ONE_WORD.fullmatch(raw_id)
-            rule_id = raw_id if usable else f"rules[{path[1]}]"  # "a b: c" would break the line
+            if isinstance(raw_id, str) and _ONE_WORD.fullmatch(raw_id):
+                rule_id = raw_id
+            else:  # no usable id: "a b: c" would break the line
+                rule_id = f"rules[{path[1]}]"
             field_path = path[2:]
         return Problem(self.source, line, rule_id, field_name(field_path), message)
 

@@ -9,8 +9,9 @@ priority, and optionally a category and a kind.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -52,21 +53,32 @@ def parse_duration(value: object) -> object:
     return value
 
 
-def _pattern_list(matcher: str) -> object:
-    """A list of patterns, each checked by its matcher type, so that a problem is reported
-    at the line of the pattern itself."""
+def _pattern_check(matcher: str) -> Callable[[str], str]:
+    """The validator of one pattern of a matcher type, so that a problem is reported at the
+    line of the pattern itself."""
 
     def check(pattern: str) -> str:
         MATCHER_TYPES[matcher].check(pattern)
         return pattern
 
-    item = Annotated[str, AfterValidator(check)]
-    return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1)]
+    return check
 
 
-KeywordPatterns = _pattern_list("keyword")
-PhrasePatterns = _pattern_list("phrase")
-RegexPatterns = _pattern_list("regex")
+KeywordPatterns: TypeAlias = Annotated[
+    list[Annotated[str, AfterValidator(_pattern_check("keyword"))]],
+    BeforeValidator(_as_list),
+    Field(min_length=1),
+]
+PhrasePatterns: TypeAlias = Annotated[
+    list[Annotated[str, AfterValidator(_pattern_check("phrase"))]],
+    BeforeValidator(_as_list),
+    Field(min_length=1),
+]
+RegexPatterns: TypeAlias = Annotated[
+    list[Annotated[str, AfterValidator(_pattern_check("regex"))]],
+    BeforeValidator(_as_list),
+    Field(min_length=1),
+]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 

@@ -48,9 +48,11 @@ class BoundedLoader(yaml.SafeLoader):
                     f"nested more than {MAX_DEPTH} levels deep",
                     self.peek_event().start_mark,
                 )
-            node = super().compose_node(parent, index)
+            # PyYAML passes None (the root), an item's index or a key's node; the stubs say int.
+            node = super().compose_node(parent, index)  # type: ignore[arg-type]
         finally:
             self._depth -= 1
+        assert node is not None, "PyYAML composes a node or raises; the stubs allow None"
         if alias is not None:
             if id(node) not in self._sizes:  # its anchor is still open: it contains itself
                 raise yaml.composer.ComposerError(
@@ -157,7 +159,7 @@ def load_mapping(
         ) from None
     except (ValueError, OverflowError, RecursionError) as error:  # a constructor gave up
         raise UnusableYaml(1, "yaml", f"not valid YAML: {error}") from None
-    if not isinstance(data, dict):
+    if root is None or not isinstance(data, dict):  # no root: an empty file
         found = type(data).__name__ if data is not None else "an empty file"
         raise UnusableYaml(1, "-", f"a {what} is a mapping; found {found}")
     return root, data

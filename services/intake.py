@@ -73,8 +73,10 @@ class Intake:
         if Job.exists(triage_job_id(mention_id), connection=self.connection):
             return False
         marked = self.connection.get(SEEN_KEY.format(id=mention_id))
+        if marked is None:
+            return True
         try:
             marked_at = float(marked)
-        except (TypeError, ValueError):
+        except ValueError:
             return True
         return now - marked_at >= LOST_AFTER_S

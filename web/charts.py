@@ -82,7 +82,7 @@ def stacked_volume_chart(per_hour: Sequence[Mapping]) -> Markup:
         when = (_day_hour_label if weekly else _hour_label)(str(row.get("hour", "")))
         counts = ", ".join(f"{p} {int(row.get(p, 0))}" for p in PRIORITIES)
         parts.append(f'<g class="bar"><title>{escape(when)}: {row_total} ({counts})</title>')
-        y = top + plot_h
+        y: float = top + plot_h  # the bottom of the next segment up
         for priority in PRIORITIES:
             value = int(row.get(priority, 0))
             if value <= 0:

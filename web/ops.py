@@ -56,7 +56,7 @@ def register_ops(app: Flask) -> None:
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     connection = current_app.config["REDIS"]
     reasons: list[str] = []
     report: dict[str, Any] = {
@@ -205,7 +205,7 @@ def metrics_registry(app: Flask) -> CollectorRegistry:
 
 
 @bp.get("/metrics")
-def prometheus_metrics():
+def prometheus_metrics() -> Response:
     if str(current_app.config.get("HARK_METRICS_PUBLIC") or "").strip().lower() not in TRUTHY:
         require_token(lambda: None)()  # raises ApiError (401, or 503 without a token)
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
