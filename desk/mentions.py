@@ -26,20 +26,16 @@ FILTER_FIELDS = ("priority", "channel", "status")
 STATUSES = MENTION_STATUSES
 
 
-def status_writes(
-    pipe: Pipeline, mention: StoredMention | None, status: MentionStatus
-) -> StoredMention | None:
+def status_writes(pipe: Pipeline, mention: StoredMention | None, status: MentionStatus) -> None:
     """Queue, in ``pipe``'s MULTI, the writes moving ``mention`` (read under WATCH) to
     ``status``: nothing when it is not stored or already there. The reply queue calls it
-    inside its own transactions, so item and mention change together. Returns the mention
-    as it will be stored."""
+    inside its own transactions, so item and mention change together."""
     if mention is None or mention.status == status:
-        return mention
+        return
     moved = mention.model_copy(update={"status": status})
     pipe.set(RECORD.format(id=mention.id), moved.model_dump_json())
     pipe.zrem(BY.format(field="status", value=mention.status), mention.id)
     pipe.zadd(BY.format(field="status", value=status), {mention.id: _score(mention)})
-    return moved
 
 
 def read_mention(pipe: Pipeline | Redis, mention_id: str) -> StoredMention | None:
