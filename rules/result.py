@@ -6,9 +6,12 @@ on every message, and tuples are the cheapest immutable records Python has.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from rules.schema import Level
 
 
 class Match(NamedTuple):
@@ -32,7 +35,7 @@ class FiredRule(NamedTuple):
 
 
 class Triage(NamedTuple):
-    priority: str
+    priority: Level
     category: str
     kind: str
     score: float
