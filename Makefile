@@ -1,4 +1,5 @@
-# Hark: `make run` runs the service, `make test` runs every test tier, `make bench` measures.
+# Hark: `make run` runs the service, `make test` runs every test tier, `make check` is the
+# development loop (lint, types, unit and integration), `make bench` measures.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -38,8 +39,14 @@ system-packages:
 	  echo "install these Debian packages first: $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES)
 
+# Every tier, as CI runs it: unit, integration, reliability (bounded), e2e (Chromium).
 test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest tests
+
+# The development loop, under 2 minutes on 2 cores: lint, types, unit and integration tiers,
+# spread over the cores (each pytest-xdist worker starts its own redis-server).
+check: $(STAMP) system-packages lint
+	$(BIN)/python -m pytest -m "unit or integration" -n 2 -q tests/unit tests/integration
 
 # The reliability suite's long form: minutes-long outages, 5,000 mentions in 60 s, bigger
 # kill runs (about 15 minutes). Figures land in test-artifacts/reliability/*.json.
