@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from redis import Redis
 
@@ -14,6 +13,7 @@ from desk.metrics import IncidentFacts, compute_metrics
 from desk.reply_queue import ReplyQueue
 from desk.report import render_report
 from oncall.incidents import IncidentStore
+from oncall.records import Incident
 
 Period = Literal["day", "week"]
 LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}
@@ -34,13 +34,13 @@ def period_metrics(connection: Redis, period: Period, now: datetime) -> dict:
     )
 
 
-def incident_facts(incident: Mapping[str, Any]) -> IncidentFacts:
-    """What the metrics read of an incident as ``IncidentStore`` keeps it."""
+def incident_facts(incident: Incident) -> IncidentFacts:
+    """What the metrics read of an incident."""
     return IncidentFacts(
-        opened_at=datetime.fromisoformat(incident["opened_at"]),
-        status=incident["status"],
-        escalations=incident.get("escalations", 0),
-        events=tuple(entry.get("event", "") for entry in incident.get("timeline", [])),
+        opened_at=incident.opened_at,
+        status=incident.status,
+        escalations=incident.escalations,
+        events=tuple(entry.event for entry in incident.timeline),
     )
 
 

@@ -8,6 +8,7 @@ from desk.reply_queue import ReplyQueue
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
 from oncall.pager_health import PagerHealth
+from oncall.records import Incident
 from web.ops import QUEUES, queue_report, workers_report
 from web.ui import _now, _redis, bp, requires
 from web.ui.rotation import _rotation
@@ -15,12 +16,12 @@ from web.ui.rotation import _rotation
 OPEN_P0 = ("triggered", "escalated", "page-failed", "acknowledged")
 
 
-def _open_p0() -> list[dict]:
+def _open_p0() -> list[Incident]:
     store, found = IncidentStore(_redis()), []
     for status in OPEN_P0:
         items, _ = store.list(status, 50, None)
-        found += [item for item in items if item.get("priority") == "P0"]
-    return sorted(found, key=lambda item: item["opened_at"], reverse=True)
+        found += [item for item in items if item.priority == "P0"]
+    return sorted(found, key=lambda item: item.opened_at, reverse=True)
 
 
 def _overview() -> dict:
