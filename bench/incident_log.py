@@ -7,11 +7,12 @@ every incident exactly once). Prints p50/p95 per size and the ratios last/first 
 100k/1k; it asserts nothing. When the app has the ``/incidents`` HTML page and it answers
 200 (it needs a login when the web issue wires it), that page is timed too.
 
-Incidents are written the way the workers write them: records made like
-``IncidentStore._new`` (from the launch-day sample's P0 reports, classified by the
-shipped rulebook), then grown with reports, pages and status changes, then stored by
-``IncidentStore._save`` itself; only its per-incident MULTI/EXEC round trip is batched
-into one pipeline per few thousand incidents, so the keys and values are the same.
+Incidents are written the way the workers write them: records opened by
+``oncall.incidents.open_incident`` (from the launch-day sample's P0 reports, classified by
+the shipped rulebook), then grown with reports, pages and status changes by the record's
+own methods, then stored by ``IncidentStore._save`` itself; only its per-incident MULTI/EXEC
+round trip is batched into one pipeline per few thousand incidents, so the keys and values
+are the same.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ import redis
 
 from hark.embedded_redis import EmbeddedRedis
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
-from oncall.incidents import BY_TIME, IncidentStore
+from oncall.incidents import BY_TIME, IncidentStore, open_incident
+from oncall.records import Incident, IncidentReport, PageFacts, Status
+from rules.result import TriageRecord
 from web import create_app
 
 SAMPLE = Path(__file__).resolve().parents[1] / "hark" / "data" / "launch_day.jsonl"
@@ -49,74 +52,69 @@ OUTCOMES = (
 # ------------------------------------------------------------------------ the incidents
 
 
-def templates() -> list[tuple[dict, dict]]:
-    """(mention, triage) pairs: the launch-day sample's paging reports, really classified."""
+def templates() -> list[tuple[IncidentReport, TriageRecord]]:
+    """(report, triage) pairs: the launch-day sample's paging reports, really classified."""
     engine = read_rulebook(shipped_rulebook_path())
     pairs = []
     for line in SAMPLE.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        triage = engine.classify(row["text"], row["channel"]).to_dict()
-        if triage["priority"] in ("P0", "P1"):
-            mention = {
-                "id": f"{row['channel']}:{row['id']}",
-                "channel": row["channel"],
-                "text": row["text"],
-                "url": row.get("url"),
-            }
-            pairs.append((mention, triage))
+        triage = engine.classify(row["text"], row["channel"]).record()
+        if triage.priority in ("P0", "P1"):
+            report = IncidentReport(
+                mention_id=f"{row['channel']}:{row['id']}",
+                channel=row["channel"],
+                text=row["text"],
+                url=row.get("url"),
+            )
+            pairs.append((report, triage))
     return pairs
 
 
 class IncidentFactory:
-    """Incidents like ``IncidentStore._new`` makes (it runs once per template; the rest are
+    """Incidents as ``open_incident`` opens them (it runs once per template; the rest are
     copies with their own id, times, reports and history)."""
 
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)
-        maker = IncidentStore(None)  # _new touches no connection
         self.bases = [
-            (mention, maker._new(mention, triage, START)) for mention, triage in templates()
+            (report, open_incident(report, triage, START)) for report, triage in templates()
         ]
         self.opened = START
         self.number = 0
 
-    def __next__(self) -> dict:
+    def __next__(self) -> Incident:
         rng, self.number = self.rng, self.number + 1
         self.opened += timedelta(seconds=rng.randint(60, 600))  # strictly increasing
         opened = self.opened
-        mention, base = self.bases[self.number % len(self.bases)]
+        first, base = self.bases[self.number % len(self.bases)]
         incident_id = f"inc-{opened:%Y%m%d}-{self.number:08x}"
-        incident = dict(base)
-        at = opened.isoformat()
-        incident.update(
-            id=incident_id,
-            dedup_key=f"hark-{incident_id}",
-            opened_at=at,
-            mentions=[f"{mention['channel']}:bench-{self.number}"],
-            channels=list(base["channels"]),
-            links=list(base["links"]),
-            pages=[],
-            timeline=[dict(base["timeline"][0], at=at)],
+        incident = base.model_copy(
+            update={
+                "id": incident_id,
+                "dedup_key": f"hark-{incident_id}",
+                "opened_at": opened,
+                "updated_at": opened,
+                "last_report_at": opened,
+                "mentions": (f"{first.channel}:bench-{self.number}",),
+                "timeline": (base.timeline[0].model_copy(update={"at": opened}),),
+            }
         )
         now = opened
         for report in range(rng.choice((0, 0, 0, 1, 2, 5, 12))):  # grouped reports
             now += timedelta(seconds=rng.randint(5, 900))
-            incident["mentions"].append(f"x:bench-{self.number}-{report}")
-            if "x" not in incident["channels"]:
-                incident["channels"].append("x")
-            incident["timeline"].append(
-                _event(now, "report", f"x report {len(incident['mentions'])}")
+            joined = IncidentReport(
+                mention_id=f"x:bench-{self.number}-{report}", channel="x", text=""
             )
-        incident["last_report_at"] = now.isoformat()
+            incident = incident.with_report(joined, now)
         now += timedelta(seconds=2)
-        page = {"action": "trigger", "dedup_key": incident["dedup_key"], "dry_run": False}
-        incident["pages"].append({"at": now.isoformat(), "event": "page-sent", **page})
-        incident["timeline"].append(_event(now, "page-sent", "trigger sent", **page))
-        status = self._outcome()
-        for step in _path_to(status):
+        page = PageFacts(action="trigger", dedup_key=incident.dedup_key, dry_run=False)
+        incident = incident.noted(now, "page-sent", "trigger sent", page)
+        for event, status in _path_to(self._outcome()):
             now += timedelta(seconds=rng.randint(30, 3600))
-            incident["timeline"].append(_event(now, step, "from Hark"))
-        incident["status"], incident["updated_at"] = status, now.isoformat()
+            if status is None:
+                incident = incident.noted(now, event, "from Hark")
+            else:
+                incident = incident.moved(status, now, event, "from Hark")
         return incident
 
     def _outcome(self) -> str:
@@ -127,23 +125,22 @@ class IncidentFactory:
                 return status
         return OUTCOMES[0][0]
 
-    def take(self, count: int) -> Iterator[dict]:
+    def take(self, count: int) -> Iterator[Incident]:
         for _ in range(count):
             yield next(self)
 
 
-def _path_to(status: str) -> tuple[str, ...]:
-    return {
+def _path_to(status: str) -> tuple[tuple[str, Status | None], ...]:
+    """The timeline events that lead to ``status``, each with the status it moves to (None:
+    a note)."""
+    paths: dict[str, tuple[tuple[str, Status | None], ...]] = {
         "triggered": (),
-        "acknowledged": ("acknowledged",),
-        "resolved": ("acknowledged", "resolved"),
-        "escalated": ("escalated", "escalation-summary"),
-        "page-failed": ("page-error", "page-failed"),
-    }[status]
-
-
-def _event(now: datetime, event: str, detail: str, **extra) -> dict:
-    return {"at": now.isoformat(), "event": event, "detail": detail, **extra}
+        "acknowledged": (("acknowledged", "acknowledged"),),
+        "resolved": (("acknowledged", "acknowledged"), ("resolved", "resolved")),
+        "escalated": (("escalated", "escalated"), ("escalation-summary", None)),
+        "page-failed": (("page-error", None), ("page-failed", "page-failed")),
+    }
+    return paths[status]
 
 
 class _Deferred:
@@ -174,7 +171,7 @@ class _Batched:
         return _Deferred(self._pipe)
 
 
-def store(connection: redis.Redis, incidents: Iterator[dict], batch: int = 2000) -> int:
+def store(connection: redis.Redis, incidents: Iterator[Incident], batch: int = 2000) -> int:
     stored = 0
     pipe = connection.pipeline(transaction=False)
     saver = IncidentStore(_Batched(pipe))

@@ -90,7 +90,7 @@ def main() -> None:
         latencies = []
         for trigger in pagerduty.triggers():
             incident = incidents.by_dedup_key(trigger["dedup_key"])
-            mention = mentions.get(incident["mentions"][0])
+            mention = mentions.get(incident.mentions[0])
             body = next(b for b in arrivals if trigger["dedup_key"].encode() in b)
             received = datetime.fromisoformat(mention["received_at"]).timestamp()
             latencies.append(arrivals[body] - received)

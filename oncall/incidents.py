@@ -4,26 +4,35 @@ Launch day brings forty "crashes on launch" posts; they must page once. A report
 open incident (or reopens a recently resolved one) when it arrives within the grouping
 window and either fired the same top rule, or has the same category and similar words.
 
-Every change is a read-modify-write of one JSON record under a Redis lock shared by all
-workers (P0 traffic is low; correctness matters more than parallelism here), and is
-idempotent for a re-run job: the mention -> incident link is recorded once.
+Every change is a read-modify-write of one record (``oncall.records.Incident``, JSON in
+Redis) under a Redis lock shared by all workers (P0 traffic is low; correctness matters
+more than parallelism here), and is idempotent for a re-run job: the mention -> incident
+link is recorded once.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import get_args
 
 from redis import Redis
 from redis.client import Pipeline
 
 from desk.mentions import finite_score
+from oncall.records import (
+    Incident,
+    IncidentReport,
+    PageFacts,
+    RuleExplanation,
+    Status,
+    timeline_entry,
+)
 from rules import normalize
+from rules.result import TriageRecord
 from vocabulary.redact import redact
 
 RECORD = "hark:incident:{id}"
@@ -33,9 +42,9 @@ ACTIVE = "hark:incidents:active"  # score: last report; resolved ones stay for r
 BY_STATUS = "hark:incidents:status:{status}"
 LOCK = "hark:incidents:lock"
 
-STATUSES = ("triggered", "acknowledged", "resolved", "escalated", "page-failed")
-OPEN = {"triggered", "acknowledged", "escalated", "page-failed"}
-ALLOWED = {
+STATUSES: tuple[Status, ...] = get_args(Status)
+OPEN: set[Status] = {"triggered", "acknowledged", "escalated", "page-failed"}
+ALLOWED: dict[Status, set[Status]] = {
     "triggered": {"acknowledged", "resolved", "escalated", "page-failed"},
     "escalated": {"acknowledged", "resolved", "page-failed"},
     "page-failed": {"triggered", "acknowledged", "resolved", "escalated"},
@@ -43,7 +52,11 @@ ALLOWED = {
     "resolved": {"triggered"},
 }
 SIMILAR = 0.3  # Jaccard similarity of content words that groups same-category reports
+MAX_LINKS = 20
 _WORD = re.compile(r"[^\W\d_]{3,}")
+
+OnOpened = Callable[[Pipeline, Incident], None]
+Incidents = list[Incident]  # ``IncidentStore.list`` hides the builtin inside the class
 
 
 class IncidentError(ValueError):
@@ -63,22 +76,22 @@ class IncidentStore:
         self.connection = connection
 
     @contextmanager
-    def _locked(self):
+    def _locked(self) -> Iterator[None]:
         with self.connection.lock(LOCK, timeout=30, blocking_timeout=30):
             yield
 
-    def get(self, incident_id: str) -> dict[str, Any] | None:
+    def get(self, incident_id: str) -> Incident | None:
         raw = self.connection.get(RECORD.format(id=incident_id))
-        return json.loads(raw) if raw else None
+        return Incident.model_validate_json(raw) if raw else None
 
     def record_report(
         self,
-        mention: dict,
-        triage: dict,
+        report: IncidentReport,
+        triage: TriageRecord,
         now: datetime,
         window: timedelta,
-        on_opened: Callable[[Pipeline, dict], None] | None = None,
-    ) -> tuple[dict[str, Any], str]:
+        on_opened: OnOpened | None = None,
+    ) -> tuple[Incident, str]:
         """File a P0 report; returns the incident and "opened", "joined", "reopened" or
         "known" (this mention was filed before: a re-run job).
 
@@ -87,127 +100,100 @@ class IncidentStore:
         written together with the incident or not at all: a worker killed in between
         cannot leave an incident that was filed but never paged."""
         with self._locked():
-            known = self.connection.get(OF_MENTION.format(mention=mention["id"]))
+            known = self.connection.get(OF_MENTION.format(mention=report.mention_id))
             if known:
-                return self.get(known.decode()), "known"
-            incident = self._match(mention, triage, now, window)
-            if incident is None:
-                incident, outcome = self._new(mention, triage, now), "opened"
+                return self._require(known.decode()), "known"
+            found = self._match(report, triage, now, window)
+            if found is None:
+                incident, outcome = open_incident(report, triage, now), "opened"
             else:
-                outcome = "reopened" if incident["status"] == "resolved" else "joined"
-                self._join(incident, mention, now, outcome)
+                outcome = "reopened" if found.status == "resolved" else "joined"
+                incident = found.with_report(report, now, MAX_LINKS)
+                if outcome == "reopened":
+                    incident = incident.moved(
+                        "triggered", now, "reopened", "a new report after resolution"
+                    )
             with self.connection.pipeline(transaction=True) as pipe:
                 pipe.multi()  # explicit, as RQ's enqueue into this pipeline expects
-                pipe.set(OF_MENTION.format(mention=mention["id"]), incident["id"])
+                pipe.set(OF_MENTION.format(mention=report.mention_id), incident.id)
                 self._save(incident, pipe)
                 if on_opened is not None and outcome in ("opened", "reopened"):
                     on_opened(pipe, incident)
                 pipe.execute()
             return incident, outcome
 
-    def _match(self, mention: dict, triage: dict, now: datetime, window: timedelta) -> dict | None:
+    def _match(
+        self, report: IncidentReport, triage: TriageRecord, now: datetime, window: timedelta
+    ) -> Incident | None:
         since = (now - window).timestamp()
-        words = content_words(mention["text"])
-        rule, category = _top_rule(triage), triage["category"]
+        words = content_words(report.text)
+        rule, category = _top_rule(triage), triage.category
         best, best_score = None, 0.0
         for raw_id in self.connection.zrevrangebyscore(ACTIVE, "+inf", since):
             incident = self.get(raw_id.decode())
             if incident is None:
                 continue
-            score = similarity(words, set(incident["words"]))
-            same_rule = rule is not None and rule == incident["rule"]
-            if (same_rule or (category == incident["category"] and score >= SIMILAR)) and (
+            score = similarity(words, set(incident.words))
+            same_rule = rule is not None and rule == incident.rule
+            if (same_rule or (category == incident.category and score >= SIMILAR)) and (
                 best is None or score > best_score
             ):
                 best, best_score = incident, score
         return best
 
-    def _new(self, mention: dict, triage: dict, now: datetime) -> dict[str, Any]:
-        incident_id = f"inc-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-        title = " ".join(redact(mention["text"]).split())[:160]
-        return {
-            "id": incident_id,
-            "status": "triggered",
-            "priority": triage["priority"],
-            "category": triage["category"],
-            "rule": _top_rule(triage),
-            "dedup_key": f"hark-{incident_id}",
-            "title": title,
-            "opened_at": now.isoformat(),
-            "updated_at": now.isoformat(),
-            "last_report_at": now.isoformat(),
-            "mentions": [mention["id"]],
-            "channels": [mention["channel"]],
-            "links": [mention["url"]] if mention.get("url") else [],
-            "explanation": _explanation(triage),
-            "words": sorted(content_words(mention["text"])),
-            "escalations": 0,
-            "pages": [],
-            "timeline": [_event(now, "opened", f"{mention['channel']} report: {title[:100]}")],
-        }
-
-    def _join(self, incident: dict, mention: dict, now: datetime, outcome: str) -> None:
-        incident["mentions"].append(mention["id"])
-        if mention["channel"] not in incident["channels"]:
-            incident["channels"].append(mention["channel"])
-        if mention.get("url") and len(incident["links"]) < 20:
-            incident["links"].append(mention["url"])
-        incident["last_report_at"] = incident["updated_at"] = now.isoformat()
-        detail = f"{mention['channel']} report {len(incident['mentions'])}"
-        incident["timeline"].append(_event(now, "report", detail))
-        if outcome == "reopened":
-            self._move(incident, "triggered", now, "reopened", "a new report after resolution")
-
     def transition(
-        self, incident_id: str, status: str, now: datetime, event: str, detail: str = ""
-    ) -> dict[str, Any]:
+        self, incident_id: str, status: Status, now: datetime, event: str, detail: str = ""
+    ) -> Incident:
         """Change the status (only along ALLOWED) and note it in the timeline."""
         return self.change_status(incident_id, status, now, event, detail)[0]
 
     def change_status(
-        self, incident_id: str, status: str, now: datetime, event: str, detail: str = ""
-    ) -> tuple[dict[str, Any], bool]:
+        self, incident_id: str, status: Status, now: datetime, event: str, detail: str = ""
+    ) -> tuple[Incident, bool]:
         """``transition``, also saying whether anything changed: acknowledging an
         acknowledged incident is harmless, and must not tell PagerDuty again."""
         with self._locked():
             incident = self._require(incident_id)
-            if incident["status"] == status:
+            if incident.status == status:
                 return incident, False
-            if status not in ALLOWED[incident["status"]]:
+            if status not in ALLOWED[incident.status]:
                 raise IncidentError(
-                    f"{incident_id} is {incident['status']}: it cannot become {status}"
+                    f"{incident_id} is {incident.status}: it cannot become {status}"
                 )
-            self._move(incident, status, now, event, detail)
-            self._save(incident)
-            return incident, True
+            moved = incident.moved(status, now, event, detail)
+            self._save(moved)
+            return moved, True
 
-    def note(self, incident_id: str, now: datetime, event: str, detail: str = "", **extra) -> dict:
+    def note(
+        self,
+        incident_id: str,
+        now: datetime,
+        event: str,
+        detail: str = "",
+        facts: PageFacts | None = None,
+    ) -> Incident:
         """Add a timeline entry (and a page record, for page events)."""
         with self._locked():
-            incident = self._require(incident_id)
-            incident["timeline"].append(_event(now, event, detail, **extra))
-            if event.startswith("page"):
-                incident["pages"].append({"at": now.isoformat(), "event": event, **extra})
-            incident["updated_at"] = now.isoformat()
-            self._save(incident)
-            return incident
+            noted = self._require(incident_id).noted(now, event, detail, facts)
+            self._save(noted)
+            return noted
 
-    def by_dedup_key(self, dedup_key: str) -> dict[str, Any] | None:
+    def by_dedup_key(self, dedup_key: str) -> Incident | None:
         prefix = "hark-"
         return self.get(dedup_key[len(prefix) :]) if dedup_key.startswith(prefix) else None
 
     def list(
         self, status: str | None, limit: int, cursor: str | None
-    ) -> tuple[list[dict], str | None]:
+    ) -> tuple[Incidents, str | None]:
         """Newest first; ``cursor`` is the ``next`` of the previous page ("<score>:<id>"),
         so incidents opened in the same second are neither repeated nor skipped."""
         key = BY_STATUS.format(status=status) if status else BY_TIME
         top: float | str = "+inf"
         after_id = None
         if cursor:
-            score, _, after_id = cursor.partition(":")
-            top = finite_score(score)
-        found: list[tuple[float, str, dict]] = []
+            top_score, _, after_id = cursor.partition(":")
+            top = finite_score(top_score)
+        found: list[tuple[float, str, Incident]] = []
         offset = 0
         while len(found) <= limit:  # one more than a page: is there a next page?
             rows = self.connection.zrevrangebyscore(
@@ -222,73 +208,78 @@ class IncidentStore:
                     continue  # shown on an earlier page
                 incident = self.get(incident_id)
                 if incident:
-                    found.append((score, incident_id, public(incident)))
+                    found.append((score, incident_id, incident))
                 if len(found) > limit:
                     break
         page = found[:limit]
         after = f"{page[-1][0]!r}:{page[-1][1]}" if len(found) > limit else None
         return [incident for _, _, incident in page], after
 
-    def between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    def between(self, since: datetime, until: datetime) -> Incidents:
         """Every incident opened in [since, until), oldest first."""
         ids = self.connection.zrangebyscore(BY_TIME, since.timestamp(), f"({until.timestamp()}")
-        return [public(self.get(raw.decode())) for raw in ids if self.get(raw.decode())]
+        found = (self.get(raw.decode()) for raw in ids)
+        return [incident for incident in found if incident is not None]
 
-    def _require(self, incident_id: str) -> dict[str, Any]:
+    def _require(self, incident_id: str) -> Incident:
         incident = self.get(incident_id)
         if incident is None:
             raise IncidentError(f"no incident {incident_id}")
         return incident
 
-    def _move(self, incident: dict, status: str, now: datetime, event: str, detail: str) -> None:
-        self.connection.zrem(BY_STATUS.format(status=incident["status"]), incident["id"])
-        incident["status"] = status
-        incident["updated_at"] = now.isoformat()
-        incident["timeline"].append(_event(now, event, detail))
-        if status == "escalated":
-            incident["escalations"] += 1
-
-    def _save(self, incident: dict, pipe: Pipeline | None = None) -> None:
+    def _save(self, incident: Incident, pipe: Pipeline | None = None) -> None:
         """Write the incident and its indexes in one transaction (``pipe``'s, if given)."""
         if pipe is None:
             with self.connection.pipeline(transaction=True) as own:
                 self._save(incident, own)
                 own.execute()
             return
-        opened = datetime.fromisoformat(incident["opened_at"]).timestamp()
-        last = datetime.fromisoformat(incident["last_report_at"]).timestamp()
-        pipe.set(RECORD.format(id=incident["id"]), json.dumps(incident))
-        pipe.zadd(BY_TIME, {incident["id"]: opened})
-        pipe.zadd(ACTIVE, {incident["id"]: last})
+        opened = incident.opened_at.timestamp()
+        pipe.set(RECORD.format(id=incident.id), incident.model_dump_json())
+        pipe.zadd(BY_TIME, {incident.id: opened})
+        pipe.zadd(ACTIVE, {incident.id: incident.last_report_at.timestamp()})
         for status in STATUSES:
-            if status != incident["status"]:
-                pipe.zrem(BY_STATUS.format(status=status), incident["id"])
-        pipe.zadd(BY_STATUS.format(status=incident["status"]), {incident["id"]: opened})
+            if status != incident.status:
+                pipe.zrem(BY_STATUS.format(status=status), incident.id)
+        pipe.zadd(BY_STATUS.format(status=incident.status), {incident.id: opened})
 
 
-def public(incident: dict | None) -> dict | None:
-    """The API shape: without the grouping words."""
-    if incident is None:
-        return None
-    return {key: value for key, value in incident.items() if key != "words"}
+def open_incident(report: IncidentReport, triage: TriageRecord, now: datetime) -> Incident:
+    """A new incident for the first report of a problem."""
+    incident_id = f"inc-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    title = " ".join(redact(report.text).split())[:160]
+    return Incident(
+        id=incident_id,
+        status="triggered",
+        priority=triage.priority,
+        category=triage.category,
+        rule=_top_rule(triage),
+        dedup_key=f"hark-{incident_id}",
+        title=title,
+        opened_at=now,
+        updated_at=now,
+        last_report_at=now,
+        mentions=(report.mention_id,),
+        channels=(report.channel,),
+        links=(report.url,) if report.url else (),
+        explanation=_explanation(triage),
+        words=tuple(sorted(content_words(report.text))),
+        timeline=(timeline_entry(now, "opened", f"{report.channel} report: {title[:100]}"),),
+    )
 
 
-def _top_rule(triage: dict) -> str | None:
-    rules = [r for r in triage["rules"] if triage["priority"] in r["levels"] and r["weight"] > 0]
-    return max(rules, key=lambda r: r["weight"])["id"] if rules else None
+def _top_rule(triage: TriageRecord) -> str | None:
+    rules = [r for r in triage.rules if triage.priority in r.levels and r.weight > 0]
+    return max(rules, key=lambda r: r.weight).id if rules else None
 
 
-def _explanation(triage: dict) -> list[dict[str, Any]]:
-    return [
-        {
-            "rule": r["id"],
-            "weight": r["weight"],
-            "levels": r["levels"],
-            "matched": [redact(m["text"]) for m in r["matches"][:3]],
-        }
-        for r in triage["rules"]
-    ]
-
-
-def _event(now: datetime, event: str, detail: str, **extra) -> dict[str, Any]:
-    return {"at": now.isoformat(), "event": event, "detail": redact(detail), **extra}
+def _explanation(triage: TriageRecord) -> tuple[RuleExplanation, ...]:
+    return tuple(
+        RuleExplanation(
+            rule=r.id,
+            weight=r.weight,
+            levels=r.levels,
+            matched=tuple(redact(m.text) for m in r.matches[:3]),
+        )
+        for r in triage.rules
+    )

@@ -9,6 +9,7 @@ page-failed, on the page and in the API: a page is never dropped silently.
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 from redis import Redis
@@ -24,6 +25,7 @@ from oncall.incidents import IncidentStore
 from oncall.pager_health import PagerHealth
 from oncall.pagerduty import PagingError
 from oncall.paging import build_event, escalation_summary
+from oncall.records import Incident, PageAction, PageFacts
 from services.context import Services, utc_now
 from services.jobs import PAGING_QUEUE
 
@@ -33,7 +35,7 @@ PAGE_TIMEOUT_S = 15  # one send: pdpyras times out after 10 s; RQ retries the re
 def enqueue_page(
     services: Services,
     incident_id: str,
-    action: str,
+    action: PageAction,
     attempt_tag: str,
     pipeline: Pipeline | None = None,
 ) -> None:
@@ -72,8 +74,9 @@ def schedule_escalation(
     )
 
 
-def page_incident(services: Services, incident_id: str, action: str) -> dict[str, Any]:
-    """Job: send one event (trigger, escalate, acknowledge, resolve) for the incident."""
+def page_incident(services: Services, incident_id: str, action: PageAction) -> dict[str, Any]:
+    """Job: send one event (trigger, escalate, acknowledge, resolve) for the incident.
+    Returns what RQ keeps as the job's result (JSON)."""
     connection, pager = services.connection, services.pager
     store, now = IncidentStore(connection), services.clock()
     incident = store.get(incident_id)
@@ -87,26 +90,27 @@ def page_incident(services: Services, incident_id: str, action: str) -> dict[str
         PagerHealth(connection).failed(now, f"{action}: {error}")
         if error.retryable:
             raise  # RQ retries; the failure callback notes it
-        store.note(
-            incident_id, now, "page-error", f"{action}: {error}", action=action, config_error=True
-        )
-        if incident["status"] != "resolved":
+        facts = PageFacts(action=action, config_error=True)
+        store.note(incident_id, now, "page-error", f"{action}: {error}", facts)
+        if incident.status != "resolved":
             store.transition(incident_id, "page-failed", now, "page-failed", str(error))
         return {"incident": incident_id, "sent": False}
     if not pager.dry_run:
         PagerHealth(connection).succeeded(now)
-    if action in ("trigger", "escalate") and incident["status"] == "page-failed":
+    if action in ("trigger", "escalate") and incident.status == "page-failed":
         store.transition(incident_id, "triggered", now, "triggered", "a page got through")
     store.note(
         incident_id,
         now,
         "page-sent",
         f"{action} sent{' (dry run)' if pager.dry_run else ''}",
-        action=action,
-        dedup_key=dedup_key,
-        dry_run=pager.dry_run,
-        summary=event.summary,
-        severity=event.severity,
+        PageFacts(
+            action=action,
+            dedup_key=dedup_key,
+            dry_run=pager.dry_run,
+            summary=event.summary,
+            severity=event.severity,
+        ),
     )
     return {"incident": incident_id, "sent": True, "dry_run": pager.dry_run}
 
@@ -116,10 +120,10 @@ def escalate_incident(services: Services, incident_id: str) -> dict[str, Any]:
     connection = services.connection
     store, now = IncidentStore(connection), services.clock()
     incident = store.get(incident_id)
-    done = (incident or {}).get("escalations", 0)  # counted as the status becomes escalated
+    done = incident.escalations if incident else 0  # counted as the status becomes escalated
     if (
         incident
-        and incident["status"] == "escalated"
+        and incident.status == "escalated"
         and _escalation_unpaged(connection, incident, str(done))
     ):
         # A re-run: the first run marked the incident escalated, then died before queueing
@@ -127,7 +131,7 @@ def escalate_incident(services: Services, incident_id: str) -> dict[str, Any]:
         enqueue_page(services, incident_id, "escalate", str(done))
         return {"incident": incident_id, "escalated": True}
     tag = str(done + 1)
-    if incident is None or incident["status"] not in {"triggered", "page-failed"}:
+    if incident is None or incident.status not in {"triggered", "page-failed"}:
         return {"incident": incident_id, "escalated": False}
     store.transition(
         incident_id,
@@ -146,19 +150,25 @@ def escalate_incident(services: Services, incident_id: str) -> dict[str, Any]:
     return {"incident": incident_id, "escalated": True}
 
 
-def _escalation_unpaged(connection: Redis, incident: dict, tag: str) -> bool:
+def _escalation_unpaged(connection: Redis, incident: Incident, tag: str) -> bool:
     """No escalation page queued, tried or sent since the incident was last escalated."""
-    job_id = f"page-{incident['id']}-escalate-{tag}"
+    job_id = f"page-{incident.id}-escalate-{tag}"
     if Job.exists(job_id, connection=connection):
         return False
-    escalated_at = max(e["at"] for e in incident["timeline"] if e["event"] == "escalated")
+    escalated_at = incident.last_escalated_at()
     return not any(
-        page.get("action") == "escalate" and page["at"] >= escalated_at
-        for page in incident["pages"]
+        page.action == "escalate" and (escalated_at is None or page.at >= escalated_at)
+        for page in incident.pages
     )
 
 
-def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
+def page_failed(
+    job: Job,
+    connection: Redis,
+    exc_type: type[BaseException] | None,
+    exc_value: BaseException | None,
+    traceback: TracebackType | None,
+) -> None:
     """RQ failure callback: runs after every failed attempt; the last one marks the incident.
     (RQ also calls it when it cleans up an abandoned job, outside any worker's services:
     it needs only the connection.)"""
@@ -167,12 +177,12 @@ def page_failed(job, connection, exc_type, exc_value, traceback) -> None:
     reason = _failure_reason(exc_type, exc_value)
     if exc_type is not None and issubclass(exc_type, JobTimeoutException):  # a hung send
         PagerHealth(connection).failed(now, f"{action}: {reason}")
+    facts = PageFacts(action=action)
     if job.retries_left:
-        store.note(incident_id, now, "page-retry", f"{action}: {reason} (retrying)", action=action)
+        store.note(incident_id, now, "page-retry", f"{action}: {reason} (retrying)", facts)
         return
-    store.note(incident_id, now, "page-error", f"{action}: {reason} (gave up)", action=action)
-    incident = store.get(incident_id)
-    if incident and incident["status"] not in {"resolved", "acknowledged"}:
+    incident = store.note(incident_id, now, "page-error", f"{action}: {reason} (gave up)", facts)
+    if incident.status not in {"resolved", "acknowledged"}:
         store.transition(incident_id, "page-failed", now, "page-failed", f"{action}: {reason}")
 
 

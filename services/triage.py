@@ -14,6 +14,7 @@ from desk.queue_items import queue_item
 from desk.records import StoredMention
 from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
+from oncall.records import Incident, IncidentReport
 from rules.result import TriageRecord
 from services.context import Services
 from services.paging import enqueue_page, schedule_escalation
@@ -30,15 +31,18 @@ def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any
     result: dict[str, Any] = {"id": mention["id"], "priority": triage["priority"]}
     if triage["pages"] or (triage["priority"] == "P1" and services.oncall.p1_pages):
 
-        def page(pipeline: Pipeline, incident: dict) -> None:  # in the filing transaction
-            tag = str(len(incident["mentions"]))
-            enqueue_page(services, incident["id"], "trigger", tag, pipeline)
-            schedule_escalation(services, incident["id"], tag, pipeline)
+        def page(pipeline: Pipeline, incident: Incident) -> None:  # in the filing transaction
+            tag = str(len(incident.mentions))
+            enqueue_page(services, incident.id, "trigger", tag, pipeline)
+            schedule_escalation(services, incident.id, tag, pipeline)
 
-        incident, outcome = IncidentStore(connection).record_report(
-            mention, triage, now, services.oncall.group_window, on_opened=page
+        report = IncidentReport(
+            mention_id=stored.id, channel=stored.channel, text=stored.text, url=stored.url
         )
-        result["incident"] = {"id": incident["id"], "outcome": outcome}
+        incident, outcome = IncidentStore(connection).record_report(
+            report, stored.triage, now, services.oncall.group_window, on_opened=page
+        )
+        result["incident"] = {"id": incident.id, "outcome": outcome}
     desk = services.desk
     if desk.replies is not None and desk.needs_reply(stored.channel, stored.triage.kind):
         item = queue_item(stored, engine.rulebook, desk.replies)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from oncall.incidents import STATUSES, IncidentError, IncidentStore, public
-from services.incidents import UnknownIncident, change_incident
+from oncall.incidents import STATUSES, IncidentError, IncidentStore
+from services.incidents import UnknownIncident, action_named, change_incident
 from web.auth import require_token
 from web.errors import ApiError
 
@@ -37,7 +37,7 @@ def list_incidents():
         raise ApiError(
             400, "invalid_parameter", "limit must be a number and cursor one this API returned"
         ) from None
-    return jsonify({"items": items, "next": after})
+    return jsonify({"items": [incident.public() for incident in items], "next": after})
 
 
 @bp.get("/<incident_id>")
@@ -46,20 +46,21 @@ def show(incident_id: str):
     incident = IncidentStore(current_app.config["REDIS"]).get(incident_id)
     if incident is None:
         raise ApiError(404, "not_found", f"no incident {incident_id}")
-    return jsonify(public(incident))
+    return jsonify(incident.public())
 
 
 @bp.post("/<incident_id>/<action>")
 @require_token
 def act(incident_id: str, action: str):
-    if action not in ("acknowledge", "resolve"):
+    chosen = action_named(action)
+    if chosen is None:
         raise ApiError(404, "not_found", "actions are acknowledge and resolve")
     try:
         incident, _ = change_incident(
-            current_app.config["SERVICES"], incident_id, action, "from Hark"
+            current_app.config["SERVICES"], incident_id, chosen, "from Hark"
         )
     except UnknownIncident as error:
         raise ApiError(404, "not_found", str(error)) from None
     except IncidentError as error:
         raise ApiError(409, "conflict", str(error)) from None
-    return jsonify(public(incident))
+    return jsonify(incident.public())

@@ -15,7 +15,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from monitor.mention import encodable
 from monitor.sources.github import PayloadError, mention_from_delivery
-from oncall.incidents import IncidentError, IncidentStore
+from oncall.incidents import IncidentError
+from services.incidents import Action, apply_pagerduty_event
 from services.intake import Intake
 from web.errors import ApiError
 
@@ -73,7 +74,10 @@ def github():
 
 
 PD_EVENT_KEY = "hark:pagerduty:event:{id}"
-PD_STATUSES = {"incident.acknowledged": "acknowledged", "incident.resolved": "resolved"}
+PD_ACTIONS: dict[str, Action] = {
+    "incident.acknowledged": "acknowledge",
+    "incident.resolved": "resolve",
+}
 
 
 def pagerduty_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -86,7 +90,7 @@ def pagerduty_signature_ok(secret: str, body: bytes, header: str | None) -> bool
 @bp.post("/pagerduty")
 def pagerduty():
     """PagerDuty webhooks v3: incident.acknowledged and incident.resolved update the incident
-    whose dedup_key PagerDuty reports as the incident_key."""
+    whose dedup_key PagerDuty reports as the incident_key (``apply_pagerduty_event``)."""
     secret = current_app.config.get("HARK_PD_WEBHOOK_SECRET")
     if not secret:
         raise ApiError(
@@ -114,25 +118,20 @@ def pagerduty():
             "event.event_type, event.id and event.data.incident_key must be strings;"
             " event.data and event.agent objects",
         )
-    status = PD_STATUSES.get(event_type)
-    if status is None:
+    action = PD_ACTIONS.get(event_type)
+    if action is None:
         return jsonify({"ignored": event_type})
-    connection, now = current_app.config["REDIS"], current_app.config["CLOCK"]()
+    services = current_app.config["SERVICES"]
+    connection = services.connection
     marker = PD_EVENT_KEY.format(id=event["id"]) if event.get("id") else None
     if marker and not connection.set(marker, 1, nx=True, ex=DELIVERY_TTL_S):
         return jsonify({"duplicate": True})
-    store = IncidentStore(connection)
     try:
-        incident = store.by_dedup_key(data.get("incident_key") or "")
+        incident = apply_pagerduty_event(
+            services, data.get("incident_key") or "", action, _who(agent.get("summary"))
+        )
         if incident is None:
             return jsonify({"ignored": "not a Hark incident"})
-        store.transition(
-            incident["id"],
-            status,
-            now,
-            status,
-            f"in PagerDuty by {_who(agent.get('summary'))}",
-        )
     except IncidentError as error:
         # A stale event (acknowledged after Hark resolved it): it can never apply, and
         # PagerDuty would retry an error answer until it gave the subscription up.
@@ -141,7 +140,7 @@ def pagerduty():
         if marker:  # not handled: PagerDuty's retry of this event is judged afresh
             connection.delete(marker)
         raise
-    return jsonify({"incident": incident["id"], "status": status})
+    return jsonify({"incident": incident.id, "status": incident.status})
 
 
 def _text(value: object) -> bool:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import Queue
+from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
@@ -19,6 +20,7 @@ from monitor.mention import make_mention
 from oncall.config import OncallConfig
 from oncall.incidents import IncidentStore
 from oncall.pagerduty import DryRunPager, PagerDutyEvents
+from oncall.records import Incident, IncidentReport
 from services.intake import Intake
 from services.jobs import PAGING_QUEUE
 from services.paging import escalate_incident
@@ -86,10 +88,10 @@ def _run_scheduler_once(connection) -> None:
     scheduler.release_locks()
 
 
-def _only_incident(connection) -> dict:
+def _only_incident(connection) -> Incident:
     items, _ = IncidentStore(connection).list(None, 10, None)
-    assert len(items) == 1, [i["id"] for i in items]
-    return IncidentStore(connection).get(items[0]["id"])
+    assert len(items) == 1, [i.id for i in items]
+    return IncidentStore(connection).get(items[0].id)
 
 
 def test_forty_reports_of_one_problem_page_once(redis_conn, fake_pd, config):
@@ -99,20 +101,18 @@ def test_forty_reports_of_one_problem_page_once(redis_conn, fake_pd, config):
     assert _work(redis_conn, config())
 
     incident = _only_incident(redis_conn)
-    assert len(incident["mentions"]) == 41
-    assert incident["channels"] == ["x", "discord"]
-    assert incident["status"] == "triggered"
+    assert len(incident.mentions) == 41
+    assert incident.channels == ("x", "discord")
+    assert incident.status == "triggered"
     (trigger,) = fake_pd.triggers()
-    assert trigger["dedup_key"] == incident["dedup_key"]
+    assert trigger["dedup_key"] == incident.dedup_key
     assert trigger["routing_key"] == ROUTING_KEY
     payload = trigger["payload"]
     assert payload["severity"] == "critical" and len(payload["summary"]) <= 1024
     assert payload["source"] == "caro-support/x"
-    assert (
-        payload["custom_details"]["incident"] == f"https://hark.example/incidents/{incident['id']}"
-    )
+    assert payload["custom_details"]["incident"] == f"https://hark.example/incidents/{incident.id}"
     assert payload["custom_details"]["triage"][0]["rule"]
-    assert [e["event"] for e in incident["timeline"]].count("page-sent") == 1
+    assert [e.event for e in incident.timeline].count("page-sent") == 1
 
 
 def test_no_pii_reaches_pagerduty(redis_conn, fake_pd, config):
@@ -124,7 +124,7 @@ def test_no_pii_reaches_pagerduty(redis_conn, fake_pd, config):
     _submit(redis_conn, [secret_text])
     assert _work(redis_conn, config())
     escalate = Queue(PAGING_QUEUE, connection=redis_conn, serializer=JSONSerializer)
-    escalate.enqueue(escalate_incident, _only_incident(redis_conn)["id"])
+    escalate.enqueue(escalate_incident, _only_incident(redis_conn).id)
     assert _work(redis_conn, config())
     bodies = b" ".join(request.body for request in fake_pd.requests)
     assert len(fake_pd.triggers()) == 2  # the page and the escalation
@@ -144,9 +144,9 @@ def test_dry_run_pager_records_instead_of_sending(redis_conn, fake_pd, config):
     _submit(redis_conn, [CRASHES[0]])
     assert _work(redis_conn, config(pager=DryRunPager()))
     incident = _only_incident(redis_conn)
-    (page,) = incident["pages"]
-    assert page["dry_run"] is True and page["action"] == "trigger"
-    assert page["dedup_key"] == incident["dedup_key"]
+    (page,) = incident.pages
+    assert page.dry_run is True and page.action == "trigger"
+    assert page.dedup_key == incident.dedup_key
     assert fake_pd.requests == []
 
 
@@ -155,9 +155,9 @@ def test_500_three_times_then_accepted(redis_conn, fake_pd, config):
     _submit(redis_conn, [CRASHES[1]])
     assert _work(redis_conn, config())
     incident = _only_incident(redis_conn)
-    assert incident["status"] == "triggered"
+    assert incident.status == "triggered"
     assert len(fake_pd.requests) == 4 and len(fake_pd.triggers()) == 1
-    assert [e["event"] for e in incident["timeline"]].count("page-retry") == 3
+    assert [e.event for e in incident.timeline].count("page-retry") == 3
 
 
 def test_a_429_storm_is_ridden_out_by_rq_retries(redis_conn, fake_pd, config):
@@ -165,7 +165,7 @@ def test_a_429_storm_is_ridden_out_by_rq_retries(redis_conn, fake_pd, config):
     _submit(redis_conn, [CRASHES[2]])
     assert _work(redis_conn, config())
     assert len(fake_pd.triggers()) == 1
-    assert _only_incident(redis_conn)["status"] == "triggered"
+    assert _only_incident(redis_conn).status == "triggered"
 
 
 def test_final_failure_marks_page_failed_and_keeps_the_job(redis_conn, fake_pd, config):
@@ -173,8 +173,8 @@ def test_final_failure_marks_page_failed_and_keeps_the_job(redis_conn, fake_pd, 
     _submit(redis_conn, [CRASHES[0]])
     _work(redis_conn, config(page_retries=(0, 0)))
     incident = _only_incident(redis_conn)
-    assert incident["status"] == "page-failed"
-    assert "gave up" in incident["timeline"][-2]["detail"] + incident["timeline"][-1]["detail"]
+    assert incident.status == "page-failed"
+    assert "gave up" in incident.timeline[-2].detail + incident.timeline[-1].detail
     failed = FailedJobRegistry(PAGING_QUEUE, connection=redis_conn)
     assert len(failed.get_job_ids()) == 1  # visible, and replayable
 
@@ -184,10 +184,10 @@ def test_a_400_is_a_configuration_error_and_is_not_retried(redis_conn, fake_pd, 
     bad_key = PagerDutyEvents("too-short", fake_pd.url, timeout_s=10)
     assert _work(redis_conn, config(pager=bad_key))
     incident = _only_incident(redis_conn)
-    assert incident["status"] == "page-failed"
+    assert incident.status == "page-failed"
     assert len(fake_pd.requests) == 1
-    assert "400" in incident["timeline"][-1]["detail"]
-    assert "HARK_PD_ROUTING_KEY" in incident["timeline"][-2]["detail"]
+    assert "400" in incident.timeline[-1].detail
+    assert "HARK_PD_ROUTING_KEY" in incident.timeline[-2].detail
 
 
 class _CrashAfterSending:
@@ -223,8 +223,8 @@ def test_unacknowledged_p0_is_escalated_by_the_scheduler(redis_conn, fake_pd, co
     _run_scheduler_once(redis_conn)
     assert _work(redis_conn, oncall)
     incident = _only_incident(redis_conn)
-    assert incident["status"] == "escalated"
-    assert incident["escalations"] == 1  # it stayed 0, and so did the escalation rate
+    assert incident.status == "escalated"
+    assert incident.escalations == 1  # it stayed 0, and so did the escalation rate
     first, second = fake_pd.triggers()
     assert first["dedup_key"] == second["dedup_key"]
     summary = second["payload"]["custom_details"]["escalation"]
@@ -239,20 +239,44 @@ def test_acknowledged_in_time_is_not_escalated(redis_conn, fake_pd, config):
     incident = _only_incident(redis_conn)
     client = create_app(redis=redis_conn, api_token="t").test_client()
     acked = client.post(
-        f"/api/incidents/{incident['id']}/acknowledge", headers={"Authorization": "Bearer t"}
+        f"/api/incidents/{incident.id}/acknowledge", headers={"Authorization": "Bearer t"}
     )
     assert acked.status_code == 200 and acked.get_json()["status"] == "acknowledged"
     time.sleep(1.2)
     _run_scheduler_once(redis_conn)
     assert _work(redis_conn, oncall)
-    assert _only_incident(redis_conn)["status"] == "acknowledged"
+    assert _only_incident(redis_conn).status == "acknowledged"
     again = client.post(  # a second click, after the first acknowledge reached PagerDuty
-        f"/api/incidents/{incident['id']}/acknowledge", headers={"Authorization": "Bearer t"}
+        f"/api/incidents/{incident.id}/acknowledge", headers={"Authorization": "Bearer t"}
     )
     assert again.status_code == 200 and again.get_json()["status"] == "acknowledged"
     _work(redis_conn, oncall)
     actions = [e["event_action"] for e in fake_pd.events]
     assert actions == ["trigger", "acknowledge"]
+
+
+def test_acknowledging_in_the_web_process_pages_with_hark_page_retries(redis_url, redis_conn):
+    """The web app as ``hark web`` builds it queues the acknowledge page with the retry
+    schedule of HARK_PAGE_RETRIES, as the worker's triggers are, not a default one."""
+    from hark.rulebook_files import read_rulebook
+    from hark.settings import Settings
+    from hark.wiring import build_web_app
+
+    settings = Settings(_env_file=None, redis_url=redis_url, api_token="t", page_retries="0,7,42")
+    client = build_web_app(settings).test_client()
+    triage = read_rulebook(shipped_rulebook_path()).classify(CRASHES[0], "x").record()
+    report = IncidentReport(mention_id="x:1", channel="x", text=CRASHES[0])
+    incident, _ = IncidentStore(redis_conn).record_report(report, triage, NOW, timedelta(hours=2))
+
+    acked = client.post(
+        f"/api/incidents/{incident.id}/acknowledge", headers={"Authorization": "Bearer t"}
+    )
+    assert acked.status_code == 200 and acked.get_json()["status"] == "acknowledged"
+    paging = Queue(PAGING_QUEUE, connection=redis_conn, serializer=JSONSerializer)
+    (job_id,) = paging.job_ids
+    job = Job.fetch(job_id, connection=redis_conn, serializer=JSONSerializer)
+    assert job.args == [incident.id, "acknowledge"]
+    assert (job.retries_left, job.retry_intervals) == (3, [0, 7, 42])
 
 
 def test_resolve_then_a_new_report_reopens_and_pages_again(redis_conn, fake_pd, config):
@@ -261,16 +285,14 @@ def test_resolve_then_a_new_report_reopens_and_pages_again(redis_conn, fake_pd, 
     incident = _only_incident(redis_conn)
     client = create_app(redis=redis_conn, api_token="t").test_client()
     auth = {"Authorization": "Bearer t"}
-    assert client.post(f"/api/incidents/{incident['id']}/resolve", headers=auth).status_code == 200
-    assert (
-        client.post(f"/api/incidents/{incident['id']}/acknowledge", headers=auth).status_code == 409
-    )
+    assert client.post(f"/api/incidents/{incident.id}/resolve", headers=auth).status_code == 200
+    assert client.post(f"/api/incidents/{incident.id}/acknowledge", headers=auth).status_code == 409
     assert _work(redis_conn, config())
     _submit(redis_conn, [CRASHES[1]], start=50)
     assert _work(redis_conn, config())
     reopened = _only_incident(redis_conn)
-    assert reopened["status"] == "triggered"
-    assert "reopened" in [e["event"] for e in reopened["timeline"]]
+    assert reopened.status == "triggered"
+    assert "reopened" in [e.event for e in reopened.timeline]
     assert [e["event_action"] for e in fake_pd.events] == ["trigger", "resolve", "trigger"]
     assert fake_pd.incident_count() == 2
 
@@ -290,21 +312,21 @@ def test_pagerduty_webhook_acknowledges_and_resolves(redis_conn, fake_pd, config
     app = create_app(redis=redis_conn, api_token="t", pagerduty_webhook_secret="pd-secret")
     client = app.test_client()
 
-    ack = incident_event(incident["dedup_key"], "incident.acknowledged", "E1")
+    ack = incident_event(incident.dedup_key, "incident.acknowledged", "E1")
     forged = client.post("/webhooks/pagerduty", data=ack, headers=_signed("wrong", ack))
     assert forged.status_code == 401
-    assert IncidentStore(redis_conn).get(incident["id"])["status"] == "triggered"
+    assert IncidentStore(redis_conn).get(incident.id).status == "triggered"
     assert (
         client.post("/webhooks/pagerduty", data=ack, headers=_signed("pd-secret", ack)).status_code
         == 200
     )
     again = client.post("/webhooks/pagerduty", data=ack, headers=_signed("pd-secret", ack))
     assert again.get_json() == {"duplicate": True}
-    resolved = incident_event(incident["dedup_key"], "incident.resolved", "E2")
+    resolved = incident_event(incident.dedup_key, "incident.resolved", "E2")
     client.post("/webhooks/pagerduty", data=resolved, headers=_signed("pd-secret", resolved))
-    final = IncidentStore(redis_conn).get(incident["id"])
-    assert final["status"] == "resolved"
-    assert "by Ana On-Call" in final["timeline"][-1]["detail"]
+    final = IncidentStore(redis_conn).get(incident.id)
+    assert final.status == "resolved"
+    assert "by Ana On-Call" in final.timeline[-1].detail
     assert [e["event_action"] for e in fake_pd.events] == ["trigger"]  # nothing echoed back
 
 
@@ -317,12 +339,12 @@ def test_a_pagerduty_user_name_that_is_not_valid_unicode_still_acknowledges(
     client = create_app(
         redis=redis_conn, api_token="t", pagerduty_webhook_secret="pd-secret"
     ).test_client()
-    ack = incident_event(incident["dedup_key"], agent="Dana \ud800\n on call")
+    ack = incident_event(incident.dedup_key, agent="Dana \ud800\n on call")
     assert b"\\ud800" in ack  # JSON carries the lone surrogate as an escape
     response = client.post("/webhooks/pagerduty", data=ack, headers=_signed("pd-secret", ack))
     assert response.status_code == 200
-    last = IncidentStore(redis_conn).get(incident["id"])["timeline"][-1]
-    assert last["detail"] == "in PagerDuty by Dana ? on call"
+    last = IncidentStore(redis_conn).get(incident.id).timeline[-1]
+    assert last.detail == "in PagerDuty by Dana ? on call"
 
 
 def test_incident_api(redis_conn, fake_pd, config):
@@ -405,7 +427,7 @@ def test_failed_pages_are_listed_and_replayed_with_hark_jobs(
     fake_pd.fail_next(503, times=20)
     _submit(redis_conn, [CRASHES[0]])
     _work(redis_conn, config(page_retries=(0,)))
-    assert _only_incident(redis_conn)["status"] == "page-failed"
+    assert _only_incident(redis_conn).status == "page-failed"
     runner, env = CliRunner(), {"HARK_REDIS_URL": redis_url}
     listed = runner.invoke(cli, ["jobs", "list"], env=env)
     assert "paging" in listed.output and "1 failed job(s)" in listed.output, listed.output
@@ -415,7 +437,7 @@ def test_failed_pages_are_listed_and_replayed_with_hark_jobs(
     assert "1 job(s) requeued" in retried.output
     assert _work(redis_conn, config())
     incident = _only_incident(redis_conn)
-    assert incident["status"] == "triggered"  # a page got through
+    assert incident.status == "triggered"  # a page got through
     assert len(fake_pd.triggers()) == 1
 
 
@@ -427,12 +449,12 @@ def test_an_escalation_cut_short_after_marking_the_incident_still_pages(
     incident = _only_incident(redis_conn)
     store = IncidentStore(redis_conn)
     now = datetime.now(UTC)  # the escalation job marked it, then its worker was killed
-    store.transition(incident["id"], "escalated", now, "escalated", "not acknowledged")
+    store.transition(incident.id, "escalated", now, "escalated", "not acknowledged")
     escalate = Queue(PAGING_QUEUE, connection=redis_conn, serializer=JSONSerializer)
     for _ in range(2):  # the re-run pages; a further re-run finds the page sent
-        escalate.enqueue(escalate_incident, incident["id"])
+        escalate.enqueue(escalate_incident, incident.id)
         assert _work(redis_conn, config())
     first, second = fake_pd.triggers()
     assert first["dedup_key"] == second["dedup_key"]
     assert "ESCALATION" in second["payload"]["custom_details"]["escalation"]
-    assert store.get(incident["id"])["escalations"] == 1
+    assert store.get(incident.id).escalations == 1

@@ -38,10 +38,10 @@ def test_launch_day_sample_through_the_pipeline(redis_url, redis_conn):
     assert len(p0) >= 20
 
     incidents, _ = IncidentStore(redis_conn).list(None, 100, None)
-    crash = max(incidents, key=lambda incident: len(incident["mentions"]))
-    assert crash["rule"] == "crash-for-everyone"
-    assert len(crash["mentions"]) >= 15  # one incident, one page, for the whole burst
-    assert set(crash["channels"]) == {"x", "github", "discord", "email"}
+    crash = max(incidents, key=lambda incident: len(incident.mentions))
+    assert crash.rule == "crash-for-everyone"
+    assert len(crash.mentions) >= 15  # one incident, one page, for the whole burst
+    assert set(crash.channels) == {"x", "github", "discord", "email"}
     assert len(incidents) < len(p0) / 2
 
     again = _replay(redis_url, "--launch-day")

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from monitor.mention import MAX_TEXT_CHARS, IncomingMessage
 from oncall.incidents import IncidentStore
+from oncall.records import Incident, IncidentReport
 from tests.conftest import GITHUB_FIXTURES
 from tests.fakes.pagerduty_webhooks import signature
 from web import create_app
@@ -60,15 +61,15 @@ def build_app(connection: redis.Redis):
     )
 
 
-def seed_incident(connection: redis.Redis, engine, n: int = 0) -> dict:
+def seed_incident(connection: redis.Redis, engine, n: int = 0) -> Incident:
     """A new P0 incident as the triage job files it (its dedup_key is what PagerDuty
     reports), the ``n``-th: one second after the one before, so that it joins none."""
     text = "caro segfaults on launch, every command"
-    triage = engine.classify(text, "x").to_dict()
-    assert triage["priority"] == "P0"
-    mention = {"id": f"x:{n}", "channel": "x", "text": text, "url": None}
+    triage = engine.classify(text, "x").record()
+    assert triage.priority == "P0"
+    report = IncidentReport(mention_id=f"x:{n}", channel="x", text=text)
     now = NOW + timedelta(seconds=n)
-    incident, outcome = IncidentStore(connection).record_report(mention, triage, now, timedelta(0))
+    incident, outcome = IncidentStore(connection).record_report(report, triage, now, timedelta(0))
     assert outcome == "opened"
     return incident
 

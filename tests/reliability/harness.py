@@ -224,7 +224,7 @@ def nothing_lost(connection: Redis, fake_pd: FakePagerDuty, mention_ids: list[st
     missing = [mention_id for mention_id in mention_ids if store.get(mention_id) is None]
     assert not missing, f"{len(missing)} mentions never triaged, e.g. {missing[:3]}"
     assert store.count() == len(mention_ids), "mentions stored that were never submitted"
-    paging = [i for i in mention_ids if store.get(i)["triage"]["pages"]]
+    paging = [i for i in mention_ids if store.get(i).triage.pages]
     incident_ids = {}
     for mention_id in paging:
         filed = connection.get(OF_MENTION.format(mention=mention_id))
@@ -232,10 +232,10 @@ def nothing_lost(connection: Redis, fake_pd: FakePagerDuty, mention_ids: list[st
         incident_ids[mention_id] = filed.decode()
     incidents = IncidentStore(connection)
     filed_counts = Counter(
-        mention for i in set(incident_ids.values()) for mention in incidents.get(i)["mentions"]
+        mention for i in set(incident_ids.values()) for mention in incidents.get(i).mentions
     )
     assert set(filed_counts) == set(paging) and max(filed_counts.values(), default=1) == 1
-    keys = {incidents.get(i)["dedup_key"] for i in set(incident_ids.values())}
+    keys = {incidents.get(i).dedup_key for i in set(incident_ids.values())}
     at_pagerduty = Counter(incident.dedup_key for incident in fake_pd.incidents)
     assert set(at_pagerduty) == keys, (
         f"PagerDuty lacks {sorted(keys - set(at_pagerduty))}, "

@@ -288,7 +288,7 @@ def seeded() -> list[str]:
 def test_signed_pagerduty_events_of_any_shape(client, redis_conn, seeded, shipped, data):
     # a new incident now and then: the examples acknowledge and resolve it along the way
     if data.draw(st.sampled_from([False] * 6 + [True]), label="new incident") or not seeded:
-        seeded.append(seed_incident(redis_conn, shipped, len(seeded))["id"])
+        seeded.append(seed_incident(redis_conn, shipped, len(seeded)).id)
     incident_id = seeded[-1]
     dedup_key = f"hark-{incident_id}"
     body = data.draw(
@@ -303,7 +303,7 @@ def test_signed_pagerduty_events_of_any_shape(client, redis_conn, seeded, shippe
         label="body",
     )
     before = snapshot(redis_conn)
-    status_before = IncidentStore(redis_conn).get(incident_id)["status"]
+    status_before = IncidentStore(redis_conn).get(incident_id).status
     response = client.post(
         "/webhooks/pagerduty",
         data=body,
@@ -322,7 +322,7 @@ def test_signed_pagerduty_events_of_any_shape(client, redis_conn, seeded, shippe
         return
     assert response.status_code == 200
     answer = response.get_json()
-    status_after = IncidentStore(redis_conn).get(incident_id)["status"]
+    status_after = IncidentStore(redis_conn).get(incident_id).status
     if "incident" in answer:
         assert answer == {"incident": incident_id, "status": status_after}
         event_id = json.loads(body)["event"].get("id")

@@ -33,6 +33,7 @@ from desk.mentions import RECORD, MentionStore
 from monitor.mention import incoming_mention
 from oncall.incidents import BY_TIME as INCIDENTS_BY_TIME
 from oncall.incidents import OF_MENTION, IncidentStore
+from oncall.records import Incident
 from services.intake import Intake, triage_job_id
 from tests.reliability.conftest import ARTIFACTS, LONG, scaled
 from tests.reliability.harness import drained, registries, settled, vm_hwm_mib, wait_until
@@ -94,7 +95,7 @@ def test_launch_day_load_is_triaged_and_paged_once(
         if not settled(aof_conn):
             return False
         triggered = fake_pd.first_trigger_times()
-        return all(incident["dedup_key"] in triggered for incident in _incidents(aof_conn))
+        return all(incident.dedup_key in triggered for incident in _incidents(aof_conn))
 
     wait_until(paged_and_settled, SETTLED_S, "every incident paged and the queues drained")
     paged_s = time.monotonic() - start
@@ -117,18 +118,18 @@ def test_launch_day_load_is_triaged_and_paged_once(
     # Every P0 in an incident, in exactly one.
     p0 = {i for i, record in records.items() if record["triage"]["priority"] == "P0"}
     incidents = _incidents(aof_conn)
-    filed = Counter(mention_id for incident in incidents for mention_id in incident["mentions"])
+    filed = Counter(mention_id for incident in incidents for mention_id in incident.mentions)
     assert not [i for i in p0 if aof_conn.get(OF_MENTION.format(mention=i)) is None]
     assert p0 <= set(filed), f"{len(p0 - set(filed))} P0 mentions in no incident"
     assert all(count == 1 for count in filed.values()), "a mention filed twice"
 
     # Every incident paged: one PagerDuty incident per dedup_key, retries or not.
-    keys = [incident["dedup_key"] for incident in incidents]
+    keys = [incident.dedup_key for incident in incidents]
     pd_keys = [incident.dedup_key for incident in fake_pd.incidents]
     assert fake_pd.incident_count() == len(incidents)
     assert sorted(pd_keys) == sorted(keys) and len(set(keys)) == len(keys)
     assert all(fake_pd.triggers(key) for key in keys)
-    not_triggered = [i["id"] for i in incidents if i["status"] != "triggered"]
+    not_triggered = [i.id for i in incidents if i.status != "triggered"]
     assert not not_triggered, f"incidents not in status triggered: {not_triggered}"
 
     # Nothing lost or failed in RQ.
@@ -138,7 +139,7 @@ def test_launch_day_load_is_triaged_and_paged_once(
 
     first_trigger = fake_pd.first_trigger_times()
     page_latencies = [
-        first_trigger[i["dedup_key"]] - min(submitted[m] for m in i["mentions"]) for i in incidents
+        first_trigger[i.dedup_key] - min(submitted[m] for m in i.mentions) for i in incidents
     ]
     triage_latencies = {
         mention_id: datetime.fromisoformat(record["triaged_at"]).timestamp() - submitted[mention_id]
@@ -152,7 +153,7 @@ def test_launch_day_load_is_triaged_and_paged_once(
         "channels": channel_counts(messages),
         "p0_mentions": len(p0),
         "incidents": len(incidents),
-        "mentions_per_incident_top10": sorted(len(i["mentions"]) for i in incidents)[::-1][:10],
+        "mentions_per_incident_top10": sorted(len(i.mentions) for i in incidents)[::-1][:10],
         "trigger_events": len(fake_pd.triggers()),
         "submit_window_s": round(submit_s, 2),
         "all_stored_after_s": round(stored_s, 2),
@@ -191,7 +192,7 @@ def _triage_runs_logged(
         time.sleep(0.1)
 
 
-def _incidents(connection) -> list[dict]:
+def _incidents(connection) -> list[Incident]:
     store = IncidentStore(connection)
     ids = [raw.decode() for raw in connection.zrange(INCIDENTS_BY_TIME, 0, -1)]
     return [incident for incident in map(store.get, ids) if incident]

@@ -36,7 +36,7 @@ SLOW_WAIT_S = 120  # for every page through a PagerDuty taking 5 s a request
 def _notes(connection, kind: str) -> int:
     store = IncidentStore(connection)
     items, _ = store.list(None, 100, None)
-    return sum(1 for item in items for event in item["timeline"] if event["event"] == kind)
+    return sum(1 for item in items for event in item.timeline if event.event == kind)
 
 
 @pytest.mark.timeout(int(3 * PHASE_S) + 600)
@@ -93,8 +93,7 @@ def _open_retries(connection) -> bool:
     store = IncidentStore(connection)
     items, _ = store.list(None, 100, None)
     return any(
-        not any(e["event"] == "page-sent" for e in item["timeline"])
-        or item["status"] == "page-failed"
+        not any(e.event == "page-sent" for e in item.timeline) or item.status == "page-failed"
         for item in items
     )
 

@@ -32,6 +32,7 @@ from hark.wiring import worker_services
 from hark.worker import run_worker
 from oncall.incidents import IncidentStore
 from oncall.pagerduty import DryRunPager
+from oncall.records import Incident
 from services.intake import triage_job_id
 from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE
 from tests.fakes.pagerduty_webhooks import incident_event
@@ -233,7 +234,7 @@ def test_github_redelivered_many_times_is_processed_once(client, redis_conn):
     assert [e.action for e in pager.sent] == ["trigger"]  # paged once
     assert MentionStore(redis_conn).count() == 1
     (incident,) = _incidents(redis_conn)
-    assert incident["mentions"] == [mention_id]
+    assert incident.mentions == (mention_id,)
     for _ in range(3):  # redelivered after triage: still nothing
         assert deliver(client, P0_BODY, delivery=delivery).status_code == 200
     assert Queue(TRIAGE_QUEUE, connection=redis_conn, serializer=JSONSerializer).count == 0
@@ -257,9 +258,9 @@ def test_github_replay_under_fresh_delivery_ids_is_processed_once(client, redis_
     pager.sent.extend(work(redis_conn).sent)
     assert [e.action for e in pager.sent] == ["trigger"]
     assert MentionStore(redis_conn).count() == 1
-    assert MentionStore(redis_conn).get(stored["id"]) == stored  # not re-triaged
+    assert MentionStore(redis_conn).get(stored.id) == stored  # not re-triaged
     (incident,) = _incidents(redis_conn)
-    assert len(incident["mentions"]) == 1
+    assert len(incident.mentions) == 1
 
 
 @pytest.mark.parametrize("same_delivery", [True, False], ids=["same-id", "fresh-ids"])
@@ -293,10 +294,10 @@ def test_github_replays_at_once_are_processed_once(redis_conn, same_delivery):
     assert [e.action for e in pager.sent] == ["trigger"]  # one page
     assert MentionStore(redis_conn).count() == 1
     (incident,) = _incidents(redis_conn)
-    assert len(incident["mentions"]) == 1
+    assert len(incident.mentions) == 1
 
 
-def _incidents(connection) -> list[dict]:
+def _incidents(connection) -> list[Incident]:
     items, _ = IncidentStore(connection).list(None, 50, None)
     return items
 
@@ -304,8 +305,10 @@ def _incidents(connection) -> list[dict]:
 # ---------------------------------------------------------------------- PagerDuty v3 webhooks
 
 
-def pd_event(incident: dict, kind: str = "incident.acknowledged", event_id: str = "E1") -> bytes:
-    return incident_event(incident["dedup_key"], kind, event_id)
+def pd_event(
+    incident: Incident, kind: str = "incident.acknowledged", event_id: str = "E1"
+) -> bytes:
+    return incident_event(incident.dedup_key, kind, event_id)
 
 
 def post_pd(client, body: bytes, signature: str):
@@ -317,7 +320,7 @@ def post_pd(client, body: bytes, signature: str):
 
 
 @pytest.fixture
-def incident(redis_conn, shipped) -> dict:
+def incident(redis_conn, shipped) -> Incident:
     return seed_incident(redis_conn, shipped)
 
 
@@ -348,7 +351,7 @@ def test_pagerduty_forged_signatures_are_refused(client, redis_conn, incident, k
     before = snapshot(redis_conn)
     refused(post_pd(client, body, signature), "X-PagerDuty-Signature")
     assert_unchanged(before, redis_conn, "a forged PagerDuty event")
-    assert IncidentStore(redis_conn).get(incident["id"])["status"] == "triggered"
+    assert IncidentStore(redis_conn).get(incident.id).status == "triggered"
 
 
 def test_pagerduty_stale_signatures_are_refused(client, redis_conn, incident):
@@ -371,7 +374,7 @@ def test_pagerduty_stale_signatures_are_refused(client, redis_conn, incident):
 def test_pagerduty_event_replayed_is_applied_once(client, redis_conn, incident):
     ack = pd_event(incident, "incident.acknowledged", "E-ack")
     first = post_pd(client, ack, pagerduty_signature(ack))
-    assert first.get_json() == {"incident": incident["id"], "status": "acknowledged"}
+    assert first.get_json() == {"incident": incident.id, "status": "acknowledged"}
     after_first = snapshot(redis_conn)
     for _ in range(5):
         again = post_pd(client, ack, pagerduty_signature(ack))
@@ -382,9 +385,9 @@ def test_pagerduty_event_replayed_is_applied_once(client, redis_conn, incident):
     # the old acknowledgement replayed after the resolve changes nothing
     late = post_pd(client, ack, pagerduty_signature(ack))
     assert late.get_json() == {"duplicate": True}
-    final = IncidentStore(redis_conn).get(incident["id"])
-    assert final["status"] == "resolved"
-    events = [entry["event"] for entry in final["timeline"]]
+    final = IncidentStore(redis_conn).get(incident.id)
+    assert final.status == "resolved"
+    events = [entry.event for entry in final.timeline]
     assert events.count("acknowledged") == 1 and events.count("resolved") == 1
 
 
@@ -404,11 +407,11 @@ def test_pagerduty_replays_at_once_are_applied_once(redis_conn, incident):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(map(json.dumps, answers)) == sorted(
-        [json.dumps({"incident": incident["id"], "status": "acknowledged"})]
+        [json.dumps({"incident": incident.id, "status": "acknowledged"})]
         + [json.dumps({"duplicate": True})] * 7
     )
-    timeline = IncidentStore(redis_conn).get(incident["id"])["timeline"]
-    assert [entry["event"] for entry in timeline].count("acknowledged") == 1
+    timeline = IncidentStore(redis_conn).get(incident.id).timeline
+    assert [entry.event for entry in timeline].count("acknowledged") == 1
 
 
 def test_a_stale_pagerduty_event_is_answered_ignored_once(client, redis_conn, incident):
@@ -424,6 +427,6 @@ def test_a_stale_pagerduty_event_is_answered_ignored_once(client, redis_conn, in
     assert "resolved" in first.get_json()["ignored"]
     retry = post_pd(client, late_ack, pagerduty_signature(late_ack))
     assert retry.get_json() == {"duplicate": True}
-    assert IncidentStore(redis_conn).get(incident["id"])["status"] == "resolved"
+    assert IncidentStore(redis_conn).get(incident.id).status == "resolved"
     changed = changed_keys(before, snapshot(redis_conn))
     assert changed == {PD_EVENT_KEY.format(id="E-late").encode()}

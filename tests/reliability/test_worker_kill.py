@@ -113,10 +113,9 @@ def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn
     assert any(e["dedup_key"] == f"hark-{incident_of_cut_page}" for e in fake_pd.triggers()), (
         "the page cut off by the kill never reached PagerDuty"
     )
-    timeline = IncidentStore(aof_conn).get(incident_of_cut_page)["timeline"]
+    timeline = IncidentStore(aof_conn).get(incident_of_cut_page).timeline
     assert any(
-        e["event"] == "page-retry" and "the worker sending it stopped" in e["detail"]
-        for e in timeline
+        e.event == "page-retry" and "the worker sending it stopped" in e.detail for e in timeline
     ), "the incident's timeline does not say its page was cut off and sent again"
     figures |= {"cut_off": [cut_page, cut_triage], "kills": len(processes.peaks_kib)}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from desk.records import QueueItem, StoredMention
 from desk.reply_queue import ReplyQueue
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
+from oncall.records import IncidentReport, PageFacts
 from oncall.rotation import LocalRotation
 from rules.result import TriageRecord
 from services import queue as desk_queue
@@ -171,15 +172,17 @@ def _seed(connection) -> None:
         StoredMention.triaged(crash, TriageRecord.model_validate(P0_TRIAGE), at)
     )
     incidents = IncidentStore(connection)
-    incident, _ = incidents.record_report(crash, P0_TRIAGE, at, timedelta(hours=2))
+    report = IncidentReport(
+        mention_id=crash["id"], channel="x", text=crash["text"], url=crash["url"]
+    )
+    triage = TriageRecord.model_validate(P0_TRIAGE)
+    incident, _ = incidents.record_report(report, triage, at, timedelta(hours=2))
     incidents.note(
-        incident["id"],
+        incident.id,
         at,
         "page-sent",
         "trigger sent (dry run)",
-        action="trigger",
-        dry_run=True,
-        summary="Caro crashes on launch",
+        PageFacts(action="trigger", dry_run=True, summary="Caro crashes on launch"),
     )
     queue = ReplyQueue(connection)
     queue.add(_item(crash, "P0", at + timedelta(hours=1), at + timedelta(minutes=45), "Sorry!"))
@@ -198,7 +201,7 @@ def _seed(connection) -> None:
 
 def _incident_id(app) -> str:
     items, _ = IncidentStore(app.config["REDIS"]).list(None, 10, None)
-    return items[0]["id"]
+    return items[0].id
 
 
 # ----------------------------------------------------------------------------- reading
@@ -264,9 +267,11 @@ def test_incident_log_filters_and_detail(viewer, app):
 def test_incident_log_pages_with_a_cursor(viewer, app):
     store = IncidentStore(app.config["REDIS"])
     for number in range(30):  # same opened-at time: the cursor must not repeat or skip
-        triage = {**P0_TRIAGE, "rules": [], "category": f"cat-{number}"}
-        mention = {"id": f"email:{number}", "channel": "email", "text": f"word{number} broken"}
-        store.record_report(mention, triage, NOW - timedelta(hours=5), timedelta(minutes=1))
+        triage = TriageRecord.model_validate({**P0_TRIAGE, "rules": [], "category": f"c{number}"})
+        report = IncidentReport(
+            mention_id=f"email:{number}", channel="email", text=f"word{number} broken"
+        )
+        store.record_report(report, triage, NOW - timedelta(hours=5), timedelta(minutes=1))
     first = viewer.get("/incidents?channel=email").get_data(as_text=True)
     match = re.search(r'href="([^"]*cursor=[^"]*)" rel="next"', first)
     assert match
@@ -519,7 +524,7 @@ def test_responder_acknowledges_then_resolves(responder, app):
     assert paging.count == queued, "a second click queued another PagerDuty event"
     page = responder.post(f"/incidents/{incident_id}/resolve", follow_redirects=True)
     assert "is resolved" in page.get_data(as_text=True)
-    assert IncidentStore(app.config["REDIS"]).get(incident_id)["status"] == "resolved"
+    assert IncidentStore(app.config["REDIS"]).get(incident_id).status == "resolved"
     conflict = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)
     assert conflict.status_code == 200
     assert "cannot become acknowledged" in conflict.get_data(as_text=True)

@@ -9,7 +9,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from desk.mentions import MentionStore
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
-from services.incidents import UnknownIncident, change_incident
+from oncall.records import Incident
+from services.incidents import UnknownIncident, action_named, change_incident
 from vocabulary.channels import CHANNELS
 from web.ui import _can_respond, _person, _redis, bp, requires
 
@@ -41,8 +42,13 @@ def _cursor(value: str | None) -> tuple[float | None, int]:
 
 
 def _incident_page(
-    status: str | None, priority: str | None, channel: str | None, since, until, cursor
-) -> tuple[list[dict], str | None]:
+    status: str | None,
+    priority: str | None,
+    channel: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+) -> tuple[list[Incident], str | None]:
     """One page of the log, newest first, filtered. The cursor is "<score>:<skip>": start
     at that opened-at score, skipping the ``skip`` incidents already seen with it (equal
     scores would otherwise repeat across pages)."""
@@ -50,7 +56,7 @@ def _incident_page(
     top, skip = _cursor(cursor)
     if top is None and until is not None:
         top = until.timestamp()
-    found: list[dict] = []
+    found: list[Incident] = []
     scanned = 0
     last_score, at_score = None, 0
     while scanned < SCAN_LIMIT:
@@ -59,7 +65,7 @@ def _incident_page(
         if not batch:
             return found, None
         for incident in batch:
-            score = datetime.fromisoformat(incident["opened_at"]).timestamp()
+            score = incident.opened_at.timestamp()
             if since is not None and score < since.timestamp():
                 return found, None
             if len(found) == PAGE_SIZE:
@@ -70,9 +76,9 @@ def _incident_page(
             last_score = score
             if until is not None and score >= until.timestamp():
                 continue
-            if priority and incident.get("priority") != priority:
+            if priority and incident.priority != priority:
                 continue
-            if channel and channel not in incident.get("channels", []):
+            if channel and channel not in incident.channels:
                 continue
             found.append(incident)
         if after is None:
@@ -130,7 +136,7 @@ def incident(incident_id: str):
     if found is None:
         abort(404, f"no incident {incident_id}")
     store = MentionStore(_redis())
-    mentions = [(mention_id, store.get(mention_id)) for mention_id in found["mentions"]]
+    mentions = [(mention_id, store.get(mention_id)) for mention_id in found.mentions]
     return render_template(
         "incident.html",
         active="incidents",
@@ -143,9 +149,12 @@ def incident(incident_id: str):
 @bp.post("/incidents/<incident_id>/<any(acknowledge, resolve):action>")
 @requires("responder")
 def incident_action(incident_id: str, action: str):
+    chosen = action_named(action)
+    if chosen is None:  # the route allows only the two
+        abort(404, f"no action {action}")
     try:
         incident, changed = change_incident(
-            current_app.config["SERVICES"], incident_id, action, f"by {_person()} from Hark"
+            current_app.config["SERVICES"], incident_id, chosen, f"by {_person()} from Hark"
         )
     except UnknownIncident as error:
         abort(404, str(error))
@@ -153,7 +162,7 @@ def incident_action(incident_id: str, action: str):
         flash(f"Could not {action}: {error}", "error")
     else:
         if changed:
-            flash(f"Incident {incident_id} is {incident['status']}.", "ok")
+            flash(f"Incident {incident_id} is {incident.status}.", "ok")
         else:
-            flash(f"Incident {incident_id} was already {incident['status']}.", "ok")
+            flash(f"Incident {incident_id} was already {incident.status}.", "ok")
     return redirect(url_for("pages.incident", incident_id=incident_id))

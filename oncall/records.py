@@ -1,0 +1,193 @@
+"""Incidents as typed, immutable records: what ``IncidentStore`` keeps in Redis and what the
+service functions, the API and the page pass around.
+
+A record never changes in place: each change (a report joining, a status move, a timeline
+note) returns a new record through ``model_copy``, which the store writes back under its
+lock. JSON exists only at the Redis boundary (``model_dump_json`` / ``model_validate_json``)
+and in the API view (``Incident.public``); the JSON shape is the one stored before these
+records existed, so incidents written then still load.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+
+from vocabulary.channels import Channel
+from vocabulary.redact import redact
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# Stored and shown as ``datetime.isoformat()`` ("2026-01-24T15:00:00+00:00"), as before.
+Timestamp = Annotated[
+    datetime,
+    AfterValidator(_aware),
+    PlainSerializer(lambda moment: moment.isoformat(), return_type=str),
+]
+Status = Literal["triggered", "acknowledged", "resolved", "escalated", "page-failed"]
+PageAction = Literal["trigger", "escalate", "acknowledge", "resolve"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class IncidentReport(BaseModel):
+    """The part of a mention that an incident files: which one, from where, its words
+    (for grouping and the title) and its link."""
+
+    model_config = _FROZEN
+
+    mention_id: str
+    channel: Channel
+    text: str
+    url: str | None = None
+
+
+class RuleExplanation(BaseModel):
+    """One rule that fired on the report that opened the incident (matches redacted)."""
+
+    model_config = _FROZEN
+
+    rule: str
+    weight: float
+    levels: tuple[str, ...]
+    matched: tuple[str, ...]
+
+
+class PageFacts(BaseModel):
+    """What a page event records besides when: the action sent, PagerDuty's dedup key, a
+    dry run, the summary and severity sent, and whether a failure was a configuration
+    error. Facts a note did not give are left out of its JSON, as they always were."""
+
+    model_config = _FROZEN
+
+    action: PageAction | None = None
+    dedup_key: str | None = None
+    dry_run: bool | None = None
+    summary: str | None = None
+    severity: str | None = None
+    config_error: bool | None = None
+
+    @model_serializer(mode="wrap")
+    def _given_facts_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        facts = PageFacts.model_fields
+        own = {key: value for key, value in data.items() if key not in facts}
+        return own | {key: data[key] for key in facts if data.get(key) is not None}
+
+    def facts(self) -> dict[str, Any]:
+        """The facts as keyword arguments for another record of page facts."""
+        return {name: getattr(self, name) for name in PageFacts.model_fields}
+
+
+class PageRecord(PageFacts):
+    """An entry of ``Incident.pages``: a page sent, retried or failed."""
+
+    at: Timestamp
+    event: str
+
+
+class TimelineEntry(PageFacts):
+    """An entry of ``Incident.timeline``; page events carry their ``PageFacts`` too."""
+
+    at: Timestamp
+    event: str
+    detail: str = ""
+
+
+class Incident(BaseModel):
+    """One problem, however many reports of it: its state, reports, pages and timeline."""
+
+    model_config = _FROZEN
+
+    id: str
+    status: Status
+    priority: str
+    category: str
+    rule: str | None  # the top paging rule of the first report: same rule, same incident
+    dedup_key: str  # PagerDuty's key for it: "hark-<id>"
+    title: str
+    opened_at: Timestamp
+    updated_at: Timestamp
+    last_report_at: Timestamp
+    mentions: tuple[str, ...]
+    channels: tuple[Channel, ...]
+    links: tuple[str, ...]
+    explanation: tuple[RuleExplanation, ...]
+    words: tuple[str, ...]  # content words of the first report, for grouping; not shown
+    escalations: int = 0
+    pages: tuple[PageRecord, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
+
+    def public(self) -> dict[str, Any]:
+        """The API view: the stored JSON shape, without the grouping words."""
+        return self.model_dump(mode="json", exclude={"words"})
+
+    def with_report(self, report: IncidentReport, now: datetime, max_links: int = 20) -> Incident:
+        """A further report of the same problem joined to it."""
+        mentions = (*self.mentions, report.mention_id)
+        channels = self.channels
+        if report.channel not in channels:
+            channels = (*channels, report.channel)
+        links = self.links
+        if report.url and len(links) < max_links:
+            links = (*links, report.url)
+        entry = timeline_entry(now, "report", f"{report.channel} report {len(mentions)}")
+        return self.model_copy(
+            update={
+                "mentions": mentions,
+                "channels": channels,
+                "links": links,
+                "last_report_at": now,
+                "updated_at": now,
+                "timeline": (*self.timeline, entry),
+            }
+        )
+
+    def moved(self, status: Status, now: datetime, event: str, detail: str = "") -> Incident:
+        """The incident in ``status``, the move noted (whether it is allowed is the store's
+        concern); becoming escalated counts an escalation."""
+        return self.model_copy(
+            update={
+                "status": status,
+                "updated_at": now,
+                "timeline": (*self.timeline, timeline_entry(now, event, detail)),
+                "escalations": self.escalations + (1 if status == "escalated" else 0),
+            }
+        )
+
+    def noted(
+        self, now: datetime, event: str, detail: str = "", facts: PageFacts | None = None
+    ) -> Incident:
+        """A timeline entry added; a page event ("page-sent", "page-retry", ...) is also
+        recorded in ``pages``."""
+        given = facts.facts() if facts else {}
+        update: dict[str, Any] = {
+            "timeline": (*self.timeline, timeline_entry(now, event, detail, facts)),
+            "updated_at": now,
+        }
+        if event.startswith("page"):
+            update["pages"] = (*self.pages, PageRecord(at=now, event=event, **given))
+        return self.model_copy(update=update)
+
+    def last_escalated_at(self) -> datetime | None:
+        return max((e.at for e in self.timeline if e.event == "escalated"), default=None)
+
+
+def timeline_entry(
+    now: datetime, event: str, detail: str, facts: PageFacts | None = None
+) -> TimelineEntry:
+    """A timeline entry, its detail redacted: nothing personal reaches the timeline."""
+    given = facts.facts() if facts else {}
+    return TimelineEntry(at=now, event=event, detail=redact(detail), **given)
