@@ -235,7 +235,7 @@ class IncidentStore:
                 own.execute()
             return
         opened = incident.opened_at.timestamp()
-        pipe.set(RECORD.format(id=incident.id), incident.model_dump_json())
+        pipe.set(RECORD.format(id=incident.id), incident.to_json())
         pipe.zadd(BY_TIME, {incident.id: opened})
         pipe.zadd(ACTIVE, {incident.id: incident.last_report_at.timestamp()})
         for status in STATUSES:

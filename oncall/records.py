@@ -3,39 +3,30 @@ service functions, the API and the page pass around.
 
 A record never changes in place: each change (a report joining, a status move, a timeline
 note) returns a new record through ``model_copy``, which the store writes back under its
-lock. JSON exists only at the Redis boundary (``model_dump_json`` / ``model_validate_json``)
+lock. JSON exists only at the Redis boundary (``Incident.to_json`` / ``model_validate_json``)
 and in the API view (``Incident.public``); the JSON shape is the one stored before these
-records existed, so incidents written then still load.
+records existed, so incidents written then still load. Both leave out what a record does
+not have (``exclude_none``): a timeline entry shows only the page facts its note gave.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    PlainSerializer,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer
 
 from vocabulary.channels import Channel
 from vocabulary.redact import redact
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
 
 
-# Stored and shown as ``datetime.isoformat()`` ("2026-01-24T15:00:00+00:00"), as before.
-Timestamp = Annotated[
-    datetime,
-    AfterValidator(_aware),
-    PlainSerializer(lambda moment: moment.isoformat(), return_type=str),
-]
+# Stored and shown as ``datetime.isoformat()`` ("2026-01-24T15:00:00+00:00"), as before
+# (pydantic's own form would write "Z").
+Timestamp = Annotated[AwareDatetime, PlainSerializer(_iso, return_type=str)]
 Status = Literal["triggered", "acknowledged", "resolved", "escalated", "page-failed"]
 PageAction = Literal["trigger", "escalate", "acknowledge", "resolve"]
 
@@ -68,7 +59,7 @@ class RuleExplanation(BaseModel):
 class PageFacts(BaseModel):
     """What a page event records besides when: the action sent, PagerDuty's dedup key, a
     dry run, the summary and severity sent, and whether a failure was a configuration
-    error. Facts a note did not give are left out of its JSON, as they always were."""
+    error. None: the note did not give it."""
 
     model_config = _FROZEN
 
@@ -78,13 +69,6 @@ class PageFacts(BaseModel):
     summary: str | None = None
     severity: str | None = None
     config_error: bool | None = None
-
-    @model_serializer(mode="wrap")
-    def _given_facts_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        facts = PageFacts.model_fields
-        own = {key: value for key, value in data.items() if key not in facts}
-        return own | {key: data[key] for key in facts if data.get(key) is not None}
 
     def facts(self) -> dict[str, Any]:
         """The facts as keyword arguments for another record of page facts."""
@@ -115,7 +99,7 @@ class Incident(BaseModel):
     status: Status
     priority: str
     category: str
-    rule: str | None  # the top paging rule of the first report: same rule, same incident
+    rule: str | None = None  # the first report's top paging rule: same rule, same incident
     dedup_key: str  # PagerDuty's key for it: "hark-<id>"
     title: str
     opened_at: Timestamp
@@ -130,9 +114,14 @@ class Incident(BaseModel):
     pages: tuple[PageRecord, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
 
+    def to_json(self) -> str:
+        """The record as the store writes it."""
+        return self.model_dump_json(exclude_none=True)
+
     def public(self) -> dict[str, Any]:
-        """The API view: the stored JSON shape, without the grouping words."""
-        return self.model_dump(mode="json", exclude={"words"})
+        """The API view: the stored JSON shape without the grouping words, and with
+        ``rule`` even when there is none."""
+        return {"rule": None} | self.model_dump(mode="json", exclude={"words"}, exclude_none=True)
 
     def with_report(self, report: IncidentReport, now: datetime, max_links: int = 20) -> Incident:
         """A further report of the same problem joined to it."""
