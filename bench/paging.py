@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import redis
@@ -92,7 +91,7 @@ def main() -> None:
             incident = incidents.by_dedup_key(trigger["dedup_key"])
             mention = mentions.get(incident.mentions[0])
             body = next(b for b in arrivals if trigger["dedup_key"].encode() in b)
-            received = datetime.fromisoformat(mention["received_at"]).timestamp()
+            received = mention.received_at.timestamp()
             latencies.append(arrivals[body] - received)
         latencies.sort()
         print(f"{args.mentions:,} mentions, {expected} P0, two workers, grouping off")

@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 from desk.mentions import MentionStore
-from monitor.intake import Intake
 from monitor.mention import make_mention
+from services.intake import Intake
 from tests.conftest import RULEBOOK_HEADER, X_FIXTURES
 from tests.fakes.x_server import FakeX
 from tests.integration.test_triage_quality import hark
@@ -135,7 +135,7 @@ def _ingest_and_wait(redis_conn, client, native_id: str, text: str, timeout_s: f
     while time.monotonic() < deadline:
         record = MentionStore(redis_conn).get(f"discord:{native_id}")
         if record:
-            return record["triage"]["priority"]
+            return record.triage.priority
         time.sleep(0.05)
     raise AssertionError(f"discord:{native_id} was not triaged within {timeout_s} s")
 

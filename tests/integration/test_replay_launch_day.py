@@ -64,10 +64,11 @@ def test_paced_replay_submits_at_offset_over_speed(redis_url, redis_conn, tmp_pa
 
     assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
-    created = [
-        datetime.fromisoformat(store.get(f"{row['channel']}:{row['id']}")["created_at"])
-        for row in rows
-    ]
+    created = []
+    for row in rows:
+        stored = store.get(f"{row['channel']}:{row['id']}")
+        assert stored is not None and stored.created_at is not None
+        created.append(stored.created_at)
     assert all(started <= moment <= finished for moment in created)
     # What pacing guarantees, whatever the machine's load: a line is never stamped before
     # it is due (sleep never returns early, and the replay starts after ``started``), the

@@ -13,6 +13,7 @@ import pytest
 
 from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
 from tests.conftest import GITHUB_FIXTURES
 from web import create_app
@@ -71,7 +72,7 @@ def test_ingest_then_list(client, redis_conn):
     again = client.post("/api/mentions", json=message, headers=_auth())
     assert again.get_json()["enqueued"] is False
 
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     listed = client.get("/api/mentions?priority=P0", headers=_auth()).get_json()
     assert listed["next"] is None
     (item,) = listed["items"]
@@ -183,10 +184,10 @@ def test_issue_opened_is_triaged(client, redis_conn):
     response = _deliver(client, "issues", _payload("issues.opened"))
     assert response.status_code == 202
     assert response.get_json()["mention"] == "github:issue-2871654210"
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     record = MentionStore(redis_conn).get("github:issue-2871654210")
-    assert record["url"].startswith("https://github.com/")
-    assert record["author"] and record["triage"]["priority"] in {"P0", "P1", "P2", "P3"}
+    assert record.url.startswith("https://github.com/")
+    assert record.author and record.triage.priority in {"P0", "P1", "P2", "P3"}
 
 
 @pytest.mark.parametrize(
@@ -234,7 +235,7 @@ def test_redelivery_is_not_processed_twice(client, redis_conn):
     second = _deliver(client, "issues", _payload("issues.opened"), delivery=delivery)
     assert first.status_code == 202 and first.get_json()["enqueued"] is True
     assert second.status_code == 200 and second.get_json()["duplicate"] is True
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     assert MentionStore(redis_conn).count() == 1
 
 

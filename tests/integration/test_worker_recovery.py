@@ -9,6 +9,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from hark.worker import forget_lost_executions
+from services.context import Services
 
 
 def test_executions_whose_record_is_gone_are_forgotten_and_live_ones_kept(redis_conn):
@@ -28,27 +29,33 @@ def test_executions_whose_record_is_gone_are_forgotten_and_live_ones_kept(redis_
     assert [e.id for e in registry.get_executions()] == ["live-execution"]
 
 
-# Jobs for the burst-exit tests below, run by a real worker in this process.
-def fails_once_then_passes(counter_key: str) -> str:
-    from rq import get_current_job
-
-    if get_current_job().connection.incr(counter_key) == 1:
+# Jobs for the burst-exit tests below, run by a real worker in this process; like every
+# Hark job, each takes the worker's services first.
+def fails_once_then_passes(services: Services, counter_key: str) -> str:
+    if services.connection.incr(counter_key) == 1:
         raise RuntimeError("the first attempt fails")
     return "passed"
 
 
-def always_fails() -> None:
+def always_fails(services: Services) -> None:
     raise RuntimeError("this job always fails")
 
 
-def another_worker_fails_meanwhile() -> None:
+def another_worker_fails_meanwhile(services: Services) -> None:
     """Stands for another worker whose job fails for good while this run goes on."""
-    from rq import get_current_job
+    from rq.job import Job
     from rq.registry import FailedJobRegistry
 
-    connection = get_current_job().connection
-    queue = Queue("triage", connection=connection, serializer=JSONSerializer)
-    other = queue.enqueue("builtins.len", "x", job_id="other-workers-job")
+    connection = services.connection
+    other = Job.create(
+        len,
+        args=["x"],
+        id="other-workers-job",
+        connection=connection,
+        origin="triage",
+        serializer=JSONSerializer,
+    )
+    other.save()
     FailedJobRegistry("triage", connection=connection, serializer=JSONSerializer).add(other)
 
 

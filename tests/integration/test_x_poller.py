@@ -11,11 +11,12 @@ import pytest
 
 from desk.mentions import MentionStore
 from hark.rulebook_files import shipped_rulebook_path
+from hark.wiring import worker_services
 from hark.worker import run_worker
-from monitor.intake import Intake
 from monitor.store import MonitorState
 from monitor.x_api import XApi
 from monitor.x_poller import XPoller
+from services.intake import Intake
 from tests.conftest import X_FIXTURES
 from tests.fakes.x_server import FakeX
 
@@ -80,12 +81,12 @@ def test_recorded_mentions_are_polled_once_each(fake_x, make_poller, redis_conn)
     assert (again.submitted, again.duplicates) == (0, 0)
     assert f"since_id={NEWEST}" in fake_x.requests[-1]
 
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
     assert store.count() == 10
     record = store.get(f"x:{NEWEST}")
-    assert record["text"].startswith('@CaroCLI asked for "delete every .DS_Store under this')
-    assert record["author"] == "mkoenig_dev"  # from includes.users (expansions=author_id)
+    assert record.text.startswith('@CaroCLI asked for "delete every .DS_Store under this')
+    assert record.author == "mkoenig_dev"  # from includes.users (expansions=author_id)
 
 
 def test_pages_back_to_the_last_seen_id(fake_x, make_poller, redis_conn):
@@ -107,17 +108,17 @@ def test_search_feed_with_author_expansion_skips_retweets_and_own_posts(
     fake_x.load_recording(X_FIXTURES / "search_recent_tweets.json", into="search")
     report = make_poller(queries=["caro cli"]).poll_once()
     assert (report.submitted, report.skipped) == (2, 2)
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     store = MentionStore(redis_conn)
     assert store.count() == 2
     record = store.get("x:2015061691724837053")  # the crash report
-    assert (record["author"], record["author_reach"], record["language"]) == (
+    assert (record.author, record.author_reach, record.language) == (
         "dana_ops",
         1200,
         "en",
     )
-    assert record["url"] == "https://x.com/dana_ops/status/2015061691724837053"
-    assert record["triage"]["priority"] == "P0"
+    assert record.url == "https://x.com/dana_ops/status/2015061691724837053"
+    assert record.triage.priority == "P0"
 
 
 def test_username_is_resolved_once_and_remembered(fake_x, make_poller):
@@ -204,7 +205,7 @@ def test_killed_between_fetch_and_cursor_save_loses_and_duplicates_nothing(
     restarted = make_poller()
     report = restarted.poll_once()
     assert (report.submitted, report.duplicates) == (3, 3)
-    assert run_worker(redis_conn, shipped_rulebook_path(), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
     assert MentionStore(redis_conn).count() == 16
 
 
