@@ -246,16 +246,18 @@ def worker_services_from_settings(settings: Settings, connection: redis.Redis) -
     )
 
 
-def web_services(settings: Settings, connection: redis.Redis) -> Services:
+def web_services(
+    settings: Settings, connection: redis.Redis, poster: XPoster | None
+) -> Services:
     """The web process's: it pages (Acknowledge, Resolve) with the worker's settings,
-    drafts with the same templates and posts approved replies on X (with the X user-context
-    settings); it triages nothing, so it holds no rulebook."""
+    drafts with the same templates and posts approved replies on X with ``poster``
+    (``x_poster(settings)``); it triages nothing, so it holds no rulebook."""
     return Services(
         connection=connection,
         oncall=oncall_config(settings),
         desk=desk_config(settings),
         pager=pager(settings),
-        x_poster=x_poster(settings),
+        x_poster=poster,
     )
 
 
@@ -281,9 +283,8 @@ def build_web_app(settings: Settings) -> Flask:
     try:
         return create_app(
             redis=connection,
-            services=web_services(settings, connection),
+            services=web_services(settings, connection, poster),
             rotation_source=who_is_on_call,
-            x_poster=poster,
             api_token=secret(settings.api_token),
             github_webhook_secret=secret(settings.github_webhook_secret),
             pagerduty_webhook_secret=secret(settings.pd_webhook_secret),

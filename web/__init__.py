@@ -10,7 +10,9 @@ from flask import Flask, request
 from redis import Redis
 from werkzeug.exceptions import NotFound
 
-from services.context import Services
+from oncall.rotation import LocalRotation, PagerDutyRotation
+from rules import Engine
+from services.context import ReplyPoster, Services
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
 from web.ops import register_ops
@@ -28,27 +30,27 @@ def create_app(
     api_token: str | None = None,
     github_webhook_secret: str | None = None,
     pagerduty_webhook_secret: str | None = None,
-    rotation_source: object | None = None,
-    x_poster: object | None = None,
+    rotation_source: PagerDutyRotation | LocalRotation | None = None,
+    x_poster: ReplyPoster | None = None,
     secret_key: str | None = None,
     users: Users | WatchedUsers | None = None,
     insecure_cookies: bool = False,
-    rulebook: object | None = None,
+    rulebook: Engine | None = None,
     metrics_public: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Flask:
     """The app factory. Everything it needs is passed in; nothing is read from globals.
-    ``services`` (``hark.wiring.web_services``) carry the on-call and desk settings the
-    page's actions use; without them, the defaults on ``redis``."""
+    ``services`` (``hark.wiring.web_services``) carry the on-call and desk settings and
+    the X poster the page's actions use; without them, the defaults on ``redis`` with
+    ``x_poster`` and ``clock``."""
     app = Flask(__name__)
     app.config.update(
         REDIS=redis,
-        SERVICES=services or Services(connection=redis, clock=clock),
+        SERVICES=services or Services(connection=redis, clock=clock, x_poster=x_poster),
         HARK_API_TOKEN=api_token,
         HARK_GITHUB_WEBHOOK_SECRET=github_webhook_secret,
         HARK_PD_WEBHOOK_SECRET=pagerduty_webhook_secret,
         ROTATION=rotation_source,
-        X_POSTER=x_poster,
         CLOCK=clock,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,

@@ -7,7 +7,6 @@ reads the request and shapes the answer; what an action may do is decided there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -33,13 +32,9 @@ STATUS = {
 
 
 def desk_services() -> Services:
-    """The app's services, with the X poster it was given (``create_app(x_poster=...)``,
-    which tests also set afterwards as ``X_POSTER``)."""
+    """The app's services (``create_app``), which the queue's actions take."""
     services: Services = current_app.config["SERVICES"]
-    poster = current_app.config.get("X_POSTER")
-    if poster is None or poster is services.x_poster:
-        return services
-    return replace(services, x_poster=poster)
+    return services
 
 
 def _body() -> dict[str, Any]:

@@ -48,7 +48,9 @@ class FakeX:
         self._pages: dict[str, tuple[str, int]] = {}  # token -> (endpoint, offset)
         self.reset_epoch = int(time.time()) + 900
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -38,7 +38,7 @@ def test_builds_the_app_from_the_environment(environment):
     assert app.config["HARK_GITHUB_WEBHOOK_SECRET"] == GITHUB_SECRET
     assert app.config["HARK_PD_WEBHOOK_SECRET"] == PD_SECRET
     assert isinstance(app.config["ROTATION"], LocalRotation)  # no HARK_PD_API_TOKEN
-    assert app.config["X_POSTER"] is None  # no HARK_X_* user-context settings
+    assert app.config["SERVICES"].x_poster is None  # no HARK_X_* user-context settings
 
     client = app.test_client()
     listed = client.get("/api/mentions", headers={"Authorization": f"Bearer {TOKEN}"})
@@ -74,7 +74,7 @@ def test_without_secrets_the_api_and_webhooks_are_off(environment):
 def test_all_four_x_settings_give_a_poster(environment):
     for name in ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"):
         environment.setenv(f"HARK_X_{name}", f"value-{name.lower()}")
-    assert create_wsgi_app().config["X_POSTER"] is not None
+    assert create_wsgi_app().config["SERVICES"].x_poster is not None
 
 
 def test_each_call_builds_a_new_app_with_its_own_connection(environment):

@@ -9,6 +9,7 @@ forms' own tokens).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -462,7 +463,8 @@ def test_send_needs_approval_and_a_poster(responder, app):
             self.sent.append((text, to))
             return "999"
 
-    app.config["X_POSTER"] = poster = Poster()
+    poster = Poster()
+    app.config["SERVICES"] = replace(app.config["SERVICES"], x_poster=poster)
     page = responder.get("/queue").get_data(as_text=True)
     assert "Send on X" in page
     shown = {"approve": "yes", "draft_digest": _shown_digest(page, "x:100")}
@@ -489,7 +491,7 @@ def test_a_draft_edited_after_it_was_read_is_not_sent(app, sign_in):
             sent.append(text)
             return "999"
 
-    app.config["X_POSTER"] = Poster()
+    app.config["SERVICES"] = replace(app.config["SERVICES"], x_poster=Poster())
     reader, editor = sign_in("cam"), sign_in("dee")
     digest = _shown_digest(reader.get("/queue").get_data(as_text=True), "x:100")
     editor.post("/queue/x:100/draft", data={"text": "lol we broke it again"})

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import fakeredis
@@ -119,7 +120,8 @@ def test_an_unapproved_send_is_refused_alike_and_posts_nothing(page_of, api, app
             self.sent.append((text, in_reply_to_tweet_id))
             return "2001"
 
-    app.config["X_POSTER"] = poster = Poster()
+    poster = Poster()
+    app.config["SERVICES"] = replace(app.config["SERVICES"], x_poster=poster)
     refused = api("send", by="ben")
     assert refused.status_code == 422
     page = page_of("ana").post("/queue/x:1/send", follow_redirects=True)
