@@ -11,8 +11,8 @@ import pytest
 
 from desk.metrics import IncidentFacts, compute_metrics, signature, similarity, top_rule
 from desk.records import QueueItem, StoredMention
-from rules.result import TriageRecord
 from desk.report import humanize, render_report
+from rules.result import TriageRecord
 
 SINCE = datetime(2026, 1, 24, tzinfo=UTC)  # a Saturday
 UNTIL = SINCE + timedelta(days=1)
