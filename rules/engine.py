@@ -6,25 +6,29 @@ message grows with its length and with what it matches, not with the number of r
 Only rules with a hit are then evaluated (requirements, exclusions, negations, channel
 filter) and scored.
 
-A hit is recorded once per *pattern group* (one literal with one kind of word boundary, or
-one regex of one rule), not once per rule using it: "not" may be the negation of hundreds
-of rules. Which condition slots and which rules a group concerns is precomputed, so a
-message's hits are sorted into its slots in one loop, and explanations are built only for
-the rules that fire.
+Each literal of the automaton (a keyword form or phrase with one kind of word boundary)
+and each regex carries, precomputed, its *uses*, the condition slots it satisfies as
+``(slot, target, rule)``, and the rules whose ``match`` it can satisfy. A message's hits go
+straight into per-slot lists as they are found, in the order they are found (literals in
+the order they end, then regexes in the order RE2's set reports them); only the rules
+named by a hit are evaluated, and explanations are built only for the rules that fire.
 
-Where the time goes, and why the code looks as it does: the scans are C (the automaton,
-RE2, ``str`` methods); the Python left is a loop per hit and a few statements per rule
-evaluated. The records are built with ``tuple.__new__`` rather than through the
-``NamedTuple`` constructors, which add a Python frame per record, and a regex used by
-several rules runs once.
+Speed, in Python: the scans are C (the automaton, RE2, ``str`` methods), and the Python
+left is a short loop per hit and a few statements per rule evaluated. To keep it short,
+rules are unpacked from tuples, the result records are built with ``tuple.__new__``
+(the ``NamedTuple`` constructors add a Python frame per record), the common single-hit
+explanation skips the de-duplication of spans, and a regex used by several rules runs once.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import partial
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -41,59 +45,68 @@ _CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
 # The result records, each from one tuple (see the module docstring).
 _new_match: Callable[[tuple], Match] = partial(tuple.__new__, Match)
 _new_fired_rule: Callable[[tuple], FiredRule] = partial(tuple.__new__, FiredRule)
+_new_triage: Callable[[tuple], Triage] = partial(tuple.__new__, Triage)
+_category_of = itemgetter(FiredRule._fields.index("category"))
+_kind_of = itemgetter(FiredRule._fields.index("kind"))
+_end_of = itemgetter(2)  # of a Hit
 
-# A hit: (target id, start, end) in the normalized text.
+# A hit: (target id, start, end) in the normalized text; a target is one pattern of one
+# condition, named in explanations.
 Hit = tuple[int, int, int]
-# A group hit: (group id, start, end).
-GroupHit = tuple[int, int, int]
-# A literal's groups: ((left bounded, right bounded, group id), ...).
-LiteralGroups = tuple[tuple[bool, bool, int], ...]
+# What a literal or regex satisfies: its uses ((slot, target, rule index), ...) and the
+# rules it can fire.
+Uses = tuple[tuple[int, int, int], ...]
+Reach = tuple[Uses, frozenset[int]]
+SlotHits = defaultdict[int, list[Hit]]
+# A hit of a literal or regex: (its uses, start, end).
+ReachHit = tuple[Uses, int, int]
 
 
-class _CompiledRule:
+class _CompiledRule(NamedTuple):
     """A rule's conditions as slot numbers (one slot per condition; the negations of a
-    rule share one slot, found in the same automaton pass as everything else)."""
+    rule share one slot, found in the same pass as everything else)."""
 
-    __slots__ = ("channels", "head", "match", "negation", "require", "unless", "window")
-
-    def __init__(self, rule: Rule, slots: dict[str, list[int]]):
-        self.match, self.require = tuple(slots["match"]), tuple(slots["require"])
-        self.unless = tuple(slots["unless"])
-        self.negation = slots["negation"][0] if slots["negation"] else None
-        self.window = rule.negation_window
-        self.channels = frozenset(rule.channels)
-        # The FiredRule's fields but the matches.
-        self.head = (rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind)
+    channels: frozenset[str]
+    match: tuple[int, ...]
+    require: tuple[int, ...]
+    unless: tuple[int, ...]
+    negation: int | None
+    window: int
+    head: tuple[Any, ...]  # the FiredRule's fields but the matches
 
 
-class _RegexHits:
-    """The rulebook's regexes: which of them match (one RE2 set pass) and where, as group
-    hits, regex by regex in the order the set reports them.
+class _Regexes:
+    """The rulebook's regexes: which of them match (one RE2 set pass) and where.
 
-    The set holds each distinct pattern once: the shipped rulebook uses 79 patterns 161
-    times, and RE2's set pass takes about half as long over the distinct ones."""
+    The set holds each distinct pattern once (when this was written, the shipped rulebook
+    used 79 patterns 161 times; RE2's set pass takes about half as long over the distinct
+    ones). Hits are added regex by regex in the order the set reports them, so that two
+    regexes of one condition are quoted in that order, as they always were."""
 
-    def __init__(self, entries: Iterable[tuple[str, int]]) -> None:
-        groups_of: dict[str, list[int]] = defaultdict(list)
-        for pattern, group in entries:
-            groups_of[pattern].append(group)
-        self.set = RegexSet(list(groups_of))
-        self._regexes = [LinearRegex(pattern) for pattern in groups_of]
-        self._groups = [tuple(groups) for groups in groups_of.values()]
+    def __init__(self, entries: Iterable[tuple[str, Reach]]) -> None:
+        reaches: dict[str, list[Reach]] = defaultdict(list)
+        for pattern, reach in entries:
+            reaches[pattern].append(reach)
+        self.set = RegexSet(list(reaches))
+        self._regexes = [LinearRegex(pattern) for pattern in reaches]
+        self._reaches = [tuple(pattern_reaches) for pattern_reaches in reaches.values()]
 
-    def find(self, text: str) -> list[GroupHit]:
+    def add_hits(self, text: str, found: list[ReachHit], candidates: set[int]) -> None:
+        """Add the regex hits in ``text`` to ``found``, and the rules they name."""
         encoded = text.encode("utf-8")  # normalize() has replaced any lone surrogate
         matching = self.set.matching(encoded)
         if not matching:
-            return []
-        found: list[GroupHit] = []
+            return
         ascii_only = len(encoded) == len(text)
         for index in matching:
             spans = self._regexes[index].spans(encoded, _MAX_REGEX_MATCHES)
+            if not spans:  # the set and the search agree; should they not, no hit
+                continue
             if not ascii_only:
                 spans = [(char_offset(encoded, a), char_offset(encoded, b)) for a, b in spans]
-            found += [(group, start, end) for group in self._groups[index] for start, end in spans]
-        return found
+            for uses, rules in self._reaches[index]:
+                candidates |= rules
+                found += [(uses, start, end) for start, end in spans]
 
 
 class Engine:
@@ -110,37 +123,35 @@ class Engine:
         regexes: list[tuple[int, int, str]] = []  # (slot, target id, pattern)
         for rule_index, rule in enumerate(rulebook.rules):
             self._compiled.append(self._compile_rule(rule_index, rule, literals, regexes))
-        # Per group id: ((slot, target id), ...), and the rules whose match it can satisfy.
-        self._group_pairs: list[tuple[tuple[int, int], ...]] = []
-        self._group_rules: list[frozenset[int]] = []
         self._automaton = self._build_automaton(literals)
-        self._regex_hits = (
-            _RegexHits(
-                (pattern, self._add_group([(slot, target)])) for slot, target, pattern in regexes
-            )
+        self._regexes = (
+            _Regexes((pattern, self._reach([(slot, target)])) for slot, target, pattern in regexes)
             if regexes
             else None
         )
+        defaults = rulebook.defaults
+        self._threshold = rulebook.threshold
         self._pages = {level: rulebook.priorities[level].pages for level in LEVELS}
+        self._quiet = (defaults.priority, defaults.category, defaults.kind)
 
-    def _add_group(self, pairs: list[tuple[int, int]]) -> int:
-        """Register a pattern group used by ``(slot, target id)`` pairs; return its id."""
-        self._group_pairs.append(tuple(pairs))
-        self._group_rules.append(
-            frozenset(self._slot_rule[slot] for slot, _ in pairs if self._slot_is_match[slot])
-        )
-        return len(self._group_pairs) - 1
+    def _reach(self, pairs: list[tuple[int, int]]) -> Reach:
+        """The uses of a literal or regex used by ``(slot, target)`` pairs, and the rules
+        it can fire."""
+        slot_rule, is_match = self._slot_rule, self._slot_is_match
+        uses = tuple((slot, target, slot_rule[slot]) for slot, target in pairs)
+        return uses, frozenset(slot_rule[slot] for slot, _ in pairs if is_match[slot])
 
     def _build_automaton(self, literals: dict[str, dict]) -> ahocorasick.Automaton | None:
-        """One automaton over every literal; a word's value is its length and its groups."""
+        """One automaton over every literal; a word's value is its length and, for each
+        kind of word boundary it is used with, the bounds and what it reaches."""
         if not literals:
             return None
         automaton = ahocorasick.Automaton()
         for literal, by_bounds in literals.items():
-            groups: LiteralGroups = tuple(
-                (left, right, self._add_group(pairs)) for (left, right), pairs in by_bounds.items()
+            variants = tuple(
+                (left, right, *self._reach(pairs)) for (left, right), pairs in by_bounds.items()
             )
-            automaton.add_word(literal, (len(literal), groups))
+            automaton.add_word(literal, (len(literal), variants))
         automaton.make_automaton()
         return automaton
 
@@ -169,120 +180,129 @@ class Engine:
                         for form in forms_of(pattern):
                             bounds = (form.left_bounded, form.right_bounded)
                             literals[form.text][bounds].append((slot, target))
-        return _CompiledRule(rule, slots)
+        return _CompiledRule(
+            frozenset(rule.channels),
+            tuple(slots["match"]),
+            tuple(slots["require"]),
+            tuple(slots["unless"]),
+            slots["negation"][0] if slots["negation"] else None,
+            rule.negation_window,
+            (rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind),
+        )
 
     def classify(self, text: str, channel: str | None = None) -> Triage:
         """Score one message. ``channel`` is x, github, discord or email when known."""
         normalized = normalize(text)
-        found = self._group_hits(normalized)
-        if not found:
-            return self._score([])
-        candidates: set[int] = set()
-        group_rules = self._group_rules
-        for group, _, _ in found:
-            candidates |= group_rules[group]
-        if not candidates:
-            return self._score([])
-        by_slot = self._slot_hits(found)
+        by_slot, candidates = self._hits(normalized)
         fired = []
-        for index in sorted(candidates):
-            rule = self._evaluate(self._compiled[index], by_slot, normalized, channel)
-            if rule is not None:
-                fired.append(rule)
+        if candidates:
+            compiled = self._compiled
+            for index in sorted(candidates):
+                rule = self._evaluate(compiled[index], by_slot, normalized, channel)
+                if rule is not None:
+                    fired.append(rule)
         return self._score(fired)
 
-    def _group_hits(self, text: str) -> list[GroupHit]:
-        """Every group hit in ``text``: literals in the order they end (the longest first
-        at one end), then regexes."""
-        found: list[GroupHit] = []
+    def _hits(self, text: str) -> tuple[SlotHits, set[int]]:
+        """The hits of each condition slot with any, in the order they were found, and the
+        rules whose ``match`` they satisfy (the candidates to evaluate).
+
+        Only the slots of candidates are filled: "not", the negation of many rules, is
+        found everywhere, but matters only to the rules that are evaluated."""
+        found: list[ReachHit] = []
+        candidates: set[int] = set()
         if self._automaton is not None:
             last = len(text) - 1
             word = WORD_CHARS
-            for end, (length, groups) in self._automaton.iter(text):
+            for end, (length, variants) in self._automaton.iter(text):
                 start = end - length + 1
                 before_ok = start == 0 or text[start - 1] not in word
                 after_ok = end == last or text[end + 1] not in word
-                for left_bounded, right_bounded, group in groups:
+                for left_bounded, right_bounded, uses, rules in variants:
                     if (before_ok or not left_bounded) and (after_ok or not right_bounded):
-                        found.append((group, start, end + 1))
-        if self._regex_hits is not None:
-            found += self._regex_hits.find(text)
-        return found
-
-    def _slot_hits(self, found: list[GroupHit]) -> dict[int, list[Hit]]:
-        """The hits of each condition slot that has any, in the order they were found."""
-        by_slot: defaultdict[int, list[Hit]] = defaultdict(list)
-        group_pairs = self._group_pairs
-        for group, start, end in found:
-            for slot, target in group_pairs[group]:
-                by_slot[slot].append((target, start, end))
-        return by_slot
+                        candidates |= rules
+                        found.append((uses, start, end + 1))
+        if self._regexes is not None:
+            self._regexes.add_hits(text, found, candidates)
+        by_slot: SlotHits = defaultdict(list)
+        if candidates:
+            for uses, start, end in found:
+                for slot, target, rule in uses:
+                    if rule in candidates:
+                        by_slot[slot].append((target, start, end))
+        return by_slot, candidates
 
     def _evaluate(
-        self,
-        compiled: _CompiledRule,
-        by_slot: dict[int, list[Hit]],
-        text: str,
-        channel: str | None,
+        self, compiled: _CompiledRule, by_slot: SlotHits, text: str, channel: str | None
     ) -> FiredRule | None:
-        if compiled.channels and channel not in compiled.channels:
+        """The rule fired, with its explanation; None when it does not fire."""
+        channels, match, require, unless, negation, window, head = compiled
+        if channels and channel not in channels:
             return None
-        for slot in compiled.unless:
+        for slot in unless:
             if slot in by_slot:
                 return None
-        for slot in compiled.require:
+        for slot in require:
             if slot not in by_slot:
                 return None
-        matched = [hit for slot in compiled.match if slot in by_slot for hit in by_slot[slot]]
-        if compiled.negation in by_slot:
-            negations = by_slot[compiled.negation]
-            window = compiled.window
+        if len(match) == 1:
+            matched = by_slot[match[0]]  # a candidate: its one match slot was hit
+        else:
+            matched = [hit for slot in match if slot in by_slot for hit in by_slot[slot]]
+        if negation is not None and negation in by_slot:
+            negations = by_slot[negation]
             matched = [hit for hit in matched if not _negated(text, hit[1], negations, window)]
             if not matched:
                 return None
-        shown: dict[tuple[int, int], Hit] = {}  # one entry per span: crash* and crash overlap
-        for hit in matched[:_MAX_MATCHES_SHOWN]:
-            shown.setdefault(hit[1:], hit)
-        for slot in compiled.require:
-            hit = by_slot[slot][0]
-            shown.setdefault(hit[1:], hit)
+        if require:  # each requirement's first hit, after the matches
+            matched = matched[:_MAX_MATCHES_SHOWN] + [by_slot[slot][0] for slot in require]
+        elif len(matched) > _MAX_MATCHES_SHOWN:
+            matched = matched[:_MAX_MATCHES_SHOWN]
         targets = self._targets
         matches = tuple(
             [
                 _new_match((*targets[target], text[start:end], start, end))
-                for target, start, end in shown.values()
+                for target, start, end in (matched if len(matched) == 1 else _per_span(matched))
             ]
         )
-        return _new_fired_rule((*compiled.head, matches))
+        return _new_fired_rule((*head, matches))
 
     def _score(self, fired: list[FiredRule]) -> Triage:
-        book = self.rulebook
-        scores: dict[str, float] = {level: 0.0 for level in LEVELS}
+        """The priority the fired rules' weights reach, with its category and kind."""
+        scores: dict[str, float] = dict.fromkeys(LEVELS, 0.0)
+        if not fired:
+            priority, category, kind = self._quiet
+            return _new_triage((priority, category, kind, 0.0, self._pages[priority], scores, ()))
         for rule in fired:
+            weight = rule.weight
             for level in rule.levels:
-                scores[level] += rule.weight
-        priority = book.defaults.priority
+                scores[level] += weight
+        priority = self._quiet[0]
         for level in reversed(LEVELS):  # ends on the most urgent level that reached it
-            scores[level] = round(scores[level], 3)  # 0.1 + 0.2 must reach 0.3
-            if scores[level] >= book.threshold:
-                priority = level
-        return Triage(
-            priority,
-            _pick(fired, priority, "category") or book.defaults.category,
-            _pick(fired, priority, "kind") or book.defaults.kind,
-            scores[priority],
-            self._pages[priority],
-            scores,
-            tuple(fired),
-        )
+            if scores[level]:
+                scores[level] = round(scores[level], 3)  # 0.1 + 0.2 must reach 0.3
+                if scores[level] >= self._threshold:
+                    priority = level
+        category = _pick(fired, priority, _category_of) or self._quiet[1]
+        kind = _pick(fired, priority, _kind_of) or self._quiet[2]
+        score, pages = scores[priority], self._pages[priority]
+        return _new_triage((priority, category, kind, score, pages, scores, tuple(fired)))
 
 
-def _pick(fired: list[FiredRule], priority: str, field: str) -> str | None:
+def _per_span(hits: list[Hit]) -> Iterable[Hit]:
+    """The first hit of each span, in order: ``crash*`` and ``crash`` overlap."""
+    shown: dict[tuple[int, int], Hit] = {}
+    for hit in hits:
+        shown.setdefault(hit[1:], hit)
+    return shown.values()
+
+
+def _pick(fired: list[FiredRule], priority: str, field: Callable[[FiredRule], Any]) -> str | None:
     """The ``field`` (category or kind) of the strongest rule behind the decision: first
     among the rules that voted for the chosen priority, then among any positive rule."""
     best_for_priority = best_any = None
     for rule in fired:
-        if getattr(rule, field) is None or rule.weight <= 0:
+        if field(rule) is None or rule.weight <= 0:
             continue
         if priority in rule.levels and (
             best_for_priority is None or rule.weight > best_for_priority.weight
@@ -291,17 +311,21 @@ def _pick(fired: list[FiredRule], priority: str, field: str) -> str | None:
         if best_any is None or rule.weight > best_any.weight:
             best_any = rule
     best = best_for_priority or best_any
-    value: str | None = getattr(best, field) if best else None
+    value: str | None = field(best) if best else None
     return value
 
 
 def _negated(text: str, start: int, negations: list[Hit], window: int) -> bool:
     """True when a negation ("no longer", "not", "不再") ends within ``window`` characters
-    before ``start``, in the same clause: "it doesn't work, crashes on launch" is a crash."""
-    for _, negation_start, negation_end in negations:
+    before ``start``, in the same clause: "it doesn't work, crashes on launch" is a crash.
+
+    Negations are phrases, found in the order they end: the ones that can count are
+    found by bisection, so that a long message full of them stays linear."""
+    first = bisect_right(negations, start - window, key=_end_of)  # ends after start - window
+    last = bisect_right(negations, start, key=_end_of)  # ends at or before start
+    for _, negation_start, negation_end in negations[first:last]:
         if (
             start - window <= negation_start
-            and negation_end <= start
             and _CLAUSE_BREAK.search(text, negation_end, start) is None
         ):
             return True

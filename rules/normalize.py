@@ -67,4 +67,4 @@ def normalize(text: str) -> str:
         text = "\n".join(filter(None, lines))
     else:
         text = " ".join(text.split())
-    return text.replace("n't", "nt") if "n't" in text else text
+    return text.replace("n't", "nt")

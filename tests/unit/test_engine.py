@@ -226,3 +226,14 @@ def test_a_regex_shared_by_rules_explains_each_of_them(make_engine):
     ]
     assert [(m.text, m.start) for m in quiet.matches] == [("rm -rf", 12), ("rm -rf", 45)]
     assert [rule.id for rule in engine.classify("rm -rf in a test").rules] == ["wipe"]
+
+
+def test_a_long_message_full_of_negations_is_classified(crash_engine):
+    # 33,000 crashes, each after a negation in another clause: checking each crash against
+    # every negation would take minutes; only the negations just before it are looked at.
+    text = "it does not work, crashes on launch. " * 33_000
+    triage = crash_engine.classify(text)
+    assert triage.priority == "P0"
+    assert len(triage.rules[0].matches) == 21  # the first 20 crashes, and the requirement
+    quiet = crash_engine.classify("it does not crash on launch " * 33_000)
+    assert quiet.rules == ()
