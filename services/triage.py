@@ -15,7 +15,6 @@ from desk.records import StoredMention
 from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
 from oncall.records import Incident, IncidentReport
-from rules.result import TriageRecord
 from services.context import Services
 from services.paging import enqueue_page, schedule_escalation
 
@@ -23,13 +22,11 @@ from services.paging import enqueue_page, schedule_escalation
 def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any]:
     """Triage one mention (a ``Mention`` as JSON) and store it."""
     engine = services.engine()
-    triage = engine.classify(mention["text"], mention["channel"]).to_dict()
+    triage = engine.classify(mention["text"], mention["channel"]).record()
     connection, now = services.connection, services.clock()
-    stored = MentionStore(connection).save(
-        StoredMention.triaged(mention, TriageRecord.model_validate(triage), now)
-    )
-    result: dict[str, Any] = {"id": mention["id"], "priority": triage["priority"]}
-    if triage["pages"] or (triage["priority"] == "P1" and services.oncall.p1_pages):
+    stored = MentionStore(connection).save(StoredMention.triaged(mention, triage, now))
+    result: dict[str, Any] = {"id": mention["id"], "priority": triage.priority}
+    if triage.pages or (triage.priority == "P1" and services.oncall.p1_pages):
 
         def page(pipeline: Pipeline, incident: Incident) -> None:  # in the filing transaction
             tag = str(len(incident.mentions))
