@@ -246,9 +246,7 @@ def worker_services_from_settings(settings: Settings, connection: redis.Redis) -
     )
 
 
-def web_services(
-    settings: Settings, connection: redis.Redis, poster: XPoster | None
-) -> Services:
+def web_services(settings: Settings, connection: redis.Redis, poster: XPoster | None) -> Services:
     """The web process's: it pages (Acknowledge, Resolve) with the worker's settings,
     drafts with the same templates and posts approved replies on X with ``poster``
     (``x_poster(settings)``); it triages nothing, so it holds no rulebook."""
