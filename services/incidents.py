@@ -43,14 +43,6 @@ def change_incident(
     return incident, changed
 
 
-def acknowledge(services: Services, incident_id: str, by: str) -> tuple[Incident, bool]:
-    return change_incident(services, incident_id, "acknowledge", by)
-
-
-def resolve(services: Services, incident_id: str, by: str) -> tuple[Incident, bool]:
-    return change_incident(services, incident_id, "resolve", by)
-
-
 def apply_pagerduty_event(
     services: Services, dedup_key: str, action: Action, by: str
 ) -> Incident | None:
@@ -69,9 +61,7 @@ def apply_pagerduty_event(
 __all__ = [
     "IncidentError",
     "UnknownIncident",
-    "acknowledge",
     "action_named",
     "apply_pagerduty_event",
     "change_incident",
-    "resolve",
 ]

@@ -4,7 +4,7 @@ session key) the logged-in pages."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Flask, request
 from redis import Redis
@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from oncall.rotation import LocalRotation, PagerDutyRotation
 from rules import Engine
-from services.context import ReplyPoster, Services
+from services.context import ReplyPoster, Services, utc_now
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
 from web.ops import register_ops
@@ -37,21 +37,23 @@ def create_app(
     insecure_cookies: bool = False,
     rulebook: Engine | None = None,
     metrics_public: bool = False,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = utc_now,
 ) -> Flask:
     """The app factory. Everything it needs is passed in; nothing is read from globals.
     ``services`` (``hark.wiring.web_services``) carry the on-call and desk settings and
     the X poster the page's actions use; without them, the defaults on ``redis`` with
     ``x_poster`` and ``clock``."""
     app = Flask(__name__)
+    services = services or Services(connection=redis, clock=clock, x_poster=x_poster)
     app.config.update(
-        REDIS=redis,
-        SERVICES=services or Services(connection=redis, clock=clock, x_poster=x_poster),
+        # The views' connection and clock are the services' own: one of each per app.
+        REDIS=services.connection,
+        SERVICES=services,
         HARK_API_TOKEN=api_token,
         HARK_GITHUB_WEBHOOK_SECRET=github_webhook_secret,
         HARK_PD_WEBHOOK_SECRET=pagerduty_webhook_secret,
         ROTATION=rotation_source,
-        CLOCK=clock,
+        CLOCK=services.clock,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
         RULEBOOK=rulebook,
