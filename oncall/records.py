@@ -124,7 +124,13 @@ class Incident(BaseModel):
         return {"rule": None} | self.model_dump(mode="json", exclude={"words"}, exclude_none=True)
 
     def with_report(self, report: IncidentReport, now: datetime, max_links: int = 20) -> Incident:
-        """A further report of the same problem joined to it."""
+        """A further report of the same problem joined to it.
+
+        The report is not noted in the timeline: the incident page lists every report with
+        its author, time and link from the mention itself, and a timeline growing by one
+        entry per report made each join re-validate and re-write them all (a launch-day
+        incident holds thousands), most of a worker's time at volume. The timeline keeps
+        what people and PagerDuty did; records stored with report entries still load."""
         mentions = (*self.mentions, report.mention_id)
         channels = self.channels
         if report.channel not in channels:
@@ -132,7 +138,6 @@ class Incident(BaseModel):
         links = self.links
         if report.url and len(links) < max_links:
             links = (*links, report.url)
-        entry = timeline_entry(now, "report", f"{report.channel} report {len(mentions)}")
         return self.model_copy(
             update={
                 "mentions": mentions,
@@ -140,7 +145,6 @@ class Incident(BaseModel):
                 "links": links,
                 "last_report_at": now,
                 "updated_at": now,
-                "timeline": (*self.timeline, entry),
             }
         )
 

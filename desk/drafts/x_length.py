@@ -183,7 +183,14 @@ def _weight(ch: str) -> int:
     return 2
 
 
+def _weights(stretch: str) -> int:
+    return len(stretch) if stretch.isascii() else sum(map(_weight, stretch))
+
+
 def _length(text: str, urls: list[tuple[int, int]]) -> int:
+    """Walks ``text`` from one URL or emoji to the next (``search`` finds the leftmost emoji
+    from a position, which is where a character-by-character walk would find it), weighing
+    the plain stretches between them in one go."""
     total, position, index = 0, 0, 0
     while position < len(text):
         if index < len(urls) and urls[index][0] == position:
@@ -191,13 +198,14 @@ def _length(text: str, urls: list[tuple[int, int]]) -> int:
             position = urls[index][1]
             index += 1
             continue
-        emoji = _EMOJI.match(text, position)
-        if emoji:
-            total += 2
-            position = emoji.end()
-        else:
-            total += _weight(text[position])
-            position += 1
+        next_url = urls[index][0] if index < len(urls) else len(text)
+        emoji = _EMOJI.search(text, position)
+        if emoji is None or emoji.start() >= next_url:
+            total += _weights(text[position:next_url])
+            position = next_url
+            continue
+        total += _weights(text[position : emoji.start()]) + 2
+        position = emoji.end()
         while index < len(urls) and urls[index][0] < position:  # an emoji ran into a URL
             index += 1
     return total
