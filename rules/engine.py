@@ -37,10 +37,15 @@ from rules.normalize import normalize
 from rules.regex import LinearRegex, RegexSet, char_offset
 from rules.result import FiredRule, Match, Triage
 from rules.schema import LEVELS, Condition, Rule, Rulebook
+from rules.second_opinion import SecondOpinion
 
 _MAX_MATCHES_SHOWN = 20  # per rule, in the explanation
 _MAX_REGEX_MATCHES = 20  # per regular expression and message
 _CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
+# Where a clause ends for a counter-signal (below): a period, comma or colon only before a
+# space or the end, so that "~/.ssh", "v1.2" and "C:\\" stay inside their clause.
+_CLAUSE_END = re.compile(r"[;!?()\n]|[,.:](?=\s|$)")
+_TOP = "P0"  # the level whose signals only a counter-signal in the same clause undoes
 
 # The result records, each from one tuple (see the module docstring).
 _new_match: Callable[[tuple], Match] = partial(tuple.__new__, Match)
@@ -73,6 +78,7 @@ class _CompiledRule(NamedTuple):
     negation: int | None
     window: int
     head: tuple[Any, ...]  # the FiredRule's fields but the matches
+    model: tuple[str, float] | None  # a ``model`` rule's (priority, min probability)
 
 
 class _Regexes:
@@ -109,11 +115,25 @@ class _Regexes:
                 found += [(uses, start, end) for start, end in spans]
 
 
-class Engine:
-    """A rulebook compiled for matching. Build once, call ``classify`` many times."""
+class MissingSecondOpinion(ValueError):
+    """The rulebook has ``model`` rules, and no model was given to the engine."""
 
-    def __init__(self, rulebook: Rulebook) -> None:
+
+class Engine:
+    """A rulebook compiled for matching. Build once, call ``classify`` many times.
+
+    ``second_opinion`` is the loaded model that ``model`` rules ask; it is required when
+    the rulebook has any."""
+
+    def __init__(self, rulebook: Rulebook, second_opinion: SecondOpinion | None = None) -> None:
         self.rulebook = rulebook
+        self.second_opinion = second_opinion
+        model_rules = rulebook.model_rules()
+        if model_rules and second_opinion is None:
+            raise MissingSecondOpinion(
+                f"rules {', '.join(rule.id for rule in model_rules)} ask the model"
+                f" ({rulebook.model_file}), and no model was loaded"
+            )
         self._compiled: list[_CompiledRule] = []
         self._slot_rule: list[int] = []  # slot -> rule index
         self._slot_is_match: list[bool] = []
@@ -128,6 +148,19 @@ class Engine:
             _Regexes((pattern, self._reach([(slot, target)])) for slot, target, pattern in regexes)
             if regexes
             else None
+        )
+        self._model_rules = frozenset(
+            index for index, rule in enumerate(rulebook.rules) if rule.model is not None
+        )
+        # A P0 is high urgency only when the model agrees, if some rule asks it about P0.
+        self._asks_about_top = any(
+            rule.model.priority == _TOP and rule.weight > 0 for rule in model_rules if rule.model
+        )
+        self._strong = rulebook.urgency.strong_evidence
+        self._clause_counters = frozenset(
+            rule.id
+            for rule in rulebook.rules
+            if rule.weight < 0 and _TOP in rule.levels and rule.reach == "clause"
         )
         defaults = rulebook.defaults
         self._threshold = rulebook.threshold
@@ -160,7 +193,7 @@ class Engine:
     ) -> _CompiledRule:
         """Give each condition of ``rule`` a slot and register its patterns."""
         slots: dict[str, list[int]] = {"match": [], "require": [], "unless": [], "negation": []}
-        conditions = {role: getattr(rule, role) for role in ("match", "require", "unless")}
+        conditions = {role: getattr(rule, role) or [] for role in ("match", "require", "unless")}
         if rule.negated_by:
             conditions["negation"] = [Condition(phrase=rule.negated_by)]
         for role, role_conditions in conditions.items():
@@ -188,29 +221,80 @@ class Engine:
             slots["negation"][0] if slots["negation"] else None,
             rule.negation_window,
             (rule.id, rule.description, rule.levels, rule.weight, rule.category, rule.kind),
+            (rule.model.priority, rule.model.min_probability) if rule.model else None,
         )
 
-    def classify(self, text: str, channel: str | None = None) -> Triage:
-        """Score one message. ``channel`` is x, github, discord or email when known."""
+    def classify(
+        self,
+        text: str,
+        channel: str | None = None,
+        probabilities: dict[str, float] | None = None,
+    ) -> Triage:
+        """Score one message. ``channel`` is x, github, discord or email when known.
+        ``probabilities`` is the second opinion on ``text`` when the caller already has it
+        (``classify_batch``); otherwise the model is asked here, if any rule asks it."""
         normalized = normalize(text)
-        by_slot, candidates = self._hits(normalized)
+        by_slot, candidates = self._hits(normalized, self._model_rules)
+        model = None
+        if self._model_rules:
+            model = probabilities or self._opinion([text])[0]
         fired = []
         if candidates:
             compiled = self._compiled
             for index in sorted(candidates):
-                rule = self._evaluate(compiled[index], by_slot, normalized, channel)
+                rule = (
+                    self._evaluate_model(compiled[index], by_slot, channel, model)
+                    if model is not None and index in self._model_rules
+                    else self._evaluate(compiled[index], by_slot, normalized, channel)
+                )
                 if rule is not None:
                     fired.append(rule)
-        return self._score(fired)
+        return self._score(fired, normalized, model)
 
-    def _hits(self, text: str) -> tuple[SlotHits, set[int]]:
+    def classify_batch(self, messages: list[tuple[str, str | None]]) -> list[Triage]:
+        """``classify`` for many ``(text, channel)`` pairs, asking the model once for all."""
+        if not self._model_rules:
+            return [self.classify(text, channel) for text, channel in messages]
+        opinions = self._opinion([text for text, _ in messages])
+        return [
+            self.classify(text, channel, opinion)
+            for (text, channel), opinion in zip(messages, opinions, strict=True)
+        ]
+
+    def _opinion(self, texts: list[str]) -> list[dict[str, float]]:
+        assert self.second_opinion is not None  # checked when the engine was built
+        return [dict(found) for found in self.second_opinion.probabilities_batch(texts)]
+
+    def _evaluate_model(
+        self,
+        compiled: _CompiledRule,
+        by_slot: SlotHits,
+        channel: str | None,
+        model: dict[str, float],
+    ) -> FiredRule | None:
+        """A ``model`` rule fired (its explanation quotes the probability), or None."""
+        if compiled.channels and channel not in compiled.channels:
+            return None
+        if any(slot in by_slot for slot in compiled.unless):
+            return None
+        assert compiled.model is not None
+        level, minimum = compiled.model
+        probability = model.get(level, 0.0)
+        if probability < minimum:
+            return None
+        quoted = f"P({level}) = {probability:.2f}"
+        match = _new_match(("model", f"P({level}) >= {minimum:g}", quoted, 0, 0))
+        return _new_fired_rule((*compiled.head, (match,)))
+
+    def _hits(self, text: str, always: frozenset[int]) -> tuple[SlotHits, set[int]]:
         """The hits of each condition slot with any, in the order they were found, and the
-        rules whose ``match`` they satisfy (the candidates to evaluate).
+        rules whose ``match`` they satisfy (the candidates to evaluate), with ``always``
+        (the ``model`` rules, which no text hit makes candidates).
 
         Only the slots of candidates are filled: "not", the negation of many rules, is
         found everywhere, but matters only to the rules that are evaluated."""
         found: list[ReachHit] = []
-        candidates: set[int] = set()
+        candidates: set[int] = set(always)
         if self._automaton is not None:
             last = len(text) - 1
             word = WORD_CHARS
@@ -236,7 +320,7 @@ class Engine:
         self, compiled: _CompiledRule, by_slot: SlotHits, text: str, channel: str | None
     ) -> FiredRule | None:
         """The rule fired, with its explanation; None when it does not fire."""
-        channels, match, require, unless, negation, window, head = compiled
+        channels, match, require, unless, negation, window, head, _ = compiled
         if channels and channel not in channels:
             return None
         for slot in unless:
@@ -267,16 +351,25 @@ class Engine:
         )
         return _new_fired_rule((*head, matches))
 
-    def _score(self, fired: list[FiredRule]) -> Triage:
-        """The priority the fired rules' weights reach, with its category and kind."""
+    def _score(self, fired: list[FiredRule], text: str, model: dict[str, float] | None) -> Triage:
+        """The priority the fired rules' weights reach, with its category, kind and (for
+        P0) urgency.
+
+        A counter-signal to P0 counts against it only in the clause of a P0 signal ("it
+        would delete ~ if I ran it"); one elsewhere in the message ("it would be great if"
+        under a report that ``rm -rf`` ran) leaves the P0 standing at low urgency, so a
+        person confirms it rather than nobody hearing of it."""
         scores: dict[str, float] = dict.fromkeys(LEVELS, 0.0)
         if not fired:
             priority, category, kind = self._quiet
-            return _new_triage((priority, category, kind, 0.0, self._pages[priority], scores, ()))
+            pages = self._pages[priority]
+            return _new_triage((priority, category, kind, 0.0, pages, scores, (), None, model, ()))
+        far = _counters_elsewhere(fired, text, self._clause_counters)
         for rule in fired:
             weight = rule.weight
             for level in rule.levels:
-                scores[level] += weight
+                if level != _TOP or rule.id not in far:
+                    scores[level] += weight
         priority = self._quiet[0]
         for level in reversed(LEVELS):  # ends on the most urgent level that reached it
             if scores[level]:
@@ -286,7 +379,48 @@ class Engine:
         category = _pick(fired, priority, _category_of) or self._quiet[1]
         kind = _pick(fired, priority, _kind_of) or self._quiet[2]
         score, pages = scores[priority], self._pages[priority]
-        return _new_triage((priority, category, kind, score, pages, scores, tuple(fired)))
+        urgency = self._urgency(fired, far) if priority == _TOP else None
+        aside = tuple(rule.id for rule in fired if rule.id in far)
+        return _new_triage(
+            (priority, category, kind, score, pages, scores, tuple(fired), urgency, model, aside)
+        )
+
+    def _urgency(self, fired: list[FiredRule], far: set[str]) -> str:
+        """ "high" or "low" for a P0 (see ``rules.schema.Urgency``)."""
+        if far:
+            return "low"
+        if not self._asks_about_top:
+            return "high"
+        rules_alone = round(
+            sum(r.weight for r in fired if _TOP in r.levels and not _is_model(r)), 3
+        )
+        model_agrees = any(_is_model(r) and _TOP in r.levels and r.weight > 0 for r in fired)
+        if rules_alone >= self._strong or (model_agrees and rules_alone >= self._threshold):
+            return "high"
+        return "low"
+
+
+def _is_model(rule: FiredRule) -> bool:
+    return rule.matches[0].condition == "model" if rule.matches else False
+
+
+def _counters_elsewhere(
+    fired: list[FiredRule], text: str, clause_counters: frozenset[str]
+) -> set[str]:
+    """The counter-signals to P0 that reach only their clause (``clause_counters``) none
+    of whose matches share a clause with a match of a P0 signal. Only located signals
+    count: the model's opinion is about the whole message, so against it any stands."""
+    counters = [r for r in fired if r.id in clause_counters]
+    if not counters:
+        return set()
+    signals = [r for r in fired if r.weight > 0 and _TOP in r.levels and not _is_model(r)]
+    if not signals:
+        return set()
+    ends = [found.start() for found in _CLAUSE_END.finditer(text)]
+    clauses = {bisect_right(ends, m.start) for r in signals for m in r.matches}
+    return {
+        r.id for r in counters if not any(bisect_right(ends, m.start) in clauses for m in r.matches)
+    }
 
 
 def _per_span(hits: list[Hit]) -> Iterable[Hit]:

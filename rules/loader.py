@@ -15,7 +15,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from rules.schema import BusinessHours, Condition, Defaults, PriorityLevel, Rule, Rulebook
+from rules.schema import (
+    BusinessHours,
+    Condition,
+    Defaults,
+    ModelCondition,
+    PriorityLevel,
+    Rule,
+    Rulebook,
+    Urgency,
+)
 from rules.yaml_lines import Path, UnusableYaml, field_name, index_lines, load_mapping, locate
 
 
@@ -108,6 +117,9 @@ def _cross_checks(data: dict, locate: _Locator) -> list[Problem]:
     for path, holder in holders:
         if not isinstance(holder, dict):
             continue
+        if path[0] == "rules" and holder.get("model") is not None and not data.get("model_file"):
+            message = "this rule asks the model, and the rulebook names no 'model_file'"
+            problems.append(locate.problem((*path, "model"), message + _TRAIN_HINT))
         if path[0] == "rules" and isinstance(holder.get("id"), str) and ids[holder["id"]] > 1:
             problems.append(locate.problem((*path, "id"), f"duplicate rule id {holder['id']!r}"))
         for field, name in (("category", "categories"), ("kind", "kinds")):
@@ -119,9 +131,13 @@ def _cross_checks(data: dict, locate: _Locator) -> list[Problem]:
     return problems
 
 
+_TRAIN_HINT = " (the file `hark model train` writes, relative to the rulebook)"
+
 _MODELS_BY_DEPTH: dict[tuple[str, int], type[BaseModel]] = {
     ("rules", 3): Rule,
     ("rules", 5): Condition,
+    ("rules", 4): ModelCondition,
+    ("urgency", 2): Urgency,
     ("priorities", 3): PriorityLevel,
     ("defaults", 2): Defaults,
     ("business_hours", 2): BusinessHours,

@@ -6,7 +6,7 @@ on every message, and tuples are the cheapest immutable records Python has.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +34,9 @@ class FiredRule(NamedTuple):
     matches: tuple[Match, ...]
 
 
+Urgency = Literal["high", "low"]
+
+
 class Triage(NamedTuple):
     priority: Level
     category: str
@@ -42,6 +45,14 @@ class Triage(NamedTuple):
     pages: bool
     scores: dict[str, float]
     rules: tuple[FiredRule, ...]
+    # P0 only: "high" pages as critical, "low" is a suspected P0 to confirm or downgrade
+    # (``rules.schema.Urgency`` says when); None below P0.
+    urgency: Urgency | None = None
+    # The second opinion's probability of each priority, when the rulebook asks for it.
+    model: dict[str, float] | None = None
+    # Counter-signals to P0 that did not count against it: none of their matches shares a
+    # clause with a P0 signal's (they make a P0 low urgency instead).
+    set_aside: tuple[str, ...] = ()
 
     def record(self) -> TriageRecord:
         """The result as a typed record, the form it takes once it leaves the engine."""
@@ -56,6 +67,9 @@ class Triage(NamedTuple):
             "score": self.score,
             "pages": self.pages,
             "scores": dict(self.scores),
+            "urgency": self.urgency,
+            "model": dict(self.model) if self.model is not None else None,
+            "set_aside": list(self.set_aside),
             "rules": [
                 {
                     **rule._asdict(),
@@ -102,3 +116,6 @@ class TriageRecord(BaseModel):
     pages: bool
     scores: dict[str, float]
     rules: tuple[FiredRuleRecord, ...]
+    urgency: Urgency | None = None  # records stored before urgency existed have none
+    model: dict[str, float] | None = None
+    set_aside: tuple[str, ...] = ()

@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -166,9 +167,18 @@ Conditions = Annotated[
 ]
 
 
+class ModelCondition(Strict):
+    """The learned second opinion's say: the rule fires when the model gives ``priority``
+    at least ``min_probability``. ``{priority: P0, min_probability: 0.35}``."""
+
+    priority: Level
+    min_probability: float = Field(gt=0, le=1)
+
+
 class Rule(Strict):
     """A rule fires when any ``match`` condition hits, every ``require`` condition hits too,
-    no ``unless`` condition hits, and the channel passes the filter.
+    no ``unless`` condition hits, and the channel passes the filter. A rule with ``model``
+    instead of ``match`` fires on the learned second opinion (``ModelCondition``).
 
     A ``match`` hit preceded (within ``negation_window`` characters) by one of
     ``negated_by`` does not count: "no longer crashes" is not a crash.
@@ -176,7 +186,8 @@ class Rule(Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     description: str
-    match: Conditions = Field(min_length=1)
+    model: ModelCondition | None = None  # before ``match``, whose check reads it
+    match: Annotated[Conditions, Field(min_length=1)] | None = None
     require: Conditions = []
     unless: Conditions = []
     negated_by: PhrasePatterns = []
@@ -186,11 +197,47 @@ class Rule(Strict):
     weight: float = Field(ge=-10, le=10)
     category: str | None = None
     kind: str | None = None
+    # How far a counter-signal to P0 (a negative weight) reaches: "clause" undoes only a P0
+    # signal in its own clause (a joke, a hypothetical, a feature-request phrase);
+    # "message" speaks for the whole report (it happens only on Windows, only when ...).
+    reach: Literal["clause", "message"] = "clause"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _given_match_or_model(cls, data: object) -> object:
+        """A rule with neither gets ``match: None``, which ``match``'s own check reports
+        at its name (a model condition given but invalid is reported as itself)."""
+        if isinstance(data, dict) and "match" not in data and "model" not in data:
+            return {**data, "match": None}
+        return data
+
+    @field_validator("match")
+    @classmethod
+    def _match_or_model(cls, value: list[Condition] | None, info: ValidationInfo) -> object:
+        if value is None and info.data.get("model") is None:
+            raise ValueError(
+                "required field 'match' is missing: a rule needs 'match' (conditions)"
+                " or 'model' (the second opinion)"
+            )
+        return _alone_with_model(value, info)
+
+    @field_validator("require", "negated_by")
+    @classmethod
+    def _not_with_model(cls, value: list, info: ValidationInfo) -> object:
+        return _alone_with_model(value, info)
 
     @property
     def levels(self) -> tuple[Level, ...]:
         """The levels this rule's weight counts toward (several for a counter-signal)."""
         return tuple(self.priority)
+
+
+def _alone_with_model(value: list | None, info: ValidationInfo) -> object:
+    if value and info.data.get("model") is not None:
+        raise ValueError(
+            f"a 'model' rule cannot also have '{info.field_name}': write it as a rule of its own"
+        )
+    return value
 
 
 class Defaults(Strict):
@@ -199,10 +246,26 @@ class Defaults(Strict):
     kind: str = "other"
 
 
+class Urgency(Strict):
+    """How sure a P0 is: high urgency pages as critical, low as a suspected P0 to confirm.
+
+    A P0 is high urgency when the rules reach it and the model agrees (a ``model`` rule for
+    P0 fired), or when the rules alone reach ``strong_evidence``; otherwise (the model
+    alone, borderline rules, or a counter-signal elsewhere in the message) it is low. A
+    rulebook without ``model`` rules for P0 has no second opinion: its P0s are high."""
+
+    strong_evidence: float = Field(2.0, gt=0, allow_inf_nan=False)
+    low_severity: Literal["critical", "error", "warning", "info"] = "warning"
+
+
 class Rulebook(Strict):
     version: Literal[1] = 1
     priorities: dict[Level, PriorityLevel]
     threshold: float = Field(1.0, gt=0, allow_inf_nan=False)
+    urgency: Urgency = Urgency()
+    # The learned second opinion's file (``hark model train``), relative to the rulebook's
+    # folder; needed when a rule says ``model:``.
+    model_file: str | None = None
     business_hours: BusinessHours = BusinessHours()
     categories: list[str] = Field(min_length=1)
     kinds: list[str] = Field(min_length=1)
@@ -217,6 +280,9 @@ class Rulebook(Strict):
         if missing:
             raise ValueError(f"the priority table needs every level; missing {missing}")
         return value
+
+    def model_rules(self) -> list[Rule]:
+        return [rule for rule in self.rules if rule.model is not None]
 
     def paging_levels(self) -> list[Level]:
         return [level for level in LEVELS if self.priorities[level].pages]

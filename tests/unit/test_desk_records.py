@@ -133,7 +133,12 @@ def test_a_mention_stored_in_the_old_shape_loads_with_every_field(connection):
     assert mention.triage.rules[0].matches[0].pattern == "install"
     assert mention.public() == {
         key: value for key, value in OLD_MENTION.items() if key != "raw"
-    } | {"created_at": "2026-01-26T14:10:00+00:00", "received_at": "2026-01-26T14:10:02+00:00"}
+    } | {
+        "created_at": "2026-01-26T14:10:00+00:00",
+        "received_at": "2026-01-26T14:10:02+00:00",
+        # fields a triage has had since: no urgency below P0, no model asked, none set aside
+        "triage": OLD_MENTION["triage"] | {"urgency": None, "model": None, "set_aside": []},
+    }
 
 
 def test_an_item_stored_in_the_old_shape_loads_and_is_acted_on(connection, services):

@@ -140,7 +140,9 @@ def assert_consistent(engine: Engine, text: str, channel: str | None, triage: Tr
         assert not rule.channels or channel in rule.channels
         assert (fired.levels, fired.weight) == (rule.levels, rule.weight)
         for level in fired.levels:
-            scores[level] += fired.weight
+            if level != "P0" or fired.id not in triage.set_aside:
+                scores[level] += fired.weight
+        assert fired.id not in triage.set_aside or (fired.weight < 0 and "P0" in fired.levels)
         assert any(match.condition.startswith("match[") for match in fired.matches)
         for match in fired.matches:
             assert match.pattern in _patterns_of(rule, match.condition)
@@ -154,6 +156,8 @@ def assert_consistent(engine: Engine, text: str, channel: str | None, triage: Tr
     assert triage.priority == (reached[0] if reached else book.defaults.priority)
     assert triage.score == triage.scores[triage.priority]
     assert triage.pages == book.priorities[triage.priority].pages
+    assert (triage.urgency is not None) == (triage.priority == "P0")
+    assert not (triage.priority == "P0" and triage.set_aside) or triage.urgency == "low"
     categories = {fired.category for fired in triage.rules if fired.weight > 0}
     assert triage.category in categories | {book.defaults.category}
     kinds = {fired.kind for fired in triage.rules if fired.weight > 0}
