@@ -15,6 +15,7 @@ from desk.records import StoredMention
 from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
 from oncall.records import Incident, IncidentReport
+from rules.result import TriageRecord
 from services.context import Services
 from services.paging import enqueue_page, schedule_escalation
 
@@ -27,21 +28,32 @@ def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any
     stored = MentionStore(connection).save(StoredMention.triaged(mention, triage, now))
     result: dict[str, Any] = {"id": mention["id"], "priority": triage.priority}
     if triage.pages or (triage.priority == "P1" and services.oncall.p1_pages):
-
-        def page(pipeline: Pipeline, incident: Incident) -> None:  # in the filing transaction
-            tag = str(len(incident.mentions))
-            enqueue_page(services, incident.id, "trigger", tag, pipeline)
-            schedule_escalation(services, incident.id, tag, pipeline)
-
-        report = IncidentReport(
-            mention_id=stored.id, channel=stored.channel, text=stored.text, url=stored.url
-        )
-        incident, outcome = IncidentStore(connection).record_report(
-            report, stored.triage, now, services.oncall.group_window, on_opened=page
-        )
+        incident, outcome = file_report(services, stored, stored.triage)
         result["incident"] = {"id": incident.id, "outcome": outcome}
     desk = services.desk
     if desk.replies is not None and desk.needs_reply(stored.channel, stored.triage.kind):
         item = queue_item(stored, engine.rulebook, desk.replies)
         result["queued"] = ReplyQueue(connection).add(item)
     return result
+
+
+def file_report(
+    services: Services, stored: StoredMention, triage: TriageRecord
+) -> tuple[Incident, str]:
+    """File a stored mention into an incident as ``triage`` says (the engine's, or a
+    person's correction to P0), and page: the incident and its page (with the escalation
+    check) are written in one transaction, so a filed incident is never left unpaged.
+    Returns the incident and the outcome ("opened", "joined", "reopened", or "known" for a
+    mention filed before). Idempotent, as ``IncidentStore.record_report`` is."""
+
+    def page(pipeline: Pipeline, incident: Incident) -> None:  # in the filing transaction
+        tag = str(len(incident.mentions))
+        enqueue_page(services, incident.id, "trigger", tag, pipeline)
+        schedule_escalation(services, incident.id, tag, pipeline)
+
+    report = IncidentReport(
+        mention_id=stored.id, channel=stored.channel, text=stored.text, url=stored.url
+    )
+    return IncidentStore(services.connection).record_report(
+        report, triage, services.clock(), services.oncall.group_window, on_opened=page
+    )
