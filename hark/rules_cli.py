@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from hark.corpus import CorpusError, read_corpus
+from hark.corpus import CorpusError, LabelledMessage, read_corpus
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from hark.settings import Settings
 from rules import Engine, RulebookError, Triage
-from rules.evaluation import Evaluation, Outcome
+from rules.evaluation import Evaluation, Judge, Outcome, judges
 from rules.schema import LEVELS
 from vocabulary.channels import CHANNELS
 
@@ -118,44 +118,86 @@ def test(corpora: tuple[Path, ...], as_json: bool, rules_path: Path | None) -> N
     channel and category.
     """
     engine = load_engine(rules_path)
-    reports = {}
+    ways = judges(engine)
+    reports: dict[str, dict[str, Evaluation]] = {}
     for corpus in corpora:
         try:
-            reports[str(corpus)] = evaluate(engine, corpus)
+            rows = list(read_corpus(corpus))
         except CorpusError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(2)
-        if not reports[str(corpus)].outcomes:
+        if not rows:
             click.echo(f"error: {corpus}: no labelled messages in it", err=True)
             sys.exit(2)
+        reports[str(corpus)] = {name: evaluate(judge, rows) for name, judge in ways.items()}
     if as_json:
-        click.echo(
-            json.dumps(
-                {name: ev.to_dict() for name, ev in reports.items()}, indent=2, ensure_ascii=False
-            )
-        )
+        click.echo(json.dumps(_json_report(reports), indent=2, ensure_ascii=False))
     else:
-        for name, evaluation in reports.items():
-            click.echo(format_report(name, evaluation))
-    sys.exit(1 if any(ev.missed_p0() for ev in reports.values()) else 0)
+        for name, by_judge in reports.items():
+            click.echo(format_report(name, by_judge["combined"]))
+            if len(by_judge) > 1:
+                click.echo(format_judges(by_judge))
+    missed = any(by_judge["combined"].missed_p0() for by_judge in reports.values())
+    sys.exit(1 if missed else 0)
 
 
-def evaluate(engine: Engine, corpus: Path) -> Evaluation:
+def _json_report(reports: dict[str, dict[str, Evaluation]]) -> dict:
+    """Per corpus: the combined judgement's full report, and each way's headline figures
+    and per-priority precision and recall under ``by_judge``."""
+    return {
+        name: by_judge["combined"].to_dict()
+        | {
+            "by_judge": {
+                way: ev.headline() | {"per_priority": ev.per_level()}
+                for way, ev in by_judge.items()
+            }
+        }
+        for name, by_judge in reports.items()
+    }
+
+
+def evaluate(judge: Judge, rows: list[LabelledMessage]) -> Evaluation:
     evaluation = Evaluation()
-    for row in read_corpus(corpus):
-        triage = engine.classify(row.text, row.channel)
+    for row in rows:
+        verdict = judge(row.text, row.channel)
         evaluation.add(
             Outcome(
                 row.id,
                 row.priority,
-                triage.priority,
+                verdict.priority,
                 row.category,
-                triage.category,
-                tuple(r.id for r in triage.rules),
+                verdict.category,
+                verdict.rules,
                 row.text,
+                verdict.urgency,
             )
         )
     return evaluation
+
+
+def format_judges(by_judge: dict[str, Evaluation]) -> str:
+    """One line per way of judging: P0 caught (either urgency), high-urgency P0
+    precision, exact accuracy, and each priority's precision/recall."""
+
+    def figure(value: float | int | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    lines = ["judged three ways (P0 caught at either urgency; precision of high-urgency P0s)"]
+    lines.append(
+        f"  {'':<12}{'P0 caught':>10}{'high prec':>10}{'low':>5}{'exact':>7}  "
+        + "  ".join(f"{level} p/r" for level in LEVELS)
+    )
+    for way, ev in by_judge.items():
+        per = ev.per_level()
+        lines.append(
+            f"  {way:<12}{figure(ev.p0_caught()):>10}{figure(ev.high_urgency_precision()):>10}"
+            f"{ev.low_urgency():>5}{ev.accuracy():>7.3f}  "
+            + "  ".join(
+                f"{figure(per[level]['precision'])}/{figure(per[level]['recall'])}"
+                for level in LEVELS
+            )
+        )
+    return "\n".join(lines)
 
 
 def format_report(name: str, evaluation: Evaluation) -> str:
