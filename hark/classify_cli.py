@@ -1,7 +1,9 @@
 """``hark classify``: JSON Lines in, the same objects with their triage out.
 
-Streams: one line is read, classified and written (and flushed) at a time, so input of any
-size runs in constant memory and a live feed gets each answer as soon as it is ready.
+Streams in batches: from a pipe (a live feed), one line at a time, each answer written and
+flushed as soon as it is ready; from a file (``hark classify < mentions.jsonl``), lines in
+batches (``--batch``), so that the learned second opinion vectorizes many texts in one pass.
+Either way input of any size runs in constant memory.
 A line that cannot be classified yields an error object in its place on stdout (output
 lines stay aligned with input lines) and a message on stderr; the run goes on, and the
 exit status is 1 if any line was refused.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -19,7 +22,7 @@ import click
 
 from hark.json_lines import BadJson, parse_json
 from hark.rules_cli import load_engine, rules_option
-from rules import Engine
+from rules import Engine, Triage
 from vocabulary.channels import CHANNELS
 
 
@@ -29,14 +32,25 @@ class LineRefused(ValueError):
         self.code = code
 
 
+FILE_BATCH = 256
+
+
 @click.command()
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help=f"Lines classified together (default: {FILE_BATCH} from a file, 1 from a pipe).",
+)
 @rules_option
-def classify(rules_path: Path | None) -> None:
+def classify(batch: int | None, rules_path: Path | None) -> None:
     """Read JSONL on stdin (text, optional channel, id...); write it back with priority,
-    category, kind, score and rules added."""
+    urgency (on a P0: high or low), category, kind, score and rules added."""
     engine = load_engine(rules_path)
+    if batch is None:
+        batch = FILE_BATCH if stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode) else 1
     try:
-        refused = classify_stream(engine, sys.stdin.buffer, sys.stdout, sys.stderr)
+        refused = classify_stream(engine, sys.stdin.buffer, sys.stdout, sys.stderr, batch)
     except BrokenPipeError:  # the reader stopped (| head): nobody is left to tell
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         sys.exit(1)
@@ -46,21 +60,42 @@ def classify(rules_path: Path | None) -> None:
     sys.exit(1 if refused else 0)
 
 
-def classify_stream(engine: Engine, source: BinaryIO, out: TextIO, err: TextIO) -> int:
-    """Classify every line of ``source``; return how many lines were refused."""
+def classify_stream(
+    engine: Engine, source: BinaryIO, out: TextIO, err: TextIO, batch: int = 1
+) -> int:
+    """Classify every line of ``source``, ``batch`` lines at a time; return how many lines
+    were refused."""
     refused = 0
+    pending: list[tuple[int, dict | LineRefused]] = []
     for number, raw in enumerate(source, start=1):
         if not raw.strip():
             continue
         try:
-            message = _parse(raw)
-            result = {**message, **_triage_fields(engine, message)}
+            pending.append((number, _parse(raw)))
         except LineRefused as problem:
+            pending.append((number, problem))
+        if len(pending) >= batch:
+            refused += _answer(engine, pending, out, err)
+            pending = []
+    return refused + _answer(engine, pending, out, err)
+
+
+def _answer(
+    engine: Engine, pending: list[tuple[int, dict | LineRefused]], out: TextIO, err: TextIO
+) -> int:
+    """Write the answers to ``pending`` lines in their order; return how many were refused."""
+    messages = [item for _, item in pending if isinstance(item, dict)]
+    triages = iter(engine.classify_batch([(m["text"], m.get("channel")) for m in messages]))
+    refused = 0
+    for number, item in pending:
+        if isinstance(item, LineRefused):
             refused += 1
-            err.write(f"line {number}: {problem}\n")
-            result = {"line": number, "error": {"code": problem.code, "message": str(problem)}}
+            err.write(f"line {number}: {item}\n")
+            result = {"line": number, "error": {"code": item.code, "message": str(item)}}
+        else:
+            result = {**item, **_triage_fields(next(triages))}
         out.write(_json_line(result))
-        out.flush()  # a live feed (tail -f | hark classify) sees each answer at once
+    out.flush()  # a live feed (tail -f | hark classify) sees each answer at once
     return refused
 
 
@@ -96,10 +131,11 @@ def _parse(raw: bytes) -> dict:
     return message
 
 
-def _triage_fields(engine: Engine, message: dict) -> dict:
-    triage = engine.classify(message["text"], message.get("channel"))
-    return {
-        "priority": triage.priority,
+def _triage_fields(triage: Triage) -> dict:
+    fields: dict = {"priority": triage.priority}
+    if triage.urgency is not None:
+        fields["urgency"] = triage.urgency
+    return fields | {
         "category": triage.category,
         "kind": triage.kind,
         "score": triage.score,

@@ -81,14 +81,15 @@ def explain(text: str, channel: str | None, as_json: bool, rules_path: Path | No
     if as_json:
         click.echo(json.dumps(triage.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(format_explanation(engine, triage))
+    click.echo(format_explanation(engine, triage, text))
 
 
-def format_explanation(engine: Engine, triage: Triage) -> str:
+def format_explanation(engine: Engine, triage: Triage, text: str = "") -> str:
     level = engine.rulebook.priorities[triage.priority]
+    urgency = f" at {triage.urgency} urgency" if triage.urgency else ""
     lines = [
         f"{triage.priority} ({level.label})  category: {triage.category}  kind: {triage.kind}"
-        f"  score: {triage.score:g}" + ("  pages the on-call" if triage.pages else ""),
+        f"  score: {triage.score:g}" + (f"  pages the on-call{urgency}" if triage.pages else ""),
         "scores: "
         + "  ".join(f"{name} {value:g}" for name, value in triage.scores.items())
         + f"  (threshold {engine.rulebook.threshold:g})",
@@ -102,7 +103,28 @@ def format_explanation(engine: Engine, triage: Triage) -> str:
                 f"      {match.condition} {match.pattern!r} matched {match.text!r}"
                 f" at {match.start}-{match.end}"
             )
+    for rule_id in triage.set_aside:
+        lines.append(
+            f"  set aside for P0: {rule_id} (a counter-signal in another clause than every"
+            " P0 signal: it lowers the urgency, not the priority)"
+        )
+    if triage.model is not None:
+        lines += _model_lines(engine, triage.model, text)
     return "\n".join(lines)
+
+
+def _model_lines(engine: Engine, model: dict[str, float], text: str) -> list[str]:
+    """The second opinion: each priority's probability, and for the most probable one
+    (and P0, if it is not that) the n-grams of the text that moved it most."""
+    lines = ["model: " + "  ".join(f"{level} {model.get(level, 0.0):.2f}" for level in LEVELS)]
+    top = max(LEVELS, key=lambda level: model.get(level, 0.0))
+    if engine.second_opinion is None or not text:
+        return lines
+    for level in dict.fromkeys((top, "P0")):
+        moved = engine.second_opinion.reasons(text, level, 8)
+        shown = ", ".join(f"{ngram!r} {weight:+.2f}" for ngram, weight in moved)
+        lines.append(f"  moved {level}: {shown or '(nothing in this text)'}")
+    return lines
 
 
 @rules.command()

@@ -386,18 +386,16 @@ class Engine:
         )
 
     def _urgency(self, fired: list[FiredRule], far: set[str]) -> str:
-        """ "high" or "low" for a P0 (see ``rules.schema.Urgency``)."""
-        if far:
-            return "low"
-        if not self._asks_about_top:
-            return "high"
+        """ "high" or "low" for a P0 (see ``rules.schema.Urgency``): strong rules, or rules
+        the model agrees with, page at high urgency whatever was set aside; without a
+        second opinion, a P0 is high unless a counter-signal was set aside."""
         rules_alone = round(
             sum(r.weight for r in fired if _TOP in r.levels and not _is_model(r)), 3
         )
         model_agrees = any(_is_model(r) and _TOP in r.levels and r.weight > 0 for r in fired)
         if rules_alone >= self._strong or (model_agrees and rules_alone >= self._threshold):
             return "high"
-        return "low"
+        return "high" if not self._asks_about_top and not far else "low"
 
 
 def _is_model(rule: FiredRule) -> bool:
