@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from rules import Engine, Problem, RulebookError, parse_rulebook
+from classifier.model_file import ModelFileError, TriageModel, load_model
+from rules import LEVELS, Engine, Problem, Rulebook, RulebookError, parse_rulebook
 
 log = logging.getLogger(__name__)
 MAX_RULEBOOK_BYTES = 10_000_000  # the shipped rulebook is about 47 kB
@@ -33,7 +34,31 @@ def read_rulebook(path: str | os.PathLike) -> Engine:
         raise RulebookError(
             [Problem(str(path), 1, "-", "-", f"cannot read rulebook: {reason}")]
         ) from None
-    return Engine(parse_rulebook(text, str(path)))
+    rulebook = parse_rulebook(text, str(path))
+    model = _second_opinion(path, text, rulebook) if rulebook.model_file else None
+    return Engine(rulebook, model)
+
+
+def model_path(rulebook_path: Path, rulebook: Rulebook) -> Path | None:
+    """Where the rulebook's ``model_file`` is: relative to the rulebook's folder."""
+    if rulebook.model_file is None:
+        return None
+    return rulebook_path.parent / rulebook.model_file
+
+
+def _second_opinion(path: Path, text: str, rulebook: Rulebook) -> TriageModel:
+    """The model the rulebook names, checked against what it predicts; a file that is
+    missing, corrupt or trained for other levels or categories is one problem at the
+    rulebook's ``model_file`` line, saying what to do."""
+    found = model_path(path, rulebook)
+    assert found is not None
+    try:
+        return load_model(found, levels=LEVELS, categories=tuple(rulebook.categories))
+    except ModelFileError as error:
+        line = next(
+            (n for n, row in enumerate(text.splitlines(), 1) if row.startswith("model_file:")), 1
+        )
+        raise RulebookError([Problem(str(path), line, "-", "model_file", str(error))]) from None
 
 
 def _rulebook_text(path: Path) -> str:
@@ -50,7 +75,7 @@ def _rulebook_text(path: Path) -> str:
 @dataclass
 class _Loaded:
     engine: Engine
-    signature: tuple[int, int]
+    signature: tuple[int, ...]
 
 
 class RulebookReloader:
@@ -63,7 +88,8 @@ class RulebookReloader:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.last_problems: list[Problem] = []
-        self._loaded = _Loaded(read_rulebook(self.path), self._signature())
+        engine = read_rulebook(self.path)
+        self._loaded = _Loaded(engine, self._signature(engine))
 
     @property
     def engine(self) -> Engine:
@@ -76,7 +102,7 @@ class RulebookReloader:
 
     def reload_if_changed(self) -> bool:
         """Reload when the file's mtime or size changed; True when a new rulebook is active."""
-        signature = self._signature()
+        signature = self._signature(self._loaded.engine)
         if signature == self._loaded.signature:
             return False
         try:
@@ -89,13 +115,23 @@ class RulebookReloader:
             log.error("rulebook %s is invalid; keeping the last good one:\n%s", self.path, error)
             return False
         self.last_problems = []
-        self._loaded = _Loaded(engine, signature)
+        self._loaded = _Loaded(engine, self._signature(engine))
         log.info("rulebook %s reloaded: %d rules", self.path, len(engine.rulebook.rules))
         return True
 
-    def _signature(self) -> tuple[int, int]:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return (0, 0)
-        return (stat.st_mtime_ns, stat.st_size)
+    def _signature(self, engine: Engine) -> tuple[int, ...]:
+        """The rulebook's mtime and size, and those of the model file ``engine``'s rulebook
+        names: a retrained model is picked up like an edited rulebook (and a bad one
+        refused the same way)."""
+        files = [self.path]
+        found = model_path(self.path, engine.rulebook)
+        files += [found] if found else []
+        signature: list[int] = []
+        for file in files:
+            try:
+                stat = file.stat()
+            except OSError:
+                signature += [0, 0]
+                continue
+            signature += [stat.st_mtime_ns, stat.st_size]
+        return tuple(signature)
