@@ -46,6 +46,28 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class PriorityCorrection(_Record):
+    """A person's change to a stored mention's priority, kept beside the triage it changed:
+    ``StoredMention.triage.priority`` is the corrected level, this says what the rules
+    said and who changed it, when and why (the latest correction, when there were
+    several; every one is kept as a label by ``desk.corrections``)."""
+
+    by: str
+    at: Moment
+    from_priority: str  # the level before this correction
+    to_priority: str
+    reason: str
+    engine_priority: str  # what the rulebook said, before any correction
+    engine_urgency: str | None = None
+
+    def describe(self) -> str:
+        """The note shown beside the priority, e.g. "corrected from P0 by rosa: a joke, not a
+        report", and what the rules said when that was neither level."""
+        said = f"; the rules said {self.engine_priority}"
+        rules = said if self.engine_priority not in (self.from_priority, self.to_priority) else ""
+        return f"corrected from {self.from_priority} by {self.by}: {self.reason}{rules}"
+
+
 class StoredMention(_Record):
     """A mention as the triage job stores it: the ``monitor.mention.Mention`` fields (the
     raw payload included), its triage, when it was triaged and where it is in the desk."""
@@ -66,6 +88,7 @@ class StoredMention(_Record):
     triage: TriageRecord
     triaged_at: Moment
     status: MentionStatus = "new"
+    correction: PriorityCorrection | None = None  # a person changed ``triage.priority``
 
     @classmethod
     def triaged(
@@ -79,10 +102,17 @@ class StoredMention(_Record):
     def priority(self) -> str:
         return self.triage.priority
 
+    @property
+    def engine_priority(self) -> str:
+        """The level the rulebook gave, whatever a person changed it to since."""
+        return self.correction.engine_priority if self.correction else self.triage.priority
+
     def public(self) -> dict[str, Any]:
         """The API's shape: everything but the raw payload, which may hold what the sender
-        never meant to show (an e-mail's headers, a webhook's whole body)."""
-        return self.model_dump(mode="json", exclude={"raw"})
+        never meant to show (an e-mail's headers, a webhook's whole body). ``correction``
+        appears only on a mention a person re-prioritized."""
+        hidden = {"raw"} if self.correction else {"raw", "correction"}
+        return self.model_dump(mode="json", exclude=hidden)
 
 
 class Draft(_Record):
