@@ -44,7 +44,7 @@ class NaiveClassifier:
         self.rules = [
             (
                 rule.id,
-                [p for c in rule.match for p in _patterns(c)],
+                [p for c in rule.match or [] for p in _patterns(c)],
                 [_patterns(c) for c in rule.require],
                 [p for c in rule.unless for p in _patterns(c)],
             )
@@ -68,7 +68,7 @@ class NaiveClassifier:
 def floor_automaton(rulebook: Rulebook) -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
     for rule in rulebook.rules:
-        for condition in (*rule.match, *rule.require, *rule.unless):
+        for condition in (*(rule.match or []), *rule.require, *rule.unless):
             for matcher, patterns in condition.matchers():
                 forms_of = MATCHER_TYPES[matcher].literal_forms
                 if forms_of is None:  # a regex: no literal for the automaton
