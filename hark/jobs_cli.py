@@ -9,9 +9,9 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from hark.settings import Settings
-from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE
+from services.jobs import P0_TRIAGE_QUEUE, PAGING_QUEUE, TRIAGE_QUEUE
 
-QUEUES = (TRIAGE_QUEUE, PAGING_QUEUE)
+QUEUES = (P0_TRIAGE_QUEUE, TRIAGE_QUEUE, PAGING_QUEUE)
 
 
 def _registries(connection):

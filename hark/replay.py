@@ -29,8 +29,8 @@ from hark.json_lines import BadJson, parse_json
 from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
+from hark.wiring import intake as build_intake
 from monitor.mention import InvalidMessage, Mention, incoming_mention
-from services.intake import Intake
 
 OFFSET_FIELD = "offset_s"
 COUNTS = ("enqueued", "duplicate", "refused")
@@ -126,8 +126,9 @@ def replay(path: Path | None, launch_day: bool, speed: float | None) -> None:
         source = path
     else:
         raise click.UsageError("give either PATH or --launch-day")
+    settings = Settings()
     try:
-        intake = Intake(connect(Settings()))
+        intake = build_intake(settings, connect(settings))  # P0s take the fast lane
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,7 @@ from pydantic import SecretStr
 from desk.config import DeskConfig
 from desk.drafts import load_templates
 from hark.redis_connection import ConfigError, connect
-from hark.rulebook_files import RulebookReloader, read_rulebook, shipped_rulebook_path
+from hark.rulebook_files import RulebookReloader, shipped_rulebook_path
 from hark.settings import Settings
 from monitor.imap_source import ImapPoller, ImapSettings
 from monitor.store import MonitorState
@@ -29,7 +30,7 @@ from monitor.x_poller import XPoller
 from oncall.config import DEFAULT_PAGE_RETRIES, OncallConfig, Pager
 from oncall.pagerduty import DryRunPager, PagerDutyEvents, PagerDutyRest
 from oncall.rotation import LocalRotation, PagerDutyRotation, ScheduleError
-from rules import RulebookError
+from rules import Engine, RulebookError
 from services.context import Services, utc_now
 from services.intake import Intake
 from vocabulary.channels import CHANNELS
@@ -37,6 +38,7 @@ from vocabulary.channels import CHANNELS
 log = logging.getLogger(__name__)
 
 ESCALATE_AFTER_ON_LAUNCH_DAY = timedelta(minutes=5)  # the playbook's launch-day window
+RULEBOOK_DOES_NOT_LOAD = "the rulebook does not load:"  # `hark worker` says it too
 
 
 def secret(value: SecretStr | None) -> str | None:
@@ -45,6 +47,23 @@ def secret(value: SecretStr | None) -> str | None:
 
 def rulebook_path(settings: Settings) -> Path:
     return Path(settings.rules) if settings.rules else shipped_rulebook_path()
+
+
+def active_rulebook(settings: Settings) -> RulebookReloader:
+    """The rulebook (HARK_RULES, or the shipped one), re-read when its file changes (the last
+    good one kept). When it does not load at start, a ``ConfigError`` with the worker's
+    message: every process that accepts mentions classifies them (to pick their lane), so
+    each refuses to start without its rulebook, and says so the same way."""
+    try:
+        return RulebookReloader(rulebook_path(settings))
+    except RulebookError as error:
+        raise ConfigError(f"{RULEBOOK_DOES_NOT_LOAD}\n{error}") from None
+
+
+def intake(settings: Settings, connection: redis.Redis) -> Intake:
+    """What accepts mentions in ``hark replay`` and ``hark poll``: it classifies each with
+    the active rulebook, so that P0s take the fast lane (``services.intake``)."""
+    return Intake(connection, active_rulebook(settings).current)
 
 
 def shipped_schedule_path() -> Path:
@@ -160,8 +179,9 @@ def _require_http_url(variable: str, url: str) -> None:
 def pollers(
     settings: Settings, connection: redis.Redis, interval_s: float
 ) -> list[XPoller | ImapPoller]:
-    """One poller per configured source; a ConfigError names what to set."""
-    intake, state = Intake(connection), MonitorState(connection)
+    """One poller per configured source, with an intake on the active rulebook; a
+    ConfigError names what to set (or says that the rulebook does not load)."""
+    mention_sink, state = intake(settings, connection), MonitorState(connection)
     clock = utc_now
     found: list[XPoller | ImapPoller] = []
     if settings.x_bearer_token:
@@ -176,7 +196,7 @@ def pollers(
         found.append(
             XPoller(
                 api,
-                intake,
+                mention_sink,
                 state,
                 clock,
                 time.sleep,
@@ -204,7 +224,7 @@ def pollers(
             settings.imap_mailbox,
             settings.imap_cafile,
         )
-        found.append(ImapPoller(imap, intake, state, clock, interval_s=interval_s))
+        found.append(ImapPoller(imap, mention_sink, state, clock, interval_s=interval_s))
     if not found:
         raise ConfigError(
             "no source to poll: set HARK_X_BEARER_TOKEN (with HARK_X_USER_ID or "
@@ -246,16 +266,24 @@ def worker_services_from_settings(settings: Settings, connection: redis.Redis) -
     )
 
 
-def web_services(settings: Settings, connection: redis.Redis, poster: XPoster | None) -> Services:
+def web_services(
+    settings: Settings,
+    connection: redis.Redis,
+    poster: XPoster | None,
+    engine: Callable[[], Engine],
+) -> Services:
     """The web process's: it pages (Acknowledge, Resolve) with the worker's settings,
     drafts with the same templates and posts approved replies on X with ``poster``
-    (``x_poster(settings)``); it triages nothing, so it holds no rulebook."""
+    (``x_poster(settings)``). It triages nothing, but the mentions it accepts (the API,
+    the GitHub webhook) are classified with ``engine`` (``active_rulebook(settings).current``)
+    to pick their lane (``Intake.for_services``)."""
     return Services(
         connection=connection,
         oncall=oncall_config(settings),
         desk=desk_config(settings),
         pager=pager(settings),
         x_poster=poster,
+        engine=engine,
     )
 
 
@@ -274,14 +302,14 @@ def build_web_app(settings: Settings) -> Flask:
         )
     try:
         users = WatchedUsers(settings.users_file) if settings.users_file else None
-        rulebook = read_rulebook(rulebook_path(settings))
-    except (UsersFileError, RulebookError) as error:
+    except UsersFileError as error:
         raise ConfigError(str(error)) from None
+    rulebook = active_rulebook(settings)
     connection = connect(settings)
     try:
         return create_app(
             redis=connection,
-            services=web_services(settings, connection, poster),
+            services=web_services(settings, connection, poster, rulebook.current),
             rotation_source=who_is_on_call,
             api_token=secret(settings.api_token),
             github_webhook_secret=secret(settings.github_webhook_secret),
@@ -289,7 +317,7 @@ def build_web_app(settings: Settings) -> Flask:
             secret_key=secret(settings.secret_key),
             users=users,
             insecure_cookies=settings.insecure_cookies,
-            rulebook=rulebook,
+            rulebook=rulebook.engine,  # the Rules page shows the rulebook read at start
             metrics_public=settings.metrics_public,
         )
     except ValueError as error:  # e.g. a HARK_SECRET_KEY too short to sign sessions

@@ -1,5 +1,10 @@
 """``hark worker``: RQ workers that triage mentions and page, with the RQ scheduler.
 
+A worker serves its queues in the order of ``services.jobs.WORKER_QUEUES``: paging, then
+the P0 lane (mentions the intake classified P0), then the normal triage queue. RQ takes the
+first queue that has a job each time it picks one, so a P0 and its page wait for the jobs
+already in hand and for other P0 work, never for a burst of ordinary triage.
+
 Departures from RQ's defaults, so that a dead worker or a Redis restart costs seconds,
 not minutes, and never a page (docs/RELIABILITY.md has the tests and figures):
 
@@ -30,7 +35,7 @@ from rq.serializers import JSONSerializer
 
 from hark.scheduler import ParentBoundScheduler
 from services.context import Services
-from services.jobs import PAGING_QUEUE, TRIAGE_QUEUE, ServiceJob
+from services.jobs import WORKER_QUEUES, ServiceJob
 
 MAINTENANCE_INTERVAL_S = 15
 ABANDONED_GRACE_S = 5
@@ -38,13 +43,14 @@ _log = logging.getLogger("hark.worker")
 
 
 def run_worker(services: Services, *, burst: bool = False, with_scheduler: bool = True) -> bool:
-    """Work the paging and triage queues (paging first) with ``services`` (built by
-    ``hark.wiring``); with ``burst``, until they are empty. True if every job passed."""
+    """Work the paging, P0 triage and triage queues, in that order, with ``services``
+    (built by ``hark.wiring``); with ``burst``, until they are empty. True if every job
+    passed."""
     connection = services.connection
     while True:
         queues = [
             Queue(name, connection=connection, serializer=JSONSerializer, job_class=ServiceJob)
-            for name in (PAGING_QUEUE, TRIAGE_QUEUE)
+            for name in WORKER_QUEUES
         ]
         try:  # RQ's constructor talks to Redis (CLIENT SETNAME): it can lose it too
             worker = HarkWorker(

@@ -15,7 +15,14 @@ from rq.job import Job
 from services.context import Services
 
 TRIAGE_QUEUE = "triage"
+# The fast lane: mentions the intake classified P0, so that a P0 in a burst does not wait
+# behind the burst (the intake picks the lane; the triage job itself is the same).
+P0_TRIAGE_QUEUE = "p0-triage"
 PAGING_QUEUE = "paging"
+# The order a worker serves them in. Paging first: a page is the last step of a P0 already
+# triaged (oldest P0 work first), and with grouping a storm of P0 reports pages once, so the
+# page never waits behind the storm's other triages. Then the P0 lane, then everything else.
+WORKER_QUEUES = (PAGING_QUEUE, P0_TRIAGE_QUEUE, TRIAGE_QUEUE)
 
 
 class ServiceJob(Job):
