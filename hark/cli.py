@@ -8,6 +8,8 @@ import click
 
 from hark.classify_cli import classify
 from hark.jobs_cli import jobs
+from hark.labels_cli import labels
+from hark.model_cli import model
 from hark.poll_cli import poll
 from hark.replay import replay
 from hark.rules_cli import rules
@@ -32,7 +34,8 @@ def settings() -> None:
 
 cli.add_command(rules)
 cli.add_command(classify)
-for command in (worker, replay, web, poll, report, run, users, jobs):
+cli.add_command(model)
+for command in (worker, replay, web, poll, report, run, users, jobs, labels):
     cli.add_command(command)
 
 

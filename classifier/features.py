@@ -1,0 +1,93 @@
+"""How a message becomes the model's input: scikit-learn's ``HashingVectorizer`` over
+character n-grams, then ``TfidfTransformer`` for sublinear term frequencies and unit length.
+
+The hashing vectorizer is stateless (an n-gram's column is its hash), so a model file stores
+these settings and no vocabulary. Only the first ``max_chars`` characters of a message are
+read: a title and the start of the body decide a priority, and a 1 MB paste then costs what
+a tweet does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import scipy.sparse as sp  # type: ignore[import-untyped]
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sklearn.feature_extraction import FeatureHasher  # type: ignore[import-untyped]
+from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
+    HashingVectorizer,
+    TfidfTransformer,
+)
+
+Analyzer = Literal["char_wb", "char", "word"]
+MAX_N_FEATURES = 2**20  # a model's coefficients are held dense: 4 levels x 8 bytes x this
+
+
+class FeatureSettings(BaseModel):
+    """Everything needed to rebuild the vectorizer: a model file's ``features`` object.
+
+    The two constant fields name what the settings are for, so that a file written for
+    another kind of vectorizer is refused rather than misread.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    vectorizer: Literal["HashingVectorizer"] = "HashingVectorizer"
+    weighting: Literal["TfidfTransformer(sublinear_tf, l2)"] = "TfidfTransformer(sublinear_tf, l2)"
+    analyzer: Analyzer = "char_wb"
+    ngram_range: tuple[int, int] = (2, 5)
+    n_features: int = Field(default=2**18, ge=2, le=MAX_N_FEATURES)
+    max_chars: int = Field(default=2_000, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _ngram_range_in_order(self) -> FeatureSettings:
+        low, high = self.ngram_range
+        if not 1 <= low <= high <= 10:
+            raise ValueError(f"ngram_range {list(self.ngram_range)} is not 1 <= min <= max <= 10")
+        return self
+
+
+class Features:
+    """The vectorizer and weighting a model was trained with, rebuilt from its settings."""
+
+    def __init__(self, settings: FeatureSettings) -> None:
+        self.settings = settings
+        self.vectorizer = HashingVectorizer(
+            analyzer=settings.analyzer,
+            ngram_range=settings.ngram_range,
+            n_features=settings.n_features,
+            lowercase=True,
+            alternate_sign=False,
+            norm=None,
+            # Words of one letter count (a CJK character is one); unused by char analyzers.
+            token_pattern=r"(?u)\b\w+\b" if settings.analyzer == "word" else None,
+        )
+        # Without idf the transformer learns nothing: fitting it on an empty row only tells
+        # scikit-learn it is ready.
+        self.weighting = TfidfTransformer(use_idf=False, sublinear_tf=True, norm="l2")
+        self.weighting.fit(sp.csr_matrix((1, settings.n_features)))
+        self._analyze = self.vectorizer.build_analyzer()
+        self._hasher = FeatureHasher(
+            n_features=settings.n_features, input_type="string", alternate_sign=False
+        )
+
+    def clip(self, text: str) -> str:
+        """The part of ``text`` the model reads: its first ``max_chars`` characters."""
+        return text[: self.settings.max_chars]
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """One row per text: weighted n-gram counts, each row of unit length."""
+        counts = self.vectorizer.transform([self.clip(text) for text in texts])
+        return self.weighting.transform(counts)
+
+    def ngrams(self, text: str) -> list[str]:
+        """The distinct n-grams the model sees in ``text``, sorted."""
+        return sorted(set(self._analyze(self.clip(text))))
+
+    def columns(self, ngrams: Sequence[str]) -> list[int]:
+        """Each n-gram's column, hashed exactly as the vectorizer hashes it."""
+        if not ngrams:
+            return []
+        hashed = self._hasher.transform([[ngram] for ngram in ngrams]).tocsr()
+        return [int(column) for column in hashed.indices]
