@@ -30,6 +30,8 @@ from oncall.records import (
     PageFacts,
     RuleExplanation,
     Status,
+    Urgency,
+    dedup_key_for,
     timeline_entry,
 )
 from rules import normalize
@@ -92,36 +94,65 @@ class IncidentStore:
         now: datetime,
         window: timedelta,
         on_opened: OnOpened | None = None,
+        on_raised: OnOpened | None = None,
     ) -> tuple[Incident, str]:
-        """File a P0 report; returns the incident and "opened", "joined", "reopened" or
-        "known" (this mention was filed before: a re-run job).
+        """File a P0 report; returns the incident and "opened", "joined", "reopened",
+        "raised" (a high-urgency report of an open possible P0: it joined and made the
+        incident high urgency) or "known" (this mention was filed before: a re-run job, or
+        a person's correction of a mention already filed).
 
-        ``on_opened(pipeline, incident)`` runs for "opened" and "reopened" inside the
-        transaction that saves the incident, so that whatever it queues (the page) is
-        written together with the incident or not at all: a worker killed in between
-        cannot leave an incident that was filed but never paged."""
+        ``on_opened(pipeline, incident)`` runs for "opened" and "reopened", and
+        ``on_raised(pipeline, incident)`` for "raised", inside the transaction that saves
+        the incident, so that whatever they queue (the pages) is written together with the
+        incident or not at all: a worker killed in between cannot leave an incident that
+        was filed but never paged.
+
+        An incident takes the urgency of the report that opens it, or reopens it (a
+        reopened incident is paged afresh); a report joining it raises a possible P0 to
+        high urgency but never lowers one."""
+        urgency = report_urgency(triage)
         with self._locked():
             known = self.connection.get(OF_MENTION.format(mention=report.mention_id))
             if known:
-                return self._require(known.decode()), "known"
-            found = self._match(report, triage, now, window)
-            if found is None:
-                incident, outcome = open_incident(report, triage, now), "opened"
+                incident = self._require(known.decode())
+                if not _raises(incident, urgency):
+                    return incident, "known"
+                incident, outcome = _raised_by(incident, report, now), "raised"
             else:
-                outcome = "reopened" if found.status == "resolved" else "joined"
-                incident = found.with_report(report, now, MAX_LINKS)
-                if outcome == "reopened":
-                    incident = incident.moved(
-                        "triggered", now, "reopened", "a new report after resolution"
-                    )
+                found = self._match(report, triage, now, window)
+                incident, outcome = _filed(found, report, triage, now, urgency)
+            callback = on_raised if outcome == "raised" else on_opened
             with self.connection.pipeline(transaction=True) as pipe:
                 pipe.multi()  # explicit, as RQ's enqueue into this pipeline expects
                 pipe.set(OF_MENTION.format(mention=report.mention_id), incident.id)
                 self._save(incident, pipe)
-                if on_opened is not None and outcome in ("opened", "reopened"):
-                    on_opened(pipe, incident)
+                if callback is not None and outcome != "joined":
+                    callback(pipe, incident)
                 pipe.execute()
             return incident, outcome
+
+    def raise_urgency(
+        self, incident_id: str, now: datetime, detail: str, on_raised: OnOpened
+    ) -> tuple[Incident, bool]:
+        """Confirm a possible P0: high urgency, noted as "confirmed" with ``detail``, and
+        ``on_raised(pipeline, incident)`` (its pages) in the transaction that saves it.
+        Returns (the incident, whether it changed): a high-urgency incident is left as it
+        is. Raises ``IncidentError`` for a resolved one (a new report reopens it)."""
+        with self._locked():
+            incident = self._require(incident_id)
+            if incident.urgency == "high":
+                return incident, False
+            if incident.status == "resolved":
+                raise IncidentError(
+                    f"{incident_id} is resolved: it cannot be confirmed (a new report reopens it)"
+                )
+            raised = incident.raised(now, "confirmed", detail)
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.multi()
+                self._save(raised, pipe)
+                on_raised(pipe, raised)
+                pipe.execute()
+            return raised, True
 
     def _match(
         self, report: IncidentReport, triage: TriageRecord, now: datetime, window: timedelta
@@ -191,8 +222,12 @@ class IncidentStore:
             return noted
 
     def by_dedup_key(self, dedup_key: str) -> Incident | None:
-        prefix = "hark-"
-        return self.get(dedup_key[len(prefix) :]) if dedup_key.startswith(prefix) else None
+        """The incident whose alert has (or had) this PagerDuty key, at either urgency."""
+        prefix, low = "hark-", "-low"
+        if not dedup_key.startswith(prefix):
+            return None
+        incident_id = dedup_key[len(prefix) :]
+        return self.get(incident_id[: -len(low)] if incident_id.endswith(low) else incident_id)
 
     def list(
         self, status: str | None, limit: int, cursor: str | None
@@ -260,13 +295,16 @@ def open_incident(report: IncidentReport, triage: TriageRecord, now: datetime) -
     """A new incident for the first report of a problem."""
     incident_id = f"inc-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
     title = " ".join(redact(report.text).split())[:160]
+    urgency = report_urgency(triage)
+    kind = " (a possible P0, low urgency)" if urgency == "low" else ""
     return Incident(
         id=incident_id,
         status="triggered",
         priority=triage.priority,
         category=triage.category,
         rule=_top_rule(triage),
-        dedup_key=f"hark-{incident_id}",
+        dedup_key=dedup_key_for(incident_id, urgency),
+        urgency=urgency,
         title=title,
         opened_at=now,
         updated_at=now,
@@ -276,8 +314,52 @@ def open_incident(report: IncidentReport, triage: TriageRecord, now: datetime) -
         links=(report.url,) if report.url else (),
         explanation=_explanation(triage),
         words=tuple(sorted(content_words(report.text))),
-        timeline=(timeline_entry(now, "opened", f"{report.channel} report: {title[:100]}"),),
+        timeline=(timeline_entry(now, "opened", f"{report.channel} report{kind}: {title[:100]}"),),
     )
+
+
+def report_urgency(triage: TriageRecord) -> Urgency:
+    """A report's urgency: its triage's, and high when it has none (below P0, or a triage
+    stored before urgency existed)."""
+    return "low" if triage.urgency == "low" else "high"
+
+
+def _raises(incident: Incident, urgency: Urgency) -> bool:
+    """A report at ``urgency`` makes this open possible P0 a sure one."""
+    return urgency == "high" and incident.urgency == "low" and incident.status != "resolved"
+
+
+def _filed(
+    found: Incident | None,
+    report: IncidentReport,
+    triage: TriageRecord,
+    now: datetime,
+    urgency: Urgency,
+) -> tuple[Incident, str]:
+    """A new report filed: a new incident, or ``found`` (the one it belongs to) joined,
+    reopened or raised by it; with the outcome ``record_report`` returns."""
+    if found is None:
+        return open_incident(report, triage, now), "opened"
+    joined = found.with_report(report, now, MAX_LINKS)
+    if found.status == "resolved":
+        return _reopened(joined, now, urgency), "reopened"
+    if _raises(found, urgency):
+        return _raised_by(joined, report, now), "raised"
+    return joined, "joined"
+
+
+def _raised_by(incident: Incident, report: IncidentReport, now: datetime) -> Incident:
+    detail = (
+        f"a high-urgency {report.channel} report joined: paged again at high urgency on"
+        f" {dedup_key_for(incident.id, 'high')}; the low-urgency alert is resolved"
+    )
+    return incident.raised(now, "raised", detail)
+
+
+def _reopened(incident: Incident, now: datetime, urgency: Urgency) -> Incident:
+    """A resolved incident triggered again by a new report, paged afresh at its urgency."""
+    detail = "a new report after resolution" + (", a possible P0" if urgency == "low" else "")
+    return incident.moved("triggered", now, "reopened", detail).at_urgency(urgency)
 
 
 def _top_rule(triage: TriageRecord) -> str | None:

@@ -28,7 +28,12 @@ def _iso(moment: datetime) -> str:
 # (pydantic's own form would write "Z").
 Timestamp = Annotated[AwareDatetime, PlainSerializer(_iso, return_type=str)]
 Status = Literal["triggered", "acknowledged", "resolved", "escalated", "page-failed"]
-PageAction = Literal["trigger", "escalate", "acknowledge", "resolve"]
+# "resolve-low": resolve the low-urgency alert ("hark-<id>-low") that a confirmation or a
+# high-urgency report superseded with a high-urgency one (on "hark-<id>").
+PageAction = Literal["trigger", "escalate", "acknowledge", "resolve", "resolve-low"]
+# How sure a P0 incident is (``rules.schema.Urgency``): "low" is a possible P0, paged at the
+# rulebook's low severity on its own PagerDuty key until someone confirms or downgrades it.
+Urgency = Literal["high", "low"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -100,7 +105,9 @@ class Incident(BaseModel):
     priority: str
     category: str
     rule: str | None = None  # the first report's top paging rule: same rule, same incident
-    dedup_key: str  # PagerDuty's key for it: "hark-<id>"
+    # PagerDuty's key for its current alert: "hark-<id>", or "hark-<id>-low" while it is a
+    # possible P0 (``dedup_key_for``)
+    dedup_key: str
     title: str
     opened_at: Timestamp
     updated_at: Timestamp
@@ -111,6 +118,7 @@ class Incident(BaseModel):
     explanation: tuple[RuleExplanation, ...]
     words: tuple[str, ...]  # content words of the first report, for grouping; not shown
     escalations: int = 0
+    urgency: Urgency = "high"  # from the report that opened it; stored before: high
     pages: tuple[PageRecord, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
 
@@ -174,8 +182,31 @@ class Incident(BaseModel):
             update["pages"] = (*self.pages, PageRecord(at=now, event=event, **given))
         return self.model_copy(update=update)
 
+    def at_urgency(self, urgency: Urgency) -> Incident:
+        """The incident at ``urgency``, paging on that urgency's PagerDuty key."""
+        return self.model_copy(
+            update={"urgency": urgency, "dedup_key": dedup_key_for(self.id, urgency)}
+        )
+
+    def raised(self, now: datetime, event: str, detail: str) -> Incident:
+        """A possible P0 made a sure one (confirmed, or a high-urgency report joined it):
+        high urgency, paging on "hark-<id>" from now on, the change noted."""
+        return self.at_urgency("high").model_copy(
+            update={
+                "updated_at": now,
+                "timeline": (*self.timeline, timeline_entry(now, event, detail)),
+            }
+        )
+
     def last_escalated_at(self) -> datetime | None:
         return max((e.at for e in self.timeline if e.event == "escalated"), default=None)
+
+
+def dedup_key_for(incident_id: str, urgency: Urgency) -> str:
+    """The PagerDuty key an incident's alert has at ``urgency``. Low urgency has its own
+    key so that confirming the incident raises a new, critical alert: PagerDuty folds a
+    trigger on an open alert's key into that alert, whose severity then stays as it was."""
+    return f"hark-{incident_id}" + ("-low" if urgency == "low" else "")
 
 
 def timeline_entry(

@@ -26,10 +26,15 @@ from oncall.pager_health import PagerHealth
 from oncall.pagerduty import PagingError
 from oncall.paging import build_event, escalation_summary
 from oncall.records import Incident, PageAction, PageFacts
-from services.context import Services, utc_now
+from rules.schema import Rulebook
+from services.context import NoRulebook, Services, utc_now
 from services.jobs import PAGING_QUEUE
 
 PAGE_TIMEOUT_S = 15  # one send: pdpyras times out after 10 s; RQ retries the rest
+# The actions that alert the on-call: when one of them cannot be sent, the incident is
+# page-failed. (A failed acknowledge or resolve, or the resolve of a superseded low-urgency
+# alert, is noted in the timeline; the on-call was paged.)
+ALERTING: frozenset[str] = frozenset({"trigger", "escalate"})
 
 
 def enqueue_page(
@@ -74,6 +79,16 @@ def schedule_escalation(
     )
 
 
+def page_raised(services: Services, incident: Incident, tag: str, pipeline: Pipeline) -> None:
+    """Queue the pages of a possible P0 made a sure one (confirmed, or a high-urgency
+    report joined it), in ``pipeline``'s transaction: first the trigger on the incident's
+    own key, at high severity, then the resolve of its low-urgency alert, so the on-call is
+    never left with neither; and an acknowledgement check for the new alert."""
+    enqueue_page(services, incident.id, "trigger", tag, pipeline)
+    enqueue_page(services, incident.id, "resolve-low", tag, pipeline)
+    schedule_escalation(services, incident.id, tag, pipeline)
+
+
 def page_incident(services: Services, incident_id: str, action: PageAction) -> dict[str, Any]:
     """Job: send one event (trigger, escalate, acknowledge, resolve) for the incident.
     Returns what RQ keeps as the job's result (JSON)."""
@@ -83,7 +98,7 @@ def page_incident(services: Services, incident_id: str, action: PageAction) -> d
     if incident is None:
         return {"incident": incident_id, "sent": False}
     mentions = MentionStore(connection)
-    event = build_event(incident, action, mentions, services.oncall.public_url)
+    event = build_event(incident, action, mentions, services.oncall.public_url, _rulebook(services))
     try:
         dedup_key = pager.send(event)
     except PagingError as error:
@@ -92,7 +107,7 @@ def page_incident(services: Services, incident_id: str, action: PageAction) -> d
             raise  # RQ retries; the failure callback notes it
         facts = PageFacts(action=action, config_error=True)
         store.note(incident_id, now, "page-error", f"{action}: {error}", facts)
-        if incident.status != "resolved":
+        if action in ALERTING and incident.status != "resolved":
             store.transition(incident_id, "page-failed", now, "page-failed", str(error))
         return {"incident": incident_id, "sent": False}
     if not pager.dry_run:
@@ -182,7 +197,7 @@ def page_failed(
         store.note(incident_id, now, "page-retry", f"{action}: {reason} (retrying)", facts)
         return
     incident = store.note(incident_id, now, "page-error", f"{action}: {reason} (gave up)", facts)
-    if incident.status not in {"resolved", "acknowledged"}:
+    if action in ALERTING and incident.status not in {"resolved", "acknowledged"}:
         store.transition(incident_id, "page-failed", now, "page-failed", f"{action}: {reason}")
 
 
@@ -193,6 +208,15 @@ def _failure_reason(exc_type: type | None, exc_value: object) -> str:
     if exc_type is not None and issubclass(exc_type, JobTimeoutException):
         return f"no answer within {PAGE_TIMEOUT_S} s"
     return str(exc_value)
+
+
+def _rulebook(services: Services) -> Rulebook | None:
+    """The active rulebook, whose severities a trigger carries (a worker has one; a process
+    without one pages with the schema's default severities)."""
+    try:
+        return services.engine().rulebook
+    except NoRulebook:
+        return None
 
 
 def _paging_queue(connection: Redis) -> Queue:

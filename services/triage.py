@@ -17,7 +17,7 @@ from oncall.incidents import IncidentStore
 from oncall.records import Incident, IncidentReport
 from rules.result import TriageRecord
 from services.context import Services
-from services.paging import enqueue_page, schedule_escalation
+from services.paging import enqueue_page, page_raised, schedule_escalation
 
 
 def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any]:
@@ -41,19 +41,31 @@ def file_report(
     services: Services, stored: StoredMention, triage: TriageRecord
 ) -> tuple[Incident, str]:
     """File a stored mention into an incident as ``triage`` says (the engine's, or a
-    person's correction to P0), and page: the incident and its page (with the escalation
-    check) are written in one transaction, so a filed incident is never left unpaged.
-    Returns the incident and the outcome ("opened", "joined", "reopened", or "known" for a
-    mention filed before). Idempotent, as ``IncidentStore.record_report`` is."""
+    person's correction to P0, which passes a triage of high urgency), and page: the
+    incident and its pages (with the escalation check) are written in one transaction, so
+    a filed incident is never left unpaged. Returns the incident and the outcome of
+    ``IncidentStore.record_report`` ("opened", "joined", "reopened", "raised", or "known"
+    for a mention filed before). Idempotent, as ``record_report`` is.
+
+    A high-urgency report of an open possible P0 raises it (``page_raised``): a
+    high-urgency trigger on the incident's own key, and the low-urgency alert resolved."""
 
     def page(pipeline: Pipeline, incident: Incident) -> None:  # in the filing transaction
         tag = str(len(incident.mentions))
         enqueue_page(services, incident.id, "trigger", tag, pipeline)
         schedule_escalation(services, incident.id, tag, pipeline)
 
+    def raised(pipeline: Pipeline, incident: Incident) -> None:
+        page_raised(services, incident, f"r{len(incident.mentions)}", pipeline)
+
     report = IncidentReport(
         mention_id=stored.id, channel=stored.channel, text=stored.text, url=stored.url
     )
     return IncidentStore(services.connection).record_report(
-        report, triage, services.clock(), services.oncall.group_window, on_opened=page
+        report,
+        triage,
+        services.clock(),
+        services.oncall.group_window,
+        on_opened=page,
+        on_raised=raised,
     )

@@ -1,7 +1,9 @@
-"""Incidents in the JSON API: the log, one incident, acknowledge and resolve.
+"""Incidents in the JSON API: the log, one incident, acknowledge and resolve, and confirm
+or downgrade a possible P0.
 
-Acknowledge and resolve change Hark's incident and send the matching event to PagerDuty
-through the paging queue (so a PagerDuty outage never loses the action).
+Each action changes Hark's incident and sends the matching events to PagerDuty through the
+paging queue (so a PagerDuty outage never loses the action), through the same service
+function as the page (``services.incidents``).
 """
 
 from __future__ import annotations
@@ -9,9 +11,17 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
-from services.incidents import UnknownIncident, action_named, change_incident
+from services.incidents import (
+    ReasonRequired,
+    UnknownIncident,
+    action_named,
+    change_incident,
+    confirm_incident,
+    downgrade_incident,
+)
 from web.auth import require_token
 from web.errors import ApiError
+from web.json_body import json_object, json_value
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
 MAX_LIMIT = 200  # as /api/mentions
@@ -54,7 +64,7 @@ def show(incident_id: str):
 def act(incident_id: str, action: str):
     chosen = action_named(action)
     if chosen is None:
-        raise ApiError(404, "not_found", "actions are acknowledge and resolve")
+        raise ApiError(404, "not_found", "actions are acknowledge, resolve, confirm and downgrade")
     try:
         incident, _ = change_incident(
             current_app.config["SERVICES"], incident_id, chosen, "from Hark"
@@ -64,3 +74,45 @@ def act(incident_id: str, action: str):
     except IncidentError as error:
         raise ApiError(409, "conflict", str(error)) from None
     return jsonify(incident.public())
+
+
+@bp.post("/<incident_id>/confirm")
+@require_token
+def confirm(incident_id: str):
+    """A possible P0 confirmed: paged at high urgency. Body (optional): ``{"by": name}``."""
+    is_json, _ = json_value()
+    person = _person(json_object() if is_json else {})  # checked as any body is
+    try:
+        incident = confirm_incident(current_app.config["SERVICES"], incident_id, person)
+    except UnknownIncident as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except IncidentError as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    return jsonify(incident.public())
+
+
+@bp.post("/<incident_id>/downgrade")
+@require_token
+def downgrade(incident_id: str):
+    """Not a P0: resolved, with the reason. Body: ``{"reason": text, "by": name}``."""
+    body = json_object()
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise ApiError(400, "invalid_field", "reason: a string saying why this is not a P0")
+    try:
+        incident = downgrade_incident(
+            current_app.config["SERVICES"], incident_id, _person(body), reason
+        )
+    except ReasonRequired as error:
+        raise ApiError(400, "invalid_field", str(error)) from None
+    except UnknownIncident as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except IncidentError as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    return jsonify(incident.public())
+
+
+def _person(body: object) -> str:
+    """Who acts, for the timeline: the body's ``by``, or the API."""
+    named = body.get("by") if isinstance(body, dict) else None
+    return f"{named.strip()} (API)" if isinstance(named, str) and named.strip() else "the API"

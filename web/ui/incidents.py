@@ -1,4 +1,5 @@
-"""The incident log (filtered, paged by cursor), one incident, and acknowledging or resolving it."""
+"""The incident log (filtered, paged by cursor), one incident, and acting on it: acknowledge
+or resolve, and confirm or downgrade (with a reason) a possible P0."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from desk.mentions import MentionStore
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
 from oncall.records import Incident
-from services.incidents import UnknownIncident, action_named, change_incident
+from services.incidents import (
+    ReasonRequired,
+    UnknownIncident,
+    action_named,
+    change_incident,
+    confirm_incident,
+    downgrade_incident,
+)
 from vocabulary.channels import CHANNELS
 from web.ui import _can_respond, _person, _redis, bp, requires
 
@@ -165,4 +173,35 @@ def incident_action(incident_id: str, action: str):
             flash(f"Incident {incident_id} is {incident.status}.", "ok")
         else:
             flash(f"Incident {incident_id} was already {incident.status}.", "ok")
+    return redirect(url_for("pages.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<incident_id>/confirm")
+@requires("responder")
+def incident_confirm(incident_id: str):
+    try:
+        confirm_incident(current_app.config["SERVICES"], incident_id, _person())
+    except UnknownIncident as error:
+        abort(404, str(error))
+    except IncidentError as error:
+        flash(f"Could not confirm: {error}", "error")
+    else:
+        flash(f"Incident {incident_id} is a P0 at high urgency: the on-call is paged.", "ok")
+    return redirect(url_for("pages.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<incident_id>/downgrade")
+@requires("responder")
+def incident_downgrade(incident_id: str):
+    reason = request.form.get("reason", "")
+    try:
+        incident = downgrade_incident(
+            current_app.config["SERVICES"], incident_id, _person(), reason
+        )
+    except UnknownIncident as error:
+        abort(404, str(error))
+    except (ReasonRequired, IncidentError) as error:
+        flash(f"Could not downgrade: {error}", "error")
+    else:
+        flash(f"Incident {incident_id} is {incident.status}: not a P0.", "ok")
     return redirect(url_for("pages.incident", incident_id=incident_id))
