@@ -112,6 +112,7 @@ def compute_metrics(
         "volume": _volume(received, since, until),
         "top_issues": _top_issues(received),
         "kb_candidates": _kb_candidates(received),
+        "overrides": _overrides(received),
         "targets": _targets(first_response, resolution, reopened, escalation),
     }
 
@@ -300,6 +301,37 @@ def _volume(mentions: list[StoredMention], since: datetime, until: datetime) -> 
         "by_priority": _tally((_mention_priority(mention) for mention in mentions), PRIORITIES),
         "per_hour": _per_hour(mentions, since, until),
     }
+
+
+# --- overrides: the team's corrections to triage ---------------------------------------
+
+
+def _overridden(mention: StoredMention) -> bool:
+    """A person changed its priority and it stands changed (a correction put back to what
+    the rules said is not an override)."""
+    return mention.correction is not None and mention.priority != mention.engine_priority
+
+
+def _overrides(mentions: list[StoredMention]) -> dict[str, Any]:
+    """Of the mentions received in the period, per priority the rules gave them: how many,
+    how many the team re-prioritized (and to what), and the share. In production this
+    is the measure of how far the team trusts the triage."""
+
+    def block(group: list[StoredMention]) -> dict[str, Any]:
+        changed = [mention for mention in group if _overridden(mention)]
+        return {
+            "mentions": len(group),
+            "corrected": len(changed),
+            "pct": _pct(len(changed), len(group)),
+            "to": _tally((mention.priority for mention in changed), PRIORITIES),
+        }
+
+    keys = _priority_keys(mention.engine_priority for mention in mentions)
+    by_priority = {
+        key: block([mention for mention in mentions if mention.engine_priority == key])
+        for key in keys
+    }
+    return {"total": block(mentions), "by_priority": by_priority}
 
 
 # --- top issues -----------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The support metrics and report for a period, read from the stores (the computing is in
-``desk.metrics`` and the Markdown in ``desk.report``, both pure)."""
+``desk.metrics`` and the Markdown in ``desk.report``, both pure; the override rate's
+section is written here)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from redis import Redis
 
@@ -45,4 +47,31 @@ def incident_facts(incident: Incident) -> IncidentFacts:
 
 
 def period_report(connection: Redis, period: Period, now: datetime) -> str:
-    return render_report(period_metrics(connection, period, now), period, now)
+    metrics = period_metrics(connection, period, now)
+    return render_report(metrics, period, now) + "\n" + override_section(metrics["overrides"])
+
+
+TRUST = (
+    "The share of mentions the team re-prioritized, by the priority the rules gave them: "
+    "in production, the measure of how far the team trusts the triage."
+)
+
+
+def override_text(block: Mapping[str, Any]) -> str:
+    """E.g. "3 of 40 re-prioritized (7.5%); now P1: 2, P3: 1", or "none received"."""
+    if not block["mentions"]:
+        return "none received"
+    share = f"{block['pct']:.1f}".removesuffix(".0")
+    text = f"{block['corrected']} of {block['mentions']} re-prioritized ({share}%)"
+    now = ", ".join(f"{level}: {count}" for level, count in block["to"].items() if count)
+    return f"{text}; now {now}" if now else text
+
+
+def override_section(overrides: Mapping[str, Any]) -> str:
+    """The report's override-rate section, in Markdown."""
+    lines = [
+        f"- {priority}: {override_text(block)}"
+        for priority, block in overrides["by_priority"].items()
+    ]
+    lines.append(f"- All: {override_text(overrides['total'])}")
+    return "## Override rate\n\n" + TRUST + "\n\n" + "\n".join(lines) + "\n"

@@ -1,22 +1,28 @@
-"""The JSON API: list triaged mentions; ingest a mention from any channel."""
+"""The JSON API: list triaged mentions; ingest a mention from any channel; correct a
+mention's priority."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
 from desk.mentions import STATUSES, MentionStore
 from monitor.mention import InvalidMessage, incoming_mention
 from monitor.store import MonitorState
+from rules import Rulebook
 from rules.schema import LEVELS
+from services.corrections import CorrectionError, correct_priority
 from services.intake import Intake
 from vocabulary.channels import CHANNELS
 from web.auth import require_token
 from web.errors import ApiError
-from web.json_body import json_value
+from web.json_body import json_object, json_value
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_LIMIT = 200
+PRIORITY_FIELDS = {"priority", "reason", "by"}
 
 
 @bp.post("/mentions")
@@ -64,3 +70,53 @@ def sources():
     """Each source's last successful poll and last error; unhealthy after 3 silent intervals."""
     state = MonitorState(current_app.config["REDIS"])
     return jsonify({"items": state.health(current_app.config["CLOCK"]()), "next": None})
+
+
+@bp.post("/mentions/<path:mention_id>/priority")
+@require_token
+def correct(mention_id: str):
+    """A person's correction: ``{"priority": "P1", "reason": "...", "by": "rosa"}`` (``by``
+    optional: "api" when not given). Answers the corrected mention, with ``incident``: what
+    the correction did to an incident (filed and paged, resolved, noted) or null. 404 for
+    an unknown mention, 400 for a level that does not exist, an empty reason or the level
+    the mention has; then nothing has changed."""
+    body = json_object()
+    unknown = sorted(set(body) - PRIORITY_FIELDS)
+    if unknown:
+        raise ApiError(400, "invalid_field", f"unknown field {unknown[0]!r}")
+    priority, reason = _string(body, "priority", None), _string(body, "reason", "")
+    person = _string(body, "by", "api").strip()
+    if not person:
+        raise ApiError(400, "invalid_field", "by: who is changing it (a name), or leave it out")
+    try:
+        done = correct_priority(
+            current_app.config["SERVICES"],
+            mention_id,
+            priority,
+            reason,
+            person,
+            rulebook=app_rulebook(),
+        )
+    except CorrectionError as error:
+        raise ApiError(404 if error.code == "not_found" else 400, error.code, str(error)) from None
+    incident: dict[str, Any] | None = None
+    if done.incident is not None:
+        incident = {"id": done.incident.id, "change": done.incident_change}
+    return jsonify(done.mention.public() | {"incident": incident})
+
+
+def _string(body: dict[str, Any], field: str, default: str | None) -> str:
+    value = body.get(field, default)
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_field", f"{field}: a string")
+    return value
+
+
+def app_rulebook() -> Rulebook | None:
+    """The rulebook the app was given (``create_app(rulebook=)``: an ``Engine`` or a
+    reloader holding one), or None."""
+    engine = current_app.config.get("RULEBOOK")
+    if engine is not None and not hasattr(engine, "rulebook"):
+        engine = getattr(engine, "engine", None)  # a reloader: its active engine
+    rulebook = getattr(engine, "rulebook", None)
+    return rulebook if isinstance(rulebook, Rulebook) else None
