@@ -27,8 +27,12 @@ class UnknownIncident(LookupError):
     pass
 
 
-class ReasonRequired(ValueError):
-    """A downgrade without a reason: the timeline must say why it is not a P0."""
+MAX_REASON = 1000  # characters of a downgrade's reason
+
+
+class InvalidReason(ValueError):
+    """A downgrade without a reason (the timeline must say why it is not a P0), or with
+    one over ``MAX_REASON`` characters."""
 
 
 def action_named(name: str) -> Action | None:
@@ -74,11 +78,13 @@ def confirm_incident(services: Services, incident_id: str, person: str) -> Incid
 def downgrade_incident(services: Services, incident_id: str, person: str, reason: str) -> Incident:
     """A person says the incident is not a P0: it is resolved with the reason in the
     timeline, and PagerDuty is told (a resolve on its current key). One already resolved
-    is returned as it is. Raises ``ReasonRequired`` for an empty reason (before anything
-    is read or changed) and ``UnknownIncident``."""
+    is returned as it is. Raises ``InvalidReason`` for an empty or overlong reason (before
+    anything is read or changed) and ``UnknownIncident``."""
     reason = " ".join(reason.split())
     if not reason:
-        raise ReasonRequired("a downgrade needs a reason: say why this is not a P0")
+        raise InvalidReason("a downgrade needs a reason: say why this is not a P0")
+    if len(reason) > MAX_REASON:
+        raise InvalidReason(f"a downgrade's reason is at most {MAX_REASON:,} characters")
     store = IncidentStore(services.connection)
     if store.get(incident_id) is None:
         raise UnknownIncident(f"no incident {incident_id}")
@@ -111,7 +117,7 @@ def apply_pagerduty_event(
 
 __all__ = [
     "IncidentError",
-    "ReasonRequired",
+    "InvalidReason",
     "UnknownIncident",
     "action_named",
     "apply_pagerduty_event",

@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
 from services.incidents import (
-    ReasonRequired,
+    InvalidReason,
     UnknownIncident,
     action_named,
     change_incident,
@@ -103,7 +103,7 @@ def downgrade(incident_id: str):
         incident = downgrade_incident(
             current_app.config["SERVICES"], incident_id, _person(body), reason
         )
-    except ReasonRequired as error:
+    except InvalidReason as error:
         raise ApiError(400, "invalid_field", str(error)) from None
     except UnknownIncident as error:
         raise ApiError(404, "not_found", str(error)) from None

@@ -12,7 +12,7 @@ from desk.mentions import MentionStore
 from oncall.incidents import STATUSES, IncidentError, IncidentStore
 from oncall.records import Incident
 from services.incidents import (
-    ReasonRequired,
+    InvalidReason,
     UnknownIncident,
     action_named,
     change_incident,
@@ -200,7 +200,7 @@ def incident_downgrade(incident_id: str):
         )
     except UnknownIncident as error:
         abort(404, str(error))
-    except (ReasonRequired, IncidentError) as error:
+    except (InvalidReason, IncidentError) as error:
         flash(f"Could not downgrade: {error}", "error")
     else:
         flash(f"Incident {incident_id} is {incident.status}: not a P0.", "ok")
