@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import fakeredis
@@ -379,7 +380,7 @@ def test_the_override_rate_per_priority_the_rules_gave(services, browser):
 # ----------------------------------------------------------------------------- labels export
 
 
-def test_the_export_is_a_corpus_hark_rules_test_reads(services, tmp_path):
+def test_the_export_is_a_corpus_hark_rules_test_and_hark_model_train_read(services, tmp_path):
     flag, question = arrive(services, "3", WRONG_FLAG), arrive(services, "4", QUESTION)
     engine_triage = MentionStore(services.connection).get(flag).triage
     correct_priority(services, flag, "P1", "a family", "rosa")
@@ -407,3 +408,11 @@ def test_the_export_is_a_corpus_hark_rules_test_reads(services, tmp_path):
     tested = CliRunner().invoke(cli, ["rules", "test", str(corpus), "--json"])
     assert tested.exit_code == 1, tested.output  # the P0 the team raised is a miss of the rules
     assert json.loads(tested.stdout)[str(corpus)]["total"] == 2
+
+    support = Path(__file__).parents[1] / "data" / "corpus" / "caro-support.jsonl"
+    model = tmp_path / "model.json.gz"
+    trained = CliRunner().invoke(
+        cli, ["model", "train", str(support), str(corpus), "--out", str(model)]
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "from 2 corpora" in trained.output and model.stat().st_size > 0
