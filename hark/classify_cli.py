@@ -48,7 +48,7 @@ def classify(batch: int | None, rules_path: Path | None) -> None:
     urgency (on a P0: high or low), category, kind, score and rules added."""
     engine = load_engine(rules_path)
     if batch is None:
-        batch = FILE_BATCH if stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode) else 1
+        batch = FILE_BATCH if _reads_a_file(sys.stdin) else 1
     try:
         refused = classify_stream(engine, sys.stdin.buffer, sys.stdout, sys.stderr, batch)
     except BrokenPipeError:  # the reader stopped (| head): nobody is left to tell
@@ -58,6 +58,15 @@ def classify(batch: int | None, rules_path: Path | None) -> None:
         click.echo(f"error: cannot write the output: {error.strerror}", err=True)
         sys.exit(1)
     sys.exit(1 if refused else 0)
+
+
+def _reads_a_file(stream: TextIO) -> bool:
+    """True when ``stream`` is a regular file (``< mentions.jsonl``), not a pipe or a
+    terminal (nor an in-memory stream, which has no descriptor)."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
 
 
 def classify_stream(
