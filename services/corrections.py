@@ -11,9 +11,11 @@ What a correction does, in order:
 2. Its reply-queue item, if it has one, takes the level too, and with the rulebook its
    due times (``desk.corrections.reprioritized_item``); the item's history says who
    changed it and why.
-3. Raised to P0: filed into an incident and paged at once, at high urgency, as a P0 of
-   the rules is (``services.triage.file_report``). A mention filed before whose incident
-   was resolved since (lowered, then raised again) reopens it and pages again.
+3. Raised to P0: filed into an incident and paged at once, at high urgency, as a sure P0
+   of the rules is (``services.triage.file_report``: a new incident is paged, one already
+   paged is joined, a possible P0 is raised to high urgency). A mention filed before
+   whose incident was resolved since (lowered, then raised again) reopens it and pages
+   again, at high urgency.
 4. Lowered from P0: its incident is resolved (``services.incidents.change_incident``,
    which tells PagerDuty), with a note naming the correction, unless another mention of
    that incident is still at P0: then the incident stays as it is and its timeline notes
@@ -65,8 +67,10 @@ __all__ = [
 @dataclass(frozen=True)
 class Correction:
     """What a correction did: the label kept, the mention as it is now, and the incident
-    it filed, reopened, resolved or noted (``incident_change`` says which: "opened",
-    "joined", "reopened", "known", "resolved" or "noted"), if any."""
+    it filed, reopened, raised, resolved or noted, if any. ``incident_change`` says
+    which: as ``services.triage.file_report`` filed it ("opened", "joined", "reopened",
+    "raised": a possible P0 it made sure, "known": filed before and still open, only
+    noted), or "resolved" or "noted" for a P0 lowered."""
 
     label: CorrectionLabel
     mention: StoredMention

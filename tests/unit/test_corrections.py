@@ -346,6 +346,21 @@ def test_a_possible_p0_downgraded_leaves_the_top_and_its_incident_is_resolved(se
     assert IncidentStore(services.connection).get(incident_id).status == "resolved"
 
 
+def test_raised_to_p0_beside_a_possible_p0_makes_it_a_sure_one(services):
+    text = "caro ran rm -rf on my build folder, I think"
+    suspect = possible_p0(services, "9", text)
+    incident_id = incident_of(services, suspect)
+    store = MentionStore(services.connection)
+    same = store.get(arrive(services, "10", QUESTION))
+    triage = store.get(suspect).triage.model_copy(update={"priority": "P3", "urgency": None})
+    store.save(same.model_copy(update={"text": text + " too", "triage": triage}))
+
+    done = correct_priority(services, same.id, "P0", "same problem, and sure", "rosa")
+    assert (done.incident.id, done.incident_change) == (incident_id, "raised")
+    assert IncidentStore(services.connection).get(incident_id).urgency == "high"
+    assert [incident_id, "resolve-low"] in page_jobs(services)
+
+
 # ----------------------------------------------------------------------------- override rate
 
 

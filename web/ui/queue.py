@@ -193,18 +193,23 @@ def correct_priority_action(mention_id: str) -> Response:
     return back
 
 
+INCIDENT_CHANGE = {
+    "opened": "Filed into a new incident, {id}, paged at high urgency.",
+    "reopened": "Its incident {id} is reopened and paged at high urgency.",
+    "raised": "Incident {id} was a possible P0: it is paged again at high urgency.",
+    "joined": "It joined incident {id}, whose on-call is already paged.",
+    "known": "Its incident {id} is open; its timeline notes the correction.",
+    "resolved": "Its incident {id} is resolved.",
+    "noted": "Its incident {id} stays open: another of its reports is a P0.",
+}
+
+
 def _corrected_text(done: Correction) -> str:
-    label = done.label
+    label, incident = done.label, done.incident
     said = f"{label.mention_id} is {label.to_priority} now (was {label.from_priority})."
-    incident = done.incident
-    if incident is None:
+    if incident is None or done.incident_change not in INCIDENT_CHANGE:
         return said
-    what = {
-        "resolved": f"Its incident {incident.id} is resolved.",
-        "noted": f"Its incident {incident.id} stays open: another of its reports is a P0.",
-    }
-    paged = f"Filed into incident {incident.id} and paged at high urgency."
-    return f"{said} {what.get(done.incident_change or '', paged)}"
+    return f"{said} {INCIDENT_CHANGE[done.incident_change].format(id=incident.id)}"
 
 
 @bp.post("/queue/<path:mention_id>/confirm")
