@@ -32,6 +32,7 @@ from vocabulary.redact import redact
 
 LABELS = "hark:corrections"  # a list of ``CorrectionLabel`` JSON, oldest first
 READ_BATCH = 500
+MAX_REASON = 1000  # characters: a reason is a sentence or two, kept in every label
 
 
 class CorrectionError(ValueError):
@@ -49,6 +50,10 @@ class UnknownPriority(CorrectionError):
 
 
 class EmptyReason(CorrectionError):
+    code = "invalid_field"
+
+
+class ReasonTooLong(CorrectionError):
     code = "invalid_field"
 
 
@@ -86,6 +91,8 @@ def check_request(priority: str, reason: str) -> str:
     kept = reason.strip()
     if not kept:
         raise EmptyReason("reason: say why the priority is wrong")
+    if len(kept) > MAX_REASON:
+        raise ReasonTooLong(f"reason: at most {MAX_REASON} characters")
     return kept
 
 

@@ -35,6 +35,7 @@ from desk.corrections import (
     CorrectionLabel,
     CorrectionStore,
     EmptyReason,
+    ReasonTooLong,
     SamePriority,
     UnknownMention,
     UnknownPriority,
@@ -56,6 +57,7 @@ __all__ = [
     "Correction",
     "CorrectionError",
     "EmptyReason",
+    "ReasonTooLong",
     "SamePriority",
     "UnknownMention",
     "UnknownPriority",
@@ -90,7 +92,7 @@ def correct_priority(
     """Change a stored mention's priority as ``person``, for ``reason`` (see the module's
     docstring). ``rulebook`` (the web process's) recomputes the queue item's due times.
     Raises ``CorrectionError`` (``UnknownMention``, ``UnknownPriority``, ``EmptyReason``,
-    ``SamePriority``), and then nothing has changed."""
+    ``ReasonTooLong``, ``SamePriority``), and then nothing has changed."""
     now = services.clock()
     _, mention, label = CorrectionStore(services.connection).correct(
         mention_id, priority, reason, person, now

@@ -30,6 +30,7 @@ from oncall.incidents import IncidentStore
 from services.context import Services
 from services.corrections import (
     EmptyReason,
+    ReasonTooLong,
     SamePriority,
     UnknownMention,
     UnknownPriority,
@@ -99,6 +100,7 @@ def page_jobs(services: Services) -> list[list[Any]]:
         ("x:2", "P5", "a real report", UnknownPriority),
         ("x:2", "p1", "a real report", UnknownPriority),
         ("x:2", "P1", "   \n ", EmptyReason),
+        ("x:2", "P1", "why " * 300, ReasonTooLong),
         ("x:2", "P2", "it is a P2", SamePriority),
     ],
 )
