@@ -50,6 +50,20 @@ class Page:
     next: str | None
 
 
+def _kept_from(old: StoredMention, new: StoredMention) -> StoredMention:
+    """A re-triaged mention keeps what people gave it: the reply queue's status, and a
+    correction with the priority it set (the engine's new triage is kept under it)."""
+    if old.correction is None:
+        return new.model_copy(update={"status": old.status})
+    level = old.triage.priority
+    triage = new.triage.model_copy(
+        update={"priority": level, "urgency": old.triage.urgency, "pages": old.triage.pages}
+    )
+    return new.model_copy(
+        update={"status": old.status, "correction": old.correction, "triage": triage}
+    )
+
+
 class MentionStore:
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
@@ -62,7 +76,7 @@ class MentionStore:
 
         def write(pipe: Pipeline) -> StoredMention:
             old = read_mention(pipe, mention.id)
-            record = mention.model_copy(update={"status": old.status}) if old else mention
+            record = _kept_from(old, mention) if old else mention
             pipe.multi()
             if old:  # a re-triage may change the priority: drop the old index entries
                 for field in FILTER_FIELDS:

@@ -173,6 +173,18 @@ def test_a_second_correction_keeps_what_the_rules_said(services):
     assert [(lab.from_priority, lab.to_priority) for lab in labels] == [("P2", "P1"), ("P1", "P3")]
 
 
+def test_a_re_run_triage_keeps_the_correction_and_its_level(services):
+    """A triage job run again (a retry) stores the engine's fresh triage under the
+    person's verdict, not over it."""
+    mention_id = arrive(services, "2r", WRONG_FLAG)
+    correct_priority(services, mention_id, "P1", "a family", "rosa")
+    arrive(services, "2r", WRONG_FLAG)  # the same mention, triaged again
+    stored = MentionStore(services.connection).get(mention_id)
+    assert stored.triage.priority == "P1"
+    assert stored.correction is not None and stored.correction.by == "rosa"
+    assert stored.engine_priority == "P2"
+
+
 # ----------------------------------------------------------------------------- raised to P0
 
 
