@@ -38,7 +38,7 @@ def ingest():
         mention = incoming_mention(payload, current_app.config["CLOCK"]())
     except InvalidMessage as error:
         raise ApiError(422, "invalid_field", str(error)) from None
-    enqueued = Intake(current_app.config["REDIS"]).submit(mention)
+    enqueued = Intake.for_services(current_app.config["SERVICES"]).submit(mention)
     return jsonify({"id": mention.id, "enqueued": enqueued}), 202
 
 

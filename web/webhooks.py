@@ -66,7 +66,8 @@ def github():
         mention = mention_from_delivery(event, payload, current_app.config["CLOCK"]())
     except PayloadError as error:
         raise ApiError(422, "invalid_payload", f"{event}: {error}") from None
-    enqueued = Intake(connection).submit(mention) if mention else False
+    intake = Intake.for_services(current_app.config["SERVICES"])
+    enqueued = intake.submit(mention) if mention else False
     connection.set(key, 1, ex=DELIVERY_TTL_S)  # only once handled: a failure is redelivered
     return jsonify(
         {"delivery": delivery, "mention": mention.id if mention else None, "enqueued": enqueued}

@@ -34,7 +34,7 @@ from monitor.mention import Mention
 from rules.result import TriageRecord
 from rules.schema import LEVELS
 from services.intake import SEEN_KEY, TRIAGE_QUEUE, triage_job_id
-from services.jobs import PAGING_QUEUE
+from services.jobs import P0_TRIAGE_QUEUE, PAGING_QUEUE
 from tests.reliability.fuzz_support import (
     AUTH,
     CHANNELS,
@@ -188,6 +188,9 @@ def _parsed(body: bytes, content_type: str | None) -> tuple[bool, Any]:
         return False, None
 
 
+TRIAGE_LANES = (P0_TRIAGE_QUEUE, TRIAGE_QUEUE)  # a P0 takes the fast lane
+
+
 def assert_ingested(connection, before: Snapshot, response, message: dict) -> None:
     """A 202: the mention is queued whole, or it had been seen and nothing changed."""
     answer = response.get_json()
@@ -201,10 +204,11 @@ def assert_ingested(connection, before: Snapshot, response, message: dict) -> No
         return
     assert seen not in before
     changed = changed_keys(before, snapshot(connection))
-    assert changed <= {seen, f"rq:job:{job_id}".encode(), b"rq:queue:triage", b"rq:queues"}
+    lanes = {f"rq:queue:{name}".encode() for name in TRIAGE_LANES}
+    assert changed <= {seen, f"rq:job:{job_id}".encode(), b"rq:queues"} | lanes
     job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
-    assert job.func_name == "services.triage.triage_mention" and job.origin == TRIAGE_QUEUE
-    assert job_id in Queue(TRIAGE_QUEUE, connection=connection).job_ids
+    assert job.func_name == "services.triage.triage_mention" and job.origin in TRIAGE_LANES
+    assert job_id in Queue(job.origin, connection=connection).job_ids
     (queued,) = job.args
     mention = Mention.model_validate(queued)  # whole: it is a valid Mention again
     assert (mention.id, mention.channel, mention.native_id) == (
@@ -282,7 +286,7 @@ def test_accepted_odd_mentions_are_triaged_and_listed_whole(client, redis_conn):
     ingest()
     assert accepted
     run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
-    for name in (TRIAGE_QUEUE, PAGING_QUEUE):
+    for name in (*TRIAGE_LANES, PAGING_QUEUE):
         failed = FailedJobRegistry(name, connection=redis_conn, serializer=JSONSerializer)
         assert failed.count == 0, f"a {name} job failed on what the API accepted"
     store = MentionStore(redis_conn)

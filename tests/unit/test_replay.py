@@ -20,7 +20,7 @@ from hark.replay import launch_day_sample, replay_lines
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from monitor.mention import IncomingMessage
 from services.intake import Intake
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import P0_TRIAGE_QUEUE, TRIAGE_QUEUE
 
 # The playbook's "Launch Week Support Plan": expected launch-day volume per channel.
 PLAYBOOK_LAUNCH_DAY = {"discord": (50, 100), "github": (20, 30), "x": (30, 50), "email": (10, 20)}
@@ -233,8 +233,12 @@ def fake_redis(monkeypatch):
 
 
 def _queued(connection) -> list[dict]:
-    queue = Queue(TRIAGE_QUEUE, connection=connection, serializer=JSONSerializer)
-    return [job.args[0] for job in queue.get_jobs()]
+    """Every mention waiting for triage, in either lane."""
+    return [
+        job.args[0]
+        for name in (P0_TRIAGE_QUEUE, TRIAGE_QUEUE)
+        for job in Queue(name, connection=connection, serializer=JSONSerializer).get_jobs()
+    ]
 
 
 def test_replay_launch_day_enqueues_the_sample_once(fake_redis, sample):
