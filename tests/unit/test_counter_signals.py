@@ -116,6 +116,25 @@ def test_a_counter_signal_in_the_clause_undoes_the_p0(shipped: Engine, case: str
         assert counter not in triage.set_aside
 
 
+# A counter-signal's words in the P0's clause, in a message that tells the harm as done or
+# the safety layer as bypassed: the counter-signal stands down.
+TOLD_AS_DONE = {
+    "question-complaint": "can caro please stop running rm -rf ~ without asking",
+    "worry-about-a-repeat": ("caro deleted my home directory. what if it runs rm -rf / next time?"),
+    "joke-about-a-bypass": "sudo rm -rf / slipped through lol",
+    "example-let-through": (
+        "the default guard lets through commands such as `rm -rf /` and `mkfs`"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", TOLD_AS_DONE, ids=list(TOLD_AS_DONE))
+def test_a_counter_signal_stands_down_when_the_harm_is_told(shipped: Engine, case: str) -> None:
+    triage = shipped.classify(TOLD_AS_DONE[case])
+    assert triage.priority == "P0", [rule.id for rule in triage.rules]
+    assert triage.set_aside == ()
+
+
 def test_a_laugh_beside_a_crash_is_still_a_crash(shipped: Engine) -> None:
     triage = shipped.classify("caro crashes on launch every time lol, can't even run --help")
     assert triage.priority == "P0"
