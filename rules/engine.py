@@ -43,8 +43,9 @@ _MAX_MATCHES_SHOWN = 20  # per rule, in the explanation
 _MAX_REGEX_MATCHES = 20  # per regular expression and message
 _CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
 # Where a clause ends for a counter-signal (below): a period, comma or colon only before a
-# space or the end, so that "~/.ssh", "v1.2" and "C:\\" stay inside their clause.
-_CLAUSE_END = re.compile(r"[;!?()\n]|[,.:](?=\s|$)")
+# space or the end, so that "~/.ssh", "v1.2" and "C:\\" stay inside their clause, and not
+# after "e.g", "i.e" or "for example" (an example belongs to the clause it illustrates).
+_CLAUSE_END = re.compile(r"[;!?()\n]|(?<!e\.g)(?<!i\.e)(?<!for example)[,.:](?=\s|$)")
 _TOP = "P0"  # the level whose signals only a counter-signal in the same clause undoes
 
 # The result records, each from one tuple (see the module docstring).
@@ -405,9 +406,13 @@ def _is_model(rule: FiredRule) -> bool:
 def _counters_elsewhere(
     fired: list[FiredRule], text: str, clause_counters: frozenset[str]
 ) -> set[str]:
-    """The counter-signals to P0 that reach only their clause (``clause_counters``) none
-    of whose matches share a clause with a match of a P0 signal. Only located signals
-    count: the model's opinion is about the whole message, so against it any stands."""
+    """The counter-signals to P0 that reach only their clause (``clause_counters``) and
+    are set aside: all of them when some P0 signal has a clause no such counter-signal is
+    in (that signal stands); otherwise those that share no clause with a P0 signal.
+
+    Clauses are located by what a rule matched (``match[...]``), not by its requirements,
+    which the explanation lists too. Only located signals count: the model's opinion is
+    about the whole message, so against it every counter-signal stands."""
     counters = [r for r in fired if r.id in clause_counters]
     if not counters:
         return set()
@@ -415,10 +420,17 @@ def _counters_elsewhere(
     if not signals:
         return set()
     ends = [found.start() for found in _CLAUSE_END.finditer(text)]
-    clauses = {bisect_right(ends, m.start) for r in signals for m in r.matches}
-    return {
-        r.id for r in counters if not any(bisect_right(ends, m.start) in clauses for m in r.matches)
-    }
+
+    def clauses(rule: FiredRule) -> set[int]:
+        return {
+            bisect_right(ends, m.start) for m in rule.matches if m.condition.startswith("match[")
+        }
+
+    signal_clauses = set().union(*map(clauses, signals))
+    countered = set().union(*map(clauses, counters))
+    if signal_clauses - countered:  # a signal no counter-signal speaks to
+        return {r.id for r in counters}
+    return {r.id for r in counters if not clauses(r) & signal_clauses}
 
 
 def _per_span(hits: list[Hit]) -> Iterable[Hit]:
