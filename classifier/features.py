@@ -73,8 +73,10 @@ class Features:
         )
 
     def clip(self, text: str) -> str:
-        """The part of ``text`` the model reads: its first ``max_chars`` characters."""
-        return text[: self.settings.max_chars]
+        """The part of ``text`` the model reads: its first ``max_chars`` characters, a lone
+        surrogate (from JSON's "\\ud800") made "?", as scikit-learn's hashing encodes UTF-8."""
+        clipped = text[: self.settings.max_chars]
+        return clipped.encode("utf-8", "replace").decode("utf-8")
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One row per text: weighted n-gram counts, each row of unit length."""

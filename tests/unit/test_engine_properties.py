@@ -143,6 +143,13 @@ def assert_consistent(engine: Engine, text: str, channel: str | None, triage: Tr
             if level != "P0" or fired.id not in triage.set_aside:
                 scores[level] += fired.weight
         assert fired.id not in triage.set_aside or (fired.weight < 0 and "P0" in fired.levels)
+        if rule.model is not None:  # the second opinion: its probability, quoted
+            (match,) = fired.matches
+            assert (match.condition, match.start, match.end) == ("model", 0, 0)
+            probability = triage.model[rule.model.priority]
+            assert probability >= rule.model.min_probability
+            assert match.text == f"P({rule.model.priority}) = {probability:.2f}"
+            continue
         assert any(match.condition.startswith("match[") for match in fired.matches)
         for match in fired.matches:
             assert match.pattern in _patterns_of(rule, match.condition)
@@ -157,7 +164,11 @@ def assert_consistent(engine: Engine, text: str, channel: str | None, triage: Tr
     assert triage.score == triage.scores[triage.priority]
     assert triage.pages == book.priorities[triage.priority].pages
     assert (triage.urgency is not None) == (triage.priority == "P0")
-    assert not (triage.priority == "P0" and triage.set_aside) or triage.urgency == "low"
+    if triage.priority == "P0" and triage.set_aside and triage.urgency == "high":
+        # only evidence strong enough, or backed by the model, outweighs a set-aside
+        located = sum(f.weight for f in triage.rules if "P0" in f.levels and not rules[f.id].model)
+        model_agrees = any(rules[f.id].model and "P0" in f.levels for f in triage.rules)
+        assert located >= book.urgency.strong_evidence or model_agrees
     categories = {fired.category for fired in triage.rules if fired.weight > 0}
     assert triage.category in categories | {book.defaults.category}
     kinds = {fired.kind for fired in triage.rules if fired.weight > 0}
@@ -265,7 +276,7 @@ def test_classify_from_many_threads_gives_the_same_results(shipped):
 def test_a_dropped_engine_is_freed(shipped):
     # A reloaded rulebook replaces its engine; the old one (its RE2 set may hold tens of
     # megabytes) must not be kept alive by a reference cycle.
-    dropped = Engine(shipped.rulebook)
+    dropped = Engine(shipped.rulebook, shipped.second_opinion)
     dropped.classify("caro crashes on launch, even caro --version 12")
     alive = weakref.ref(dropped)
     del dropped
