@@ -17,8 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from hark.cli import cli
-from hark.rulebook_files import shipped_rulebook_path
+from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from rules import Engine, Problem, RulebookError, parse_rulebook
+from rules.engine import MissingSecondOpinion
 from tests.broken_files import assert_exactly, expectations
 
 RULEBOOKS = Path(__file__).resolve().parent.parent / "data" / "rulebooks"
@@ -74,7 +75,9 @@ def test_shipped_rulebook_loads():
     rulebook = parse_rulebook(path.read_text(encoding="utf-8"), str(path))
     assert rulebook.rules
     assert len({rule.id for rule in rulebook.rules}) == len(rulebook.rules)
-    Engine(rulebook)
+    with pytest.raises(MissingSecondOpinion):  # its model rules need the model beside it
+        Engine(rulebook)
+    assert read_rulebook(path).second_opinion is not None
 
 
 def test_catastrophic_backtracking_pattern_is_accepted_and_runs_in_linear_time():
