@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from classifier.model_file import TriageModel
 from hark.corpus import CorpusError, LabelledMessage, read_corpus
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from hark.settings import Settings
@@ -152,22 +154,42 @@ def test(corpora: tuple[Path, ...], as_json: bool, rules_path: Path | None) -> N
             click.echo(f"error: {corpus}: no labelled messages in it", err=True)
             sys.exit(2)
         reports[str(corpus)] = {name: evaluate(judge, rows) for name, judge in ways.items()}
+    trained = {str(corpus) for corpus in corpora if trained_on(engine, corpus)}
     if as_json:
-        click.echo(json.dumps(_json_report(reports), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(_json_report(reports, trained), indent=2, ensure_ascii=False))
     else:
         for name, by_judge in reports.items():
             click.echo(format_report(name, by_judge["combined"]))
             if len(by_judge) > 1:
                 click.echo(format_judges(by_judge))
+            if name in trained:
+                click.echo(TRAINED_NOTE)
     missed = any(by_judge["combined"].missed_p0() for by_judge in reports.values())
     sys.exit(1 if missed else 0)
 
 
-def _json_report(reports: dict[str, dict[str, Evaluation]]) -> dict:
-    """Per corpus: the combined judgement's full report, and each way's headline figures
-    and per-priority precision and recall under ``by_judge``."""
+TRAINED_NOTE = (
+    "note: the model was trained on this corpus: its model-only and combined figures are"
+    " training figures, not a measure (`hark model evaluate` cross-validates)"
+)
+
+
+def trained_on(engine: Engine, corpus: Path) -> bool:
+    """Whether ``engine``'s model was trained on this very file (by content)."""
+    model = engine.second_opinion
+    if not isinstance(model, TriageModel):
+        return False
+    digest = hashlib.sha256(corpus.read_bytes()).hexdigest()
+    return any(trained.sha256 == digest for trained in model.training.corpora)
+
+
+def _json_report(reports: dict[str, dict[str, Evaluation]], trained: set[str]) -> dict:
+    """Per corpus: the combined judgement's full report, each way's headline figures and
+    per-priority precision and recall under ``by_judge``, and whether the model was
+    trained on it (``model_trained_on_it``: then its figures are not a measure)."""
     return {
         name: by_judge["combined"].to_dict()
+        | {"model_trained_on_it": name in trained}
         | {
             "by_judge": {
                 way: ev.headline() | {"per_priority": ev.per_level()}
