@@ -116,7 +116,9 @@ class TriageModel:
         self.classes: tuple[str, ...] = tuple(classes)
         self.classifier = LogisticRegression(solver="newton-cg")
         self.classifier.classes_ = np.array(self.classes)
-        self.classifier.coef_ = np.asarray(coef, dtype=np.float64)
+        # Column-major, so that ``coef_.T`` (what the sparse product multiplies by) is
+        # row-major: otherwise scipy copies the whole array on every call.
+        self.classifier.coef_ = np.asfortranarray(coef, dtype=np.float64)
         self.classifier.intercept_ = np.asarray(intercept, dtype=np.float64)
         self.classifier.n_features_in_ = settings.n_features
 

@@ -7,7 +7,8 @@ model file byte for byte (one BLAS thread, a solver without randomness, rounded 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +28,9 @@ DEFAULT_SETTINGS = FeatureSettings()
 DEFAULT_C = 10.0  # weak regularization: a few hundred short texts, many n-grams each
 DECIMALS = 4  # coefficients are stored to 4 decimals (features are of unit length)
 PRUNE_BELOW = 0.0  # coefficients smaller than this are dropped from the file
+# P0 counts twice its balanced weight: a missed P0 pages nobody. Measured in the README
+# (cross-validated: P0 caught 0.56 -> 0.67, P0 precision 0.55 -> 0.49, exact 0.600 -> 0.594).
+P0_BOOST: Mapping[str, float] = MappingProxyType({"P0": 2.0})
 
 
 class LabelledRow(Protocol):
@@ -52,12 +56,14 @@ def train(
     settings: FeatureSettings = DEFAULT_SETTINGS,
     C: float = DEFAULT_C,
     prune_below: float = PRUNE_BELOW,
+    boost: Mapping[str, float] = P0_BOOST,
 ) -> TriageModel:
     """A priority model for ``vocabulary``'s levels, trained on ``rows``.
 
     Classes are weighted "balanced" (inverse to their frequency), so that P0, the rarest
-    level in the corpora and the costliest to miss, counts as much as P3. ``seed`` is
-    recorded in the model; the solver (Newton-CG) draws no random numbers.
+    level in the corpora and the costliest to miss, counts as much as P3; ``boost``
+    multiplies a level's weight further (by default P0's, twice). ``seed`` is recorded in
+    the model; the solver (Newton-CG) draws no random numbers.
     """
     labels = np.array([row.priority for row in rows])
     _check_labels(labels, vocabulary)
@@ -67,7 +73,7 @@ def train(
     used = np.flatnonzero(np.diff(matrix.tocsc().indptr))
     weights = compute_class_weight("balanced", classes=np.array(vocabulary.levels), y=labels)
     class_weight = {
-        level: round(float(weight), 6)
+        level: round(float(weight) * boost.get(level, 1.0), 6)
         for level, weight in zip(vocabulary.levels, weights, strict=True)
     }
     regression = LogisticRegression(

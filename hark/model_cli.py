@@ -18,11 +18,11 @@ import click
 
 from classifier.evaluate import (
     DEFAULT_FOLDS,
+    Prediction,
     cross_validated,
-    evaluation_of,
     figures,
     format_figures,
-    scored,
+    predicted,
 )
 from classifier.model_file import (
     ModelFileError,
@@ -35,7 +35,6 @@ from classifier.model_file import (
 from classifier.train import TrainingError, train
 from hark.corpus import CorpusError, LabelledMessage, read_corpus
 from hark.rules_cli import load_engine
-from rules.evaluation import Evaluation
 from rules.schema import LEVELS
 
 CV_HEADING = "cross-validated on training data: a development figure, not blind"
@@ -124,34 +123,36 @@ def evaluate(
     if as_json:
         click.echo(
             json.dumps(
-                {title: figures(ev) for title, ev in report.items()}, indent=2, ensure_ascii=False
+                {title: figures(found) for title, found in report.items()},
+                indent=2,
+                ensure_ascii=False,
             )
         )
         return
-    for title, evaluation in report.items():
-        click.echo(format_figures(title, evaluation))
+    for title, found in report.items():
+        click.echo(format_figures(title, found))
 
 
 def _cross_validation(
     corpora: tuple[Path, ...], vocabulary: RulebookVocabulary, folds: int, seed: int
-) -> dict[str, Evaluation]:
+) -> dict[str, list[Prediction]]:
     rows, described = _read_corpora(corpora)
     try:
-        outcomes = cross_validated(rows, vocabulary=vocabulary, folds=folds, seed=seed)
+        predictions = cross_validated(rows, vocabulary=vocabulary, folds=folds, seed=seed)
     except (TrainingError, ValueError) as error:
         _fail(str(error))
     click.echo(f"{CV_HEADING} ({folds} stratified folds, seed {seed})")
-    report = {"model only, all corpora": evaluation_of(outcomes)}
+    report = {"model only, all corpora": predictions}
     start = 0
     for corpus, about in zip(corpora, described, strict=True):
-        report[f"model only, {corpus}"] = evaluation_of(outcomes[start : start + about.rows])
+        report[f"model only, {corpus}"] = predictions[start : start + about.rows]
         start += about.rows
     return report
 
 
 def _held_out(
     corpora: tuple[Path, ...], vocabulary: RulebookVocabulary, model_path: Path
-) -> dict[str, Evaluation]:
+) -> dict[str, list[Prediction]]:
     try:
         trained = load_model(model_path, levels=vocabulary.levels, categories=vocabulary.categories)
     except ModelFileError as error:
@@ -162,9 +163,7 @@ def _held_out(
         rows = _rows_of(corpus)
         seen = _sha256(corpus) in trained_on
         note = "IN THE MODEL'S TRAINING DATA: not blind" if seen else "not in its training data"
-        report[f"model only, {model_path} on {corpus} ({note})"] = evaluation_of(
-            scored(trained, rows)
-        )
+        report[f"model only, {model_path} on {corpus} ({note})"] = predicted(trained, rows)
     return report
 
 
