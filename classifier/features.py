@@ -10,7 +10,7 @@ a tweet does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +21,8 @@ from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
 )
 
 Analyzer = Literal["char_wb", "char", "word"]
+READABLE_WORD = 16  # longer space-free runs are shown as their n-grams
+PUNCTUATION = ".,;:!?()[]{}<>\"'`“”‘’«»。，、！？：；（）"
 MAX_N_FEATURES = 2**20  # a model's coefficients are held dense: 4 levels x 8 bytes x this
 
 
@@ -86,8 +88,28 @@ class Features:
         return self.weighting.transform(counts)
 
     def ngrams(self, text: str) -> list[str]:
-        """The distinct n-grams the model sees in ``text``, sorted."""
-        return sorted(set(self._analyze(self.clip(text))))
+        """The n-grams the model sees in ``text``, as many times as they occur."""
+        return list(self._analyze(self.clip(text)))
+
+    def pieces(self, text: str) -> list[Piece]:
+        """``text`` cut into pieces a person can read, each with the n-grams it gives the
+        model; together, every n-gram of ``ngrams(text)`` once.
+
+        With ``char_wb`` a piece is a word (lowercased, surrounding punctuation dropped):
+        its n-grams never cross into the next word. A "word" longer than
+        ``READABLE_WORD`` characters (a run of Chinese or Japanese, which spaces do not
+        split, or a URL) shows its n-grams one by one instead; so do the other analyzers.
+        """
+        if self.settings.analyzer != "char_wb":
+            return [_ngram_piece(ngram) for ngram in self.ngrams(text)]
+        found: list[Piece] = []
+        for word in self.clip(text).lower().split():
+            ngrams = list(self._analyze(word))
+            if len(word) <= READABLE_WORD:
+                found.append(Piece(word.strip(PUNCTUATION) or word, ngrams, is_word=True))
+            else:
+                found.extend(_ngram_piece(ngram) for ngram in ngrams)
+        return found
 
     def columns(self, ngrams: Sequence[str]) -> list[int]:
         """Each n-gram's column, hashed exactly as the vectorizer hashes it."""
@@ -95,3 +117,16 @@ class Features:
             return []
         hashed = self._hasher.transform([[ngram] for ngram in ngrams]).tocsr()
         return [int(column) for column in hashed.indices]
+
+
+class Piece(NamedTuple):
+    """A readable piece of a text and the n-grams it gives the model."""
+
+    shown: str
+    ngrams: list[str]
+    is_word: bool
+
+
+def _ngram_piece(ngram: str) -> Piece:
+    """An n-gram shown as itself, without the spaces that pad words in ``char_wb``."""
+    return Piece(ngram.strip() or ngram, [ngram], is_word=False)

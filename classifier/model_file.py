@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import zlib
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -133,26 +134,42 @@ class TriageModel:
         return [dict(zip(self.classes, map(float, row), strict=True)) for row in table]
 
     def reasons(self, text: str, level: str, limit: int = 8) -> list[tuple[str, float]]:
-        """The n-grams of ``text`` whose weight x feature value moved ``level`` most, signed,
-        strongest first. Overlapping n-grams of one word (``crash``, ``cras``, ``rash``) are
-        shown once, by the strongest of them with that sign."""
+        """The words of ``text`` (or n-grams, where spaces do not split words) that moved
+        ``level``'s score most, signed, strongest first.
+
+        A word's contribution is the sum of its n-grams' coefficient x feature value (an
+        n-gram that occurs several times shares its contribution among them), so all the
+        pieces' contributions add up to the level's score less its intercept. Of n-grams
+        that overlap with the same sign (``启动``, ``启动就``), only the strongest is shown.
+        """
         row = self.classes.index(level)
-        ngrams = self.features.ngrams(text)
+        pieces = self.features.pieces(text)
+        distinct = sorted({ngram for piece in pieces for ngram in piece.ngrams})
+        column_of = dict(zip(distinct, self.features.columns(distinct), strict=True))
+        occurrences = Counter(column_of[ngram] for piece in pieces for ngram in piece.ngrams)
         values = self.features.transform([text])
         value_of = dict(zip(values.indices.tolist(), values.data.tolist(), strict=True))
         coef = self.classifier.coef_[row]
-        scored = [
-            (ngram.strip() or ngram, float(coef[column] * value_of.get(column, 0.0)))
-            for ngram, column in zip(ngrams, self.features.columns(ngrams), strict=True)
-        ]
-        scored = [item for item in scored if item[1] != 0.0]
-        scored.sort(key=lambda item: (-abs(item[1]), item[0]))
+        scores: dict[tuple[str, bool], float] = defaultdict(float)
+        for piece in pieces:
+            for ngram in piece.ngrams:
+                column = column_of[ngram]
+                contribution = coef[column] * value_of[column] / occurrences[column]
+                scores[piece.shown, piece.is_word] += contribution
+        ranked = sorted(
+            ((key, float(score)) for key, score in scores.items() if score != 0.0),
+            key=lambda item: (-abs(item[1]), item[0]),
+        )
         chosen: list[tuple[str, float]] = []
-        for ngram, contribution in scored:
+        shown_ngrams: list[tuple[str, float]] = []
+        for (shown, is_word), contribution in ranked:
             if len(chosen) >= limit:
                 break
-            if not any(_overlaps(ngram, contribution, other) for other in chosen):
-                chosen.append((ngram, contribution))
+            if not is_word:
+                if any(_overlaps(shown, contribution, other) for other in shown_ngrams):
+                    continue
+                shown_ngrams.append((shown, contribution))
+            chosen.append((shown, contribution))
         return chosen
 
     def to_document(self) -> dict[str, Any]:

@@ -89,10 +89,33 @@ def test_reasons_are_ngrams_of_the_text_strongest_first(model):
     assert strengths == sorted(strengths, reverse=True)
 
 
-def test_reasons_of_one_level_explain_its_score(model):
-    """The P0 reasons of a destructive report push P0 up, on balance."""
-    reasons = model.reasons(_corpus_text("x-rm-rf-usr-zh-01"), "P0", limit=50)
-    assert sum(contribution for _, contribution in reasons) > 0
+def test_the_words_contributions_add_up_to_the_levels_score(model):
+    text = "@CaroCLI since 1.2.0 caro crashes on launch, even caro --version"
+    matrix = model.features.transform([text])
+    for row, level in enumerate(LEVELS):
+        score = model.classifier.decision_function(matrix)[0][row]
+        reasons = model.reasons(text, level, limit=1_000)
+        assert {word for word, _ in reasons} <= {
+            "@carocli",
+            "since",
+            "1.2.0",
+            "caro",
+            "crashes",
+            "on",
+            "launch",
+            "even",
+            "--version",
+        }
+        total = sum(contribution for _, contribution in reasons)
+        assert total == pytest.approx(score - model.classifier.intercept_[row])
+
+
+def test_a_chinese_report_is_explained_by_its_ngrams(model):
+    """Spaces do not split Chinese: a long run is explained by n-grams of it, each once."""
+    text = _corpus_text("x-rm-rf-usr-zh-01")
+    reasons = model.reasons(text, "P0", limit=20)
+    assert any(len(ngram) <= 3 and ngram in text for ngram, _ in reasons)
+    assert len({ngram for ngram, _ in reasons}) == len(reasons)
 
 
 def test_only_the_first_max_chars_of_a_long_text_are_read(model):
