@@ -63,19 +63,19 @@ def test_a_missed_p0_fails_the_command(tmp_path):
 
 
 # Real issues, gathered and labelled blind to the rules, their text paraphrased in our own
-# words (tests/data/corpus/README.md). The rules miss many of them, so these are floors a
-# little under the figures measured on the paraphrases on 2026-12-07 with unchanged rules
-# (exact accuracy, P0 recall: the development set 0.897 and 0.833; the held-out sets 0.571
-# and 0.682, 0.544 and 0.50, 0.607 and 0.812, and the fourth, which no rule was ever changed
-# for, in README "Triage quality"). They catch a change that makes the rules generalize
-# worse. Not targets. The development set was once held to no missed P0; its paraphrase
-# words one P0 ("every input is now read as `script`") in a way no rule catches.
+# words (tests/data/corpus/README.md). Floors a little under the figures of the shipped
+# rulebook with its model on 2026-12-07 (README "Triage quality"): exact accuracy and P0
+# caught at either urgency, and for the sets blind to both rules and model (the fourth and
+# fifth) the precision of high-urgency P0s. The model was trained on the development set
+# and the first three held-out sets, so their floors guard against a regression only: they
+# measure nothing. Not targets.
 HELD_OUT_FLOORS = {
-    "real-dev.jsonl": {"accuracy": 0.85, "p0_recall": 0.80},
-    "real-heldout.jsonl": {"accuracy": 0.55, "p0_recall": 0.63},
-    "real-heldout-2.jsonl": {"accuracy": 0.50, "p0_recall": 0.45},
-    "real-heldout-3.jsonl": {"accuracy": 0.57, "p0_recall": 0.75},
-    "real-heldout-4.jsonl": {"accuracy": 0.52, "p0_recall": 0.47},
+    "real-dev.jsonl": {"accuracy": 0.85, "p0_caught": 0.80},
+    "real-heldout.jsonl": {"accuracy": 0.58, "p0_caught": 0.85},
+    "real-heldout-2.jsonl": {"accuracy": 0.58, "p0_caught": 0.80},
+    "real-heldout-3.jsonl": {"accuracy": 0.58, "p0_caught": 0.85},
+    "real-heldout-4.jsonl": {"accuracy": 0.50, "p0_caught": 0.52, "high_precision": 0.60},
+    "real-heldout-5.jsonl": {"accuracy": 0.55, "p0_caught": 0.60, "high_precision": 0.85},
 }
 
 
@@ -84,7 +84,30 @@ def test_real_issues_beyond_the_development_set_stay_above_their_floor(name):
     floors = HELD_OUT_FLOORS[name]
     _, report = rules_test(DATA / "corpus" / name)
     assert report["total"] >= (25 if name == "real-dev.jsonl" else 80)
-    p0_recall = report["per_priority"]["P0"]["recall"]
-    print(f"\n{name}: accuracy {report['accuracy']}, P0 recall {p0_recall}")
+    print(
+        f"\n{name}: exact {report['accuracy']}, P0 caught {report['p0_caught']},"
+        f" high-urgency P0 precision {report['p0_high_urgency_precision']}"
+    )
     assert report["accuracy"] >= floors["accuracy"], report["misses"]
-    assert p0_recall >= floors["p0_recall"], report["missed_p0"]
+    assert report["p0_caught"] >= floors["p0_caught"], report["missed_p0"]
+    if "high_precision" in floors:
+        assert report["p0_high_urgency_precision"] >= floors["high_precision"]
+
+
+def test_rules_test_judges_three_ways_and_flags_a_corpus_the_model_learned():
+    """The figures say which are a measure: the model was trained on the development set
+    (flagged), not on the fifth held-out set; each is judged by the rules alone, the model
+    alone and both."""
+    trained, _ = rules_test(DATA / "corpus" / "real-dev.jsonl")
+    assert "the model was trained on this corpus" not in trained.stdout  # --json: no prose
+    for name, learned in (("real-dev.jsonl", True), ("real-heldout-5.jsonl", False)):
+        _, report = rules_test(DATA / "corpus" / name)
+        assert report["model_trained_on_it"] is learned
+        assert set(report["by_judge"]) == {"rules only", "model only", "combined"}
+    printed = subprocess.run(
+        [hark(), "rules", "test", str(DATA / "corpus" / "real-dev.jsonl")],
+        capture_output=True,
+        text=True,
+    )
+    assert "judged three ways" in printed.stdout
+    assert "the model was trained on this corpus" in printed.stdout
