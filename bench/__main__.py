@@ -19,6 +19,7 @@ from bench.references import NaiveClassifier, floor_automaton, floor_pass
 from bench.workload import generated_rulebook, message_mix
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from rules import Engine, normalize, parse_rulebook
+from rules.evaluation import rules_only
 
 SHIPPED_GOAL = 14_000  # messages a second on one core, shipped rulebook, this mix
 WITH_MODEL_GOAL = 5_000  # the same with the learned second opinion, batching allowed
@@ -44,13 +45,6 @@ def _classify_all(engine: Engine, mix: list[tuple[str, str]]) -> None:
 def _classify_batched(engine: Engine, mix: list[tuple[str, str]]) -> None:
     for start in range(0, len(mix), BATCH):
         engine.classify_batch(list(mix[start : start + BATCH]))
-
-
-def rules_only(engine: Engine) -> Engine:
-    """``engine``'s rulebook without its ``model`` rules: the rules-only figure."""
-    book = engine.rulebook
-    plain = [rule for rule in book.rules if rule.model is None]
-    return Engine(book.model_copy(update={"rules": plain}))
 
 
 def with_model(engine: Engine, mix: list[tuple[str, str]], repeat: int) -> None:

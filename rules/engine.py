@@ -391,7 +391,10 @@ class Engine:
         the model agrees with, page at high urgency whatever was set aside; without a
         second opinion, a P0 is high unless a counter-signal was set aside."""
         rules_alone = round(
-            sum(r.weight for r in fired if _TOP in r.levels and not _is_model(r)), 3
+            sum(
+                r.weight for r in fired if _TOP in r.levels and not _is_model(r) and r.id not in far
+            ),
+            3,
         )
         model_agrees = any(_is_model(r) and _TOP in r.levels and r.weight > 0 for r in fired)
         if rules_alone >= self._strong or (model_agrees and rules_alone >= self._threshold):

@@ -141,14 +141,19 @@ def judges(engine: Engine) -> dict[str, Judge]:
     is then high urgency) and "model only" (the model's most probable priority)."""
     found: dict[str, Judge] = {}
     if engine.second_opinion is not None and engine.rulebook.model_rules():
-        book = engine.rulebook
-        plain = book.model_copy(
-            update={"rules": [rule for rule in book.rules if rule.model is None]}
-        )
-        found["rules only"] = _verdict_of(Engine(plain))
-        found["model only"] = _model_verdict(engine.second_opinion, book.defaults.category)
+        found["rules only"] = _verdict_of(rules_only(engine))
+        category = engine.rulebook.defaults.category
+        found["model only"] = _model_verdict(engine.second_opinion, category)
     found["combined"] = _verdict_of(engine)
     return found
+
+
+def rules_only(engine: Engine) -> Engine:
+    """``engine``'s rulebook without its ``model`` rules: what the rules say alone (every
+    P0 high urgency unless a counter-signal was set aside)."""
+    book = engine.rulebook
+    plain = [rule for rule in book.rules if rule.model is None]
+    return Engine(book.model_copy(update={"rules": plain}))
 
 
 def _verdict_of(engine: Engine) -> Judge:

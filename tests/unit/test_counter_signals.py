@@ -20,6 +20,7 @@ from __future__ import annotations
 import pytest
 
 from rules import Engine
+from rules.evaluation import rules_only
 
 # kind: (the P0 that stands, the message a counter-signal in the same clause undoes, the
 # counter-signal rule, or None when it is the P0 rule's own `negated_by`)
@@ -161,13 +162,18 @@ ELSEWHERE_SET_ASIDE: dict[str, tuple[str, str]] = {
 
 
 @pytest.mark.parametrize("case", ELSEWHERE_SET_ASIDE, ids=list(ELSEWHERE_SET_ASIDE))
-def test_a_counter_signal_elsewhere_is_set_aside_at_low_urgency(shipped: Engine, case: str) -> None:
+def test_a_counter_signal_elsewhere_is_set_aside(shipped: Engine, case: str) -> None:
+    """The P0 stands; its urgency is the rules' and the model's to decide: high when the
+    model agrees (as it does on these), low otherwise (the rules alone, below)."""
     text, counter = ELSEWHERE_SET_ASIDE[case]
     triage = shipped.classify(text)
     assert triage.priority == "P0", [rule.id for rule in triage.rules]
     assert triage.pages
     assert counter in triage.set_aside
-    assert triage.urgency == "low"
+    model_agrees = "model-thinks-p0" in {rule.id for rule in triage.rules}
+    assert triage.urgency == ("high" if model_agrees else "low")
+    alone = rules_only(shipped).classify(text)
+    assert (alone.priority, alone.urgency, alone.set_aside) == ("P0", "low", triage.set_aside)
 
 
 def test_the_same_feature_request_phrase_beside_the_command_undoes_it(shipped: Engine) -> None:
@@ -247,15 +253,20 @@ def test_the_therapist_joke_does_not_page(shipped: Engine) -> None:
     assert "joke-is-not-a-report" in {rule.id for rule in triage.rules}
 
 
+WIPED_WITH_A_WISH = (
+    "[Bug] An unsafe rm run wiped my entire home directory\n\n"
+    "I asked the agent to clean a build folder; it executed `rm -rf ~/` and the whole home"
+    " directory went away.\n\nIt would be great if destructive commands needed a confirmation."
+)
+
+
 def test_a_home_directory_wiped_pages_despite_a_wish_further_down(shipped: Engine) -> None:
-    triage = shipped.classify(
-        "[Bug] An unsafe rm run wiped my entire home directory\n\n"
-        "I asked the agent to clean a build folder; it executed `rm -rf ~/` and the whole home"
-        " directory went away.\n\nIt would be great if destructive commands needed a confirmation."
-    )
+    triage = shipped.classify(WIPED_WITH_A_WISH)
     assert (triage.priority, triage.category) == ("P0", "safety")
     assert triage.set_aside == ("feature-request-is-not-a-defect",)
-    assert triage.urgency == "low"  # paged, for a person to confirm
+    # the model agrees with the rules: a high-urgency page; the rules alone: a possible P0
+    assert triage.urgency == "high"
+    assert rules_only(shipped).classify(WIPED_WITH_A_WISH).urgency == "low"
 
 
 @pytest.mark.parametrize(

@@ -166,7 +166,11 @@ def assert_consistent(engine: Engine, text: str, channel: str | None, triage: Tr
     assert (triage.urgency is not None) == (triage.priority == "P0")
     if triage.priority == "P0" and triage.set_aside and triage.urgency == "high":
         # only evidence strong enough, or backed by the model, outweighs a set-aside
-        located = sum(f.weight for f in triage.rules if "P0" in f.levels and not rules[f.id].model)
+        located = sum(
+            f.weight
+            for f in triage.rules
+            if "P0" in f.levels and not rules[f.id].model and f.id not in triage.set_aside
+        )
         model_agrees = any(rules[f.id].model and "P0" in f.levels for f in triage.rules)
         assert located >= book.urgency.strong_evidence or model_agrees
     categories = {fired.category for fired in triage.rules if fired.weight > 0}

@@ -25,6 +25,11 @@ rules:
     match: {phrase: ["deleted my home"]}
     priority: P0
     weight: 1.0
+  - id: wish
+    description: a feature-request phrase, a counter-signal in its clause only
+    match: {phrase: ["would be great"]}
+    priority: P0
+    weight: -0.5
   - id: model-p0
     description: the model thinks P0
     model: {priority: P0, min_probability: 0.5}
@@ -97,6 +102,14 @@ def test_a_p0_the_model_agrees_with_is_high_urgency_and_one_it_doubts_is_low(rul
     doubted = engine.classify("deleted my home? love this tool, thank you, how do I")
     assert "model-p0" not in {rule.id for rule in doubted.rules}
     assert (doubted.priority, doubted.urgency) == ("P0", "low")
+
+
+def test_a_set_aside_counter_signal_does_not_lower_a_p0_the_model_agrees_with(rulebook):
+    engine = read_rulebook(rulebook)
+    triage = engine.classify("it deleted my home directory with rm -rf. A prompt would be great")
+    assert triage.set_aside == ("wish",)
+    assert "model-p0" in {rule.id for rule in triage.rules}
+    assert (triage.priority, triage.urgency) == ("P0", "high")
 
 
 def test_batch_and_single_classification_agree(rulebook):
