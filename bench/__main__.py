@@ -54,8 +54,9 @@ def with_model(engine: Engine, mix: list[tuple[str, str]], repeat: int) -> None:
         print("\nthe shipped rulebook asks no model: no second-opinion figures")
         return
     sample = mix[: max(len(mix) // 5, BATCH)]
+    plain = rules_only(engine)
     rates = {
-        "rules only": _rate(len(sample), lambda: _classify_all(rules_only(engine), sample), repeat),
+        "rules only": _rate(len(sample), lambda: _classify_all(plain, sample), repeat),
         f"rules + model, batches of {BATCH}": _rate(
             len(sample), lambda: _classify_batched(engine, sample), repeat
         ),
