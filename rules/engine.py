@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick
 
+from rules.clauses import TOP, counters_elsewhere, is_model
 from rules.matchers import MATCHER_TYPES, WORD_CHARS
 from rules.normalize import normalize
 from rules.regex import LinearRegex, RegexSet, char_offset
@@ -42,11 +43,6 @@ from rules.second_opinion import SecondOpinion
 _MAX_MATCHES_SHOWN = 20  # per rule, in the explanation
 _MAX_REGEX_MATCHES = 20  # per regular expression and message
 _CLAUSE_BREAK = re.compile(r"[,.;:!?()\n]")
-# Where a clause ends for a counter-signal (below): a period, comma or colon only before a
-# space or the end, so that "~/.ssh", "v1.2" and "C:\\" stay inside their clause, and not
-# after "e.g", "i.e" or "for example" (an example belongs to the clause it illustrates).
-_CLAUSE_END = re.compile(r"[;!?()\n]|(?<!e\.g)(?<!i\.e)(?<!for example)[,.:](?=\s|$)")
-_TOP = "P0"  # the level whose signals only a counter-signal in the same clause undoes
 
 # The result records, each from one tuple (see the module docstring).
 _new_match: Callable[[tuple], Match] = partial(tuple.__new__, Match)
@@ -155,13 +151,13 @@ class Engine:
         )
         # A P0 is high urgency only when the model agrees, if some rule asks it about P0.
         self._asks_about_top = any(
-            rule.model.priority == _TOP and rule.weight > 0 for rule in model_rules if rule.model
+            rule.model.priority == TOP and rule.weight > 0 for rule in model_rules if rule.model
         )
         self._strong = rulebook.urgency.strong_evidence
         self._clause_counters = frozenset(
             rule.id
             for rule in rulebook.rules
-            if rule.weight < 0 and _TOP in rule.levels and rule.reach == "clause"
+            if rule.weight < 0 and TOP in rule.levels and rule.reach == "clause"
         )
         defaults = rulebook.defaults
         self._threshold = rulebook.threshold
@@ -365,11 +361,11 @@ class Engine:
             priority, category, kind = self._quiet
             pages = self._pages[priority]
             return _new_triage((priority, category, kind, 0.0, pages, scores, (), None, model, ()))
-        far = _counters_elsewhere(fired, text, self._clause_counters)
+        far = counters_elsewhere(fired, text, self._clause_counters)
         for rule in fired:
             weight = rule.weight
             for level in rule.levels:
-                if level != _TOP or rule.id not in far:
+                if level != TOP or rule.id not in far:
                     scores[level] += weight
         priority = self._quiet[0]
         for level in reversed(LEVELS):  # ends on the most urgent level that reached it
@@ -380,7 +376,7 @@ class Engine:
         category = _pick(fired, priority, _category_of) or self._quiet[1]
         kind = _pick(fired, priority, _kind_of) or self._quiet[2]
         score, pages = scores[priority], self._pages[priority]
-        urgency = self._urgency(fired, far) if priority == _TOP else None
+        urgency = self._urgency(fired, far) if priority == TOP else None
         aside = tuple(rule.id for rule in fired if rule.id in far)
         return _new_triage(
             (priority, category, kind, score, pages, scores, tuple(fired), urgency, model, aside)
@@ -391,49 +387,13 @@ class Engine:
         the model agrees with, page at high urgency whatever was set aside; without a
         second opinion, a P0 is high unless a counter-signal was set aside."""
         rules_alone = round(
-            sum(
-                r.weight for r in fired if _TOP in r.levels and not _is_model(r) and r.id not in far
-            ),
+            sum(r.weight for r in fired if TOP in r.levels and not is_model(r) and r.id not in far),
             3,
         )
-        model_agrees = any(_is_model(r) and _TOP in r.levels and r.weight > 0 for r in fired)
+        model_agrees = any(is_model(r) and TOP in r.levels and r.weight > 0 for r in fired)
         if rules_alone >= self._strong or (model_agrees and rules_alone >= self._threshold):
             return "high"
         return "high" if not self._asks_about_top and not far else "low"
-
-
-def _is_model(rule: FiredRule) -> bool:
-    return rule.matches[0].condition == "model" if rule.matches else False
-
-
-def _counters_elsewhere(
-    fired: list[FiredRule], text: str, clause_counters: frozenset[str]
-) -> set[str]:
-    """The counter-signals to P0 that reach only their clause (``clause_counters``) and
-    are set aside: all of them when some P0 signal has a clause no such counter-signal is
-    in (that signal stands); otherwise those that share no clause with a P0 signal.
-
-    Clauses are located by what a rule matched (``match[...]``), not by its requirements,
-    which the explanation lists too. Only located signals count: the model's opinion is
-    about the whole message, so against it every counter-signal stands."""
-    counters = [r for r in fired if r.id in clause_counters]
-    if not counters:
-        return set()
-    signals = [r for r in fired if r.weight > 0 and _TOP in r.levels and not _is_model(r)]
-    if not signals:
-        return set()
-    ends = [found.start() for found in _CLAUSE_END.finditer(text)]
-
-    def clauses(rule: FiredRule) -> set[int]:
-        return {
-            bisect_right(ends, m.start) for m in rule.matches if m.condition.startswith("match[")
-        }
-
-    signal_clauses = set().union(*map(clauses, signals))
-    countered = set().union(*map(clauses, counters))
-    if signal_clauses - countered:  # a signal no counter-signal speaks to
-        return {r.id for r in counters}
-    return {r.id for r in counters if not clauses(r) & signal_clauses}
 
 
 def _per_span(hits: list[Hit]) -> Iterable[Hit]:

@@ -1,4 +1,4 @@
-"""How far a counter-signal to P0 reaches (``rules.engine._counters_elsewhere``), on a
+"""How far a counter-signal to P0 reaches (``rules.clauses.counters_elsewhere``), on a
 small rulebook: the shipped rulebook's own cases are in ``test_counter_signals.py``."""
 
 from __future__ import annotations
