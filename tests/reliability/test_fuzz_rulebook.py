@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 
 from desk.business_hours import BusinessCalendar
 from hark.cli import cli
-from hark.rulebook_files import shipped_rulebook_path
+from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from rules import Engine, RulebookError, parse_rulebook
+from rules.second_opinion import SecondOpinion
 from tests.reliability.fuzz_support import json_paths
 
 SHIPPED = shipped_rulebook_path().read_text(encoding="utf-8")
@@ -254,19 +255,26 @@ def data_mutations(draw, text: str) -> tuple[str, list[str]]:
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False), done
 
 
+@cache
+def shipped_model() -> SecondOpinion | None:
+    return read_rulebook(shipped_rulebook_path()).second_opinion
+
+
 bases = st.sampled_from([EXCERPT, EXCERPT, EXCERPT, SHIPPED])
 
 
 def assert_loads_or_reports(text: str, source: str) -> Engine | None:
     """The engine, or None when the loader reported problems in the agreed form."""
     try:
-        engine = Engine(parse_rulebook(text, source))
+        rulebook = parse_rulebook(text, source)
     except RulebookError as error:
         assert error.problems, "a RulebookError without problems"
         for problem in error.problems:
             assert_problem(problem, source, text)
         event(f"refused: {error.problems[0].field.split('.')[0].split('[')[0]}")
         return None
+    # its model rules ask the shipped model (its file is checked by read_rulebook's tests)
+    engine = Engine(rulebook, shipped_model() if rulebook.model_rules() else None)
     # whatever loads works: it classifies, and its business hours make an SLA calendar
     triage = engine.classify("caro segfaults on launch, every command", "x")
     assert triage.priority in engine.rulebook.priorities
