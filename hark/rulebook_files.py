@@ -12,9 +12,12 @@ import stat
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from classifier.model_file import ModelFileError, TriageModel, load_model
 from rules import LEVELS, Engine, Problem, Rulebook, RulebookError, parse_rulebook
+
+if TYPE_CHECKING:
+    from classifier.model_file import TriageModel
 
 log = logging.getLogger(__name__)
 MAX_RULEBOOK_BYTES = 10_000_000  # the shipped rulebook is about 47 kB
@@ -50,6 +53,10 @@ def _second_opinion(path: Path, text: str, rulebook: Rulebook) -> TriageModel:
     """The model the rulebook names, checked against what it predicts; a file that is
     missing, corrupt or trained for other levels or categories is one problem at the
     rulebook's ``model_file`` line, saying what to do."""
+    # Imported here: scikit-learn takes about a second to import, which commands that
+    # read no rulebook (hark --help, settings, users, jobs) need not pay.
+    from classifier.model_file import ModelFileError, load_model
+
     found = model_path(path, rulebook)
     assert found is not None
     try:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from classifier.model_file import TriageModel
 from hark.corpus import CorpusError, LabelledMessage, read_corpus
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from hark.settings import Settings
@@ -176,11 +175,11 @@ TRAINED_NOTE = (
 
 def trained_on(engine: Engine, corpus: Path) -> bool:
     """Whether ``engine``'s model was trained on this very file (by content)."""
-    model = engine.second_opinion
-    if not isinstance(model, TriageModel):
+    training = getattr(engine.second_opinion, "training", None)  # a TriageModel's record
+    if training is None:
         return False
     digest = hashlib.sha256(corpus.read_bytes()).hexdigest()
-    return any(trained.sha256 == digest for trained in model.training.corpora)
+    return any(trained.sha256 == digest for trained in training.corpora)
 
 
 def _json_report(reports: dict[str, dict[str, Evaluation]], trained: set[str]) -> dict:

@@ -42,7 +42,9 @@ def _peak_rss_kib(lines: int, tmp_path: Path) -> int:
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     out = subprocess.run(
-        [sys.executable, str(script), hark(), "classify"],
+        # in batches, as from a file: the memory of a batch is bounded too, and one message
+        # at a time with the model would take a minute here
+        [sys.executable, str(script), hark(), "classify", "--batch", "256"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -51,9 +53,32 @@ def _peak_rss_kib(lines: int, tmp_path: Path) -> int:
     return int(out.stdout.strip())
 
 
+def test_a_file_is_classified_in_batches_as_a_pipe_is_line_by_line(tmp_path):
+    """The same answers, in the same order, whether the lines come from a file (batches of
+    256) or a pipe (one at a time), a refused line in its place either way."""
+    lines = [
+        json.dumps({"id": n, "text": text})
+        for n, text in enumerate(
+            ["caro crashes on launch", "love it, thanks", "it ran rm -rf ~ and wiped my home"] * 100
+        )
+    ]
+    lines.insert(150, "{not json")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(lines) + "\n")
+    with feed.open("rb") as source:
+        from_file = subprocess.run([hark(), "classify"], stdin=source, capture_output=True)
+    from_pipe = subprocess.run([hark(), "classify"], input=feed.read_bytes(), capture_output=True)
+    assert from_file.returncode == from_pipe.returncode == 1  # one line refused
+    answers = from_file.stdout.decode().splitlines()
+    assert answers == from_pipe.stdout.decode().splitlines() and len(answers) == 301
+    assert json.loads(answers[150])["error"]["code"] == "invalid_json"
+    wiped = json.loads(answers[2])
+    assert (wiped["priority"], wiped["urgency"]) == ("P0", "high")
+
+
 def test_memory_does_not_grow_with_input(tmp_path):
     small = _peak_rss_kib(100, tmp_path)
-    large = _peak_rss_kib(40_000, tmp_path)  # about 24 MB of input
-    input_kib = 40_000 * len(json.dumps(LINE)) // 1024
-    print(f"\npeak RSS: {small} KiB for 100 lines, {large} KiB for 40,000 ({input_kib} KiB input)")
+    large = _peak_rss_kib(20_000, tmp_path)  # about 12 MB of input
+    input_kib = 20_000 * len(json.dumps(LINE)) // 1024
+    print(f"\npeak RSS: {small} KiB for 100 lines, {large} KiB for 20,000 ({input_kib} KiB input)")
     assert large - small < input_kib // 4, (small, large, input_kib)

@@ -98,16 +98,15 @@ def test_rules_test_judges_three_ways_and_flags_a_corpus_the_model_learned():
     """The figures say which are a measure: the model was trained on the development set
     (flagged), not on the fifth held-out set; each is judged by the rules alone, the model
     alone and both."""
-    trained, _ = rules_test(DATA / "corpus" / "real-dev.jsonl")
-    assert "the model was trained on this corpus" not in trained.stdout  # --json: no prose
-    for name, learned in (("real-dev.jsonl", True), ("real-heldout-5.jsonl", False)):
-        _, report = rules_test(DATA / "corpus" / name)
-        assert report["model_trained_on_it"] is learned
-        assert set(report["by_judge"]) == {"rules only", "model only", "combined"}
-    printed = subprocess.run(
-        [hark(), "rules", "test", str(DATA / "corpus" / "real-dev.jsonl")],
-        capture_output=True,
-        text=True,
+    learned = {"real-dev.jsonl": True, "real-heldout-5.jsonl": False}
+    corpora = [str(DATA / "corpus" / name) for name in learned]
+    result = subprocess.run(
+        [hark(), "rules", "test", *corpora, "--json"], capture_output=True, text=True
     )
+    reports = json.loads(result.stdout)
+    for corpus, name in zip(corpora, learned, strict=True):
+        assert reports[corpus]["model_trained_on_it"] is learned[name]
+        assert set(reports[corpus]["by_judge"]) == {"rules only", "model only", "combined"}
+    printed = subprocess.run([hark(), "rules", "test", corpora[0]], capture_output=True, text=True)
     assert "judged three ways" in printed.stdout
     assert "the model was trained on this corpus" in printed.stdout

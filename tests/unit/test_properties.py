@@ -110,6 +110,9 @@ def test_shipped_engine_classifies_any_text(shipped, text, channel):
     assert triage.priority in {"P0", "P1", "P2", "P3"}
     for rule in triage.rules:
         for match in rule.matches:
+            if match.condition == "model":  # the second opinion quotes its probability
+                assert match.text.startswith("P(") and (match.start, match.end) == (0, 0)
+                continue
             assert normalize(text)[match.start : match.end] == match.text
 
 
