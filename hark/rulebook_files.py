@@ -27,8 +27,11 @@ def shipped_rulebook_path() -> Path:
     return Path(str(resources.files("rules") / "data" / "rulebook.yaml"))
 
 
-def read_rulebook(path: str | os.PathLike) -> Engine:
-    """Load and compile the rulebook at ``path``; raise ``RulebookError`` on any problem."""
+def read_rulebook(path: str | os.PathLike, *, with_model: bool = True) -> Engine:
+    """Load and compile the rulebook at ``path``; raise ``RulebookError`` on any problem.
+
+    ``with_model=False`` compiles its rules alone (its ``model`` rules left out, its model
+    file not read): what an intake needs to pick a mention's lane."""
     path = Path(path)
     try:
         text = _rulebook_text(path)
@@ -38,6 +41,9 @@ def read_rulebook(path: str | os.PathLike) -> Engine:
             [Problem(str(path), 1, "-", "-", f"cannot read rulebook: {reason}")]
         ) from None
     rulebook = parse_rulebook(text, str(path))
+    if not with_model:
+        plain = [rule for rule in rulebook.rules if rule.model is None]
+        return Engine(rulebook.model_copy(update={"rules": plain, "model_file": None}))
     model = _second_opinion(path, text, rulebook) if rulebook.model_file else None
     return Engine(rulebook, model)
 
@@ -92,10 +98,11 @@ class RulebookReloader:
     the reason is logged, so a typo in production never leaves the service without rules.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, with_model: bool = True) -> None:
         self.path = Path(path)
+        self.with_model = with_model  # False: the rules alone (``read_rulebook``)
         self.last_problems: list[Problem] = []
-        engine = read_rulebook(self.path)
+        engine = read_rulebook(self.path, with_model=with_model)
         self._loaded = _Loaded(engine, self._signature(engine))
 
     @property
@@ -113,7 +120,7 @@ class RulebookReloader:
         if signature == self._loaded.signature:
             return False
         try:
-            engine = read_rulebook(self.path)
+            engine = read_rulebook(self.path, with_model=self.with_model)
         except Exception as error:  # whatever goes wrong, the worker keeps working
             self.last_problems = getattr(error, "problems", None) or [
                 Problem(str(self.path), 1, "-", "-", f"cannot load: {type(error).__name__}")

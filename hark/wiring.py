@@ -49,13 +49,17 @@ def rulebook_path(settings: Settings) -> Path:
     return Path(settings.rules) if settings.rules else shipped_rulebook_path()
 
 
-def active_rulebook(settings: Settings) -> RulebookReloader:
+def active_rulebook(settings: Settings, *, with_model: bool = False) -> RulebookReloader:
     """The rulebook (HARK_RULES, or the shipped one), re-read when its file changes (the last
     good one kept). When it does not load at start, a ``ConfigError`` with the worker's
     message: every process that accepts mentions classifies them (to pick their lane), so
-    each refuses to start without its rulebook, and says so the same way."""
+    each refuses to start without its rulebook, and says so the same way.
+
+    The rules alone, without the model: the lane is a head start for what the rules call
+    P0 (a P0 the model alone suspects is a low-urgency one, and takes the normal lane),
+    and intake stays fast, in processes that never import scikit-learn."""
     try:
-        return RulebookReloader(rulebook_path(settings))
+        return RulebookReloader(rulebook_path(settings), with_model=with_model)
     except RulebookError as error:
         raise ConfigError(f"{RULEBOOK_DOES_NOT_LOAD}\n{error}") from None
 
@@ -317,7 +321,8 @@ def build_web_app(settings: Settings) -> Flask:
             secret_key=secret(settings.secret_key),
             users=users,
             insecure_cookies=settings.insecure_cookies,
-            rulebook=rulebook.engine,  # the Rules page shows the rulebook read at start
+            # the Rules page shows the rulebook read at start, with its model
+            rulebook=active_rulebook(settings, with_model=True).engine,
             metrics_public=settings.metrics_public,
         )
     except ValueError as error:  # e.g. a HARK_SECRET_KEY too short to sign sessions

@@ -70,7 +70,7 @@ def test_a_load_that_fails_unexpectedly_still_keeps_the_last_good_rulebook(
     _write(path, RULEBOOK_HEADER + RULE.format(word="crash"), 1_000_000_000)
     reloader = RulebookReloader(path)
 
-    def broken_loader(path):
+    def broken_loader(path, *, with_model=True):
         raise RuntimeError("the loader fell over")
 
     monkeypatch.setattr("hark.rulebook_files.read_rulebook", broken_loader)
