@@ -58,7 +58,6 @@ chaos: $(STAMP) system-packages
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.pipeline
-	$(BIN)/python -m bench.paging
 	$(BIN)/python -m bench.p0_latency
 	$(BIN)/python -m bench.incident_log
 
