@@ -126,7 +126,9 @@ def mutated_deliveries(draw) -> tuple[str, dict]:
         elif operation == "replace":
             parent[path[-1]] = draw(json_values)
         elif operation == "confuse":
-            parent[path[-1]] = draw(type_confusers)
+            # a copy: sampled_from hands out the same [] and {} to every test case, and a
+            # later step of this loop may edit inside what it placed here
+            parent[path[-1]] = copy.deepcopy(draw(type_confusers))
         else:
             parent[path[-1]] = json.dumps(parent[path[-1]])
     return name.split(".")[0], document
