@@ -49,6 +49,21 @@ def rulebook_path(settings: Settings) -> Path:
     return Path(settings.rules) if settings.rules else shipped_rulebook_path()
 
 
+def explaining_rulebook(settings: Settings) -> Callable[[], Engine]:
+    """The rulebook with its model, for the Rules page's "explain this text" and for
+    corrections: read the first time a page asks (the web process does not triage, and
+    need not import scikit-learn to start), then re-read when either file changes. A model
+    that does not load raises ``RulebookError``, which the Rules page shows."""
+    loaded: list[RulebookReloader] = []
+
+    def current() -> Engine:
+        if not loaded:
+            loaded.append(RulebookReloader(rulebook_path(settings), with_model=True))
+        return loaded[0].current()
+
+    return current
+
+
 def active_rulebook(settings: Settings, *, with_model: bool = False) -> RulebookReloader:
     """The rulebook (HARK_RULES, or the shipped one), re-read when its file changes (the last
     good one kept). When it does not load at start, a ``ConfigError`` with the worker's
@@ -321,8 +336,7 @@ def build_web_app(settings: Settings) -> Flask:
             secret_key=secret(settings.secret_key),
             users=users,
             insecure_cookies=settings.insecure_cookies,
-            # the Rules page shows the rulebook read at start, with its model
-            rulebook=active_rulebook(settings, with_model=True).engine,
+            rulebook=explaining_rulebook(settings),
             metrics_public=settings.metrics_public,
         )
     except ValueError as error:  # e.g. a HARK_SECRET_KEY too short to sign sessions

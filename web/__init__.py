@@ -35,7 +35,7 @@ def create_app(
     secret_key: str | None = None,
     users: Users | WatchedUsers | None = None,
     insecure_cookies: bool = False,
-    rulebook: Engine | None = None,
+    rulebook: Engine | Callable[[], Engine] | None = None,
     metrics_public: bool = False,
     clock: Callable[[], datetime] = utc_now,
 ) -> Flask:

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from desk.mentions import STATUSES, MentionStore
 from monitor.mention import InvalidMessage, incoming_mention
 from monitor.store import MonitorState
-from rules import Rulebook
+from rules import Engine, Rulebook
 from rules.schema import LEVELS
 from services.corrections import CorrectionError, correct_priority
 from services.intake import Intake
@@ -112,11 +112,17 @@ def _string(body: dict[str, Any], field: str, default: str | None) -> str:
     return value
 
 
+def app_engine() -> Engine | None:
+    """The engine the app was given (``create_app(rulebook=)``): an ``Engine``, or a
+    function that returns the active one (the web process's reads the rulebook and its
+    model the first time a page asks, not at start), or None."""
+    source = current_app.config.get("RULEBOOK")
+    if source is None or hasattr(source, "classify"):
+        return source
+    return source()
+
+
 def app_rulebook() -> Rulebook | None:
-    """The rulebook the app was given (``create_app(rulebook=)``: an ``Engine`` or a
-    reloader holding one), or None."""
-    engine = current_app.config.get("RULEBOOK")
-    if engine is not None and not hasattr(engine, "rulebook"):
-        engine = getattr(engine, "engine", None)  # a reloader: its active engine
-    rulebook = getattr(engine, "rulebook", None)
+    """The rulebook of ``app_engine()``, or None."""
+    rulebook = getattr(app_engine(), "rulebook", None)
     return rulebook if isinstance(rulebook, Rulebook) else None

@@ -289,3 +289,29 @@ def test_a_broken_hark_rules_is_named(run, tmp_path):
 def test_a_group_window_of_zero_means_one_incident_per_report(run):
     result = run("settings", env={"HARK_GROUP_WINDOW_MINUTES": "0"})
     assert result.exit_code == 0 and "HARK_GROUP_WINDOW_MINUTES=0.0" in result.output
+
+
+def test_each_lazy_subcommand_is_listed_with_its_own_help_line():
+    from hark.cli import SUBCOMMANDS, load_subcommand
+
+    for name, entry in SUBCOMMANDS.items():
+        command = load_subcommand(name)
+        assert command.name == name
+        assert entry.short_help == command.get_short_help_str(limit=1_000), name
+
+
+def test_help_lists_every_command_without_importing_the_model(tmp_path):
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from hark.cli import main; sys.argv = ['hark', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('sklearn' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    *help_lines, imported = done.stdout.splitlines()
+    assert imported == "False"
+    listed = {line.split()[0] for line in help_lines if line.startswith("  ") and line[2] != " "}
+    assert {"classify", "model", "rules", "settings", "worker", "web", "run"} <= listed

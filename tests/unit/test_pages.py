@@ -607,3 +607,18 @@ def test_the_overview_says_when_a_failing_pagerduty_has_no_retry_left(viewer, ap
     paging = Queue(PAGING_QUEUE, connection=app.config["REDIS"], serializer=JSONSerializer)
     paging.enqueue("services.paging.page_incident", "inc-1", "trigger")
     assert "(retrying; last try" in viewer.get("/").get_data(as_text=True)
+
+
+def test_rules_page_names_the_problem_when_the_rulebook_read_on_first_use_does_not_load(
+    viewer, app
+):
+    from rules import Problem, RulebookError
+
+    def broken_model():
+        problem = Problem("rules.yaml", 3, "-", "model_file", "model.json.gz: not gzip")
+        raise RulebookError([problem])
+
+    app.config["RULEBOOK"] = broken_model
+    page = viewer.get("/rules").get_data(as_text=True)
+    assert "The rulebook does not load" in page and "rules.yaml:3" in page
+    assert "model.json.gz: not gzip" in page

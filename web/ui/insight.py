@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 
 from desk.records import QueueItem
 from desk.reply_queue import ReplyQueue
+from rules import RulebookError
 from services.support_report import LENGTH, period_metrics
 from vocabulary.channels import CHANNELS
 from web import charts
+from web.api import app_engine
 from web.ui import _now, _redis, bp, duration_text, requires
 
 HISTOGRAM_BUCKETS = (
@@ -53,13 +55,6 @@ def _histogram_buckets(items: list[QueueItem]) -> list[tuple[str, int]]:
     return [(label, n) for (label, _), n in zip(HISTOGRAM_BUCKETS, counts, strict=True)]
 
 
-def _engine():
-    engine = current_app.config.get("RULEBOOK")
-    if engine is not None and not hasattr(engine, "classify") and hasattr(engine, "engine"):
-        engine = engine.engine
-    return engine
-
-
 @bp.get("/support-metrics")  # /metrics is Prometheus (web/ops.py)
 @requires("viewer")
 def metrics():
@@ -100,7 +95,10 @@ def metrics():
 def rules():
     """The rulebook, and "explain this text". The text is posted, not put in the URL: a
     pasted message may carry personal data, and URLs go to access logs and history."""
-    engine = _engine()
+    try:
+        engine = app_engine()
+    except RulebookError as error:  # read on first use: its model file may be broken
+        return render_template("rules.html", active="rules", engine=None, problem=str(error))
     text = request.form.get("text", "")
     channel = request.form.get("channel") if request.form.get("channel") in CHANNELS else None
     result = None
