@@ -1,12 +1,18 @@
-"""``hark model train | evaluate`` as a user runs them: the installed command, real files."""
+"""``hark model train | evaluate`` as a user runs them, on real files: through click's runner
+in this process (scikit-learn is imported once, not once a test), and the installed
+console script once."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
+
+from click.testing import CliRunner
 
 from classifier.model_file import load_model
+from hark.cli import cli
 from rules.schema import LEVELS
 from tests.conftest import DATA
 from tests.integration.test_triage_quality import hark
@@ -15,8 +21,15 @@ PROJECT = DATA / "corpus" / "caro-support.jsonl"
 CATEGORIES = ["command-generation", "safety", "installation", "documentation", "privacy", "other"]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([hark(), "model", *args], capture_output=True, text=True, timeout=300)
+class Ran(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run(*args: str) -> Ran:
+    result = CliRunner().invoke(cli, ["model", *args])
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 def _small_corpus(tmp_path: Path, lines: int = 80) -> Path:
@@ -31,7 +44,12 @@ def _small_corpus(tmp_path: Path, lines: int = 80) -> Path:
 def test_train_writes_a_model_that_loads(tmp_path):
     corpus = _small_corpus(tmp_path)
     out = tmp_path / "model.json.gz"
-    result = _run("train", str(corpus), "--out", str(out))
+    result = subprocess.run(
+        [hark(), "model", "train", str(corpus), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}: 80 messages from 1 corpora" in result.stdout
     model = load_model(out, levels=LEVELS, categories=CATEGORIES)
