@@ -7,13 +7,17 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_browser import ARTIFACTS, page, running  # noqa: F401 (fixtures)
+from tests.e2e.conftest import ARTIFACTS
 from tests.integration.test_hark_run import _get
 
+# the shared `hark run` set-up may count against this test: more than the 120 s default
+pytestmark = pytest.mark.timeout(300)
 
-def test_change_a_priority_with_a_reason_on_the_queue_page(page, running):  # noqa: F811
+
+def test_change_a_priority_with_a_reason_on_the_queue_page(page, running):
     tab, base = page
     _, _, token = running
     tab.goto(f"{base}/queue")
