@@ -42,13 +42,13 @@ system-packages:
 # Every tier, as CI runs it: unit and integration over both cores, then reliability
 # (bounded; faults and load that want the machine to themselves) and e2e (Chromium).
 test: $(STAMP) system-packages lint
-	$(BIN)/python -m pytest -m "unit or integration" -n 2 -q tests/unit tests/integration
+	$(BIN)/python -m pytest -m "unit or integration" -n 2 --dist worksteal -q tests/unit tests/integration
 	$(BIN)/python -m pytest -m "reliability or e2e" tests/reliability tests/e2e
 
 # The development loop, under 2 minutes on 2 cores: lint, types, unit and integration tiers,
 # spread over the cores (each pytest-xdist worker starts its own redis-server).
 check: $(STAMP) system-packages lint
-	$(BIN)/python -m pytest -m "unit or integration" -n 2 -q tests/unit tests/integration
+	$(BIN)/python -m pytest -m "unit or integration" -n 2 --dist worksteal -q tests/unit tests/integration
 
 # The reliability suite's long form: minutes-long outages, 5,000 mentions in 60 s, bigger
 # kill runs (about 15 minutes). Figures land in test-artifacts/reliability/*.json.

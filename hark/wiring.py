@@ -257,15 +257,16 @@ def pollers(
 
 def worker_services(
     connection: redis.Redis,
-    rules: Path,
+    rules: Path | RulebookReloader,
     *,
     oncall: OncallConfig | None = None,
     desk: DeskConfig | None = None,
     pager: Pager | None = None,
 ) -> Services:
     """A worker's services: the rulebook at ``rules``, reloaded when the file changes (the
-    last good one kept); raises ``RulebookError`` when it does not load at start."""
-    reloader = RulebookReloader(rules)
+    last good one kept); raises ``RulebookError`` when it does not load at start. A reloader
+    already holding it may be passed instead (tests share one: a read takes about 0.2 s)."""
+    reloader = rules if isinstance(rules, RulebookReloader) else RulebookReloader(rules)
     return Services(
         connection=connection,
         oncall=oncall or OncallConfig(),

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from hark.embedded_redis import EmbeddedRedis
-from hark.rulebook_files import read_rulebook, shipped_rulebook_path
+from hark.rulebook_files import RulebookReloader, read_rulebook, shipped_rulebook_path
 from rules import Engine, parse_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,12 @@ kinds: [bug, feature, question, praise, other]
 def shipped() -> Engine:
     """The engine built from the rulebook Hark ships."""
     return read_rulebook(shipped_rulebook_path())
+
+
+@pytest.fixture(scope="session")
+def shipped_rules() -> RulebookReloader:
+    """The shipped rulebook as a worker holds it (``worker_services``), read once."""
+    return RulebookReloader(shipped_rulebook_path())
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from desk.corrections import CorrectionStore
 from desk.mentions import MentionStore
 from hark.cli import cli
-from hark.rulebook_files import read_rulebook, shipped_rulebook_path
 from hark.wiring import worker_services
 from hark.worker import run_worker
 from monitor.mention import make_mention
@@ -40,11 +39,11 @@ def fake_pd():
 
 
 @pytest.fixture
-def work(redis_conn, fake_pd):
+def work(redis_conn, fake_pd, shipped_rules):
     """Run a worker until the queues are empty: triage, then the pages, sent to the fake."""
     services = worker_services(
         redis_conn,
-        shipped_rulebook_path(),
+        shipped_rules,
         oncall=OncallConfig(escalate_after=timedelta(hours=1), page_retries=(0, 0)),
         pager=PagerDutyEvents(ROUTING_KEY, fake_pd.url, timeout_s=10),
     )
@@ -56,10 +55,8 @@ def work(redis_conn, fake_pd):
 
 
 @pytest.fixture
-def client(redis_conn):
-    app = create_app(
-        redis=redis_conn, api_token="t", rulebook=read_rulebook(shipped_rulebook_path())
-    )
+def client(redis_conn, shipped):
+    app = create_app(redis=redis_conn, api_token="t", rulebook=shipped)
     return app.test_client()
 
 

@@ -46,7 +46,7 @@ def fake_pd():
 
 
 @pytest.fixture
-def config(fake_pd):
+def config(fake_pd, shipped_rules):
     """What a worker pages with: the fake PagerDuty and test windows, overridden by
     ``OncallConfig``'s fields or ``pager=``; keyword arguments of ``worker_services``."""
 
@@ -57,7 +57,8 @@ def config(fake_pd):
             "page_retries": (0, 0, 0, 0, 0),
             "public_url": "https://hark.example",
         }
-        return {"oncall": OncallConfig(**{**options, **overrides}), "pager": pager}
+        oncall = OncallConfig(**{**options, **overrides})
+        return {"oncall": oncall, "pager": pager, "rules": shipped_rules}
 
     return build
 
@@ -77,7 +78,7 @@ def _submit(connection, texts, channel="x", start=0):
 
 
 def _work(connection, setup: dict) -> bool:
-    return run_worker(worker_services(connection, shipped_rulebook_path(), **setup), burst=True)
+    return run_worker(worker_services(connection, **setup), burst=True)
 
 
 def _run_scheduler_once(connection) -> None:

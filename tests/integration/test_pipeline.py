@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from desk.mentions import MentionStore
-from hark.rulebook_files import shipped_rulebook_path
 from hark.wiring import worker_services
 from hark.worker import run_worker
 from monitor.mention import make_mention
@@ -30,12 +29,12 @@ def make_mention_():
     return build
 
 
-def test_a_mention_is_triaged_and_stored_once(redis_conn, make_mention_):
+def test_a_mention_is_triaged_and_stored_once(redis_conn, make_mention_, shipped_rules):
     intake = Intake(redis_conn)
     mention = make_mention_()
     assert intake.submit(mention) is True
     assert intake.submit(mention) is False  # a re-poll or redelivery
-    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rules), burst=True)
 
     store = MentionStore(redis_conn)
     record = store.get("discord:1001")
@@ -45,16 +44,18 @@ def test_a_mention_is_triaged_and_stored_once(redis_conn, make_mention_):
     assert intake.submit(mention) is False  # stored: still a duplicate
 
 
-def test_crash_between_marker_and_enqueue_loses_nothing(redis_conn, make_mention_):
+def test_crash_between_marker_and_enqueue_loses_nothing(redis_conn, make_mention_, shipped_rules):
     mention = make_mention_("2002")
     marked_at = time.time() - LOST_AFTER_S  # the marker, then the process died
     redis_conn.set(SEEN_KEY.format(id=mention.id), marked_at)
     assert Intake(redis_conn).submit(mention) is True
-    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rules), burst=True)
     assert MentionStore(redis_conn).get("discord:2002").triage.priority == "P0"
 
 
-def test_a_submission_in_progress_is_not_taken_for_a_lost_one(redis_conn, make_mention_):
+def test_a_submission_in_progress_is_not_taken_for_a_lost_one(
+    redis_conn, make_mention_, shipped_rules
+):
     """Two relays deliver the same message at once: the second sees the first's fresh
     marker before its job exists, and must not enqueue the job a second time."""
     mention = make_mention_("2003")
@@ -63,26 +64,26 @@ def test_a_submission_in_progress_is_not_taken_for_a_lost_one(redis_conn, make_m
     assert redis_conn.llen("rq:queue:triage") == 0
 
 
-def test_running_the_same_job_twice_stores_one_mention(redis_conn, make_mention_):
+def test_running_the_same_job_twice_stores_one_mention(redis_conn, make_mention_, shipped_rules):
     intake = Intake(redis_conn)
     mention = make_mention_("3003")
     intake.submit(mention)
-    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rules), burst=True)
     redis_conn.delete(SEEN_KEY.format(id=mention.id), f"hark:mention:{mention.id}")
     intake.submit(mention)  # at-least-once delivery: the same job again
-    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rules), burst=True)
     store = MentionStore(redis_conn)
     assert store.count() == 1
     assert [item.id for item in store.list({}, 10, None).items] == ["discord:3003"]
 
 
-def test_list_filters_and_pages(redis_conn, make_mention_):
+def test_list_filters_and_pages(redis_conn, make_mention_, shipped_rules):
     intake = Intake(redis_conn)
     texts = ["caro crashes on launch every time", "love it, thanks!", "how do I set the model?"]
     for number in range(9):
         created = NOW.replace(minute=number)
         intake.submit(make_mention_(str(number), text=texts[number % 3], created_at=created))
-    assert run_worker(worker_services(redis_conn, shipped_rulebook_path()), burst=True)
+    assert run_worker(worker_services(redis_conn, shipped_rules), burst=True)
     store = MentionStore(redis_conn)
 
     p0 = store.list({"priority": "P0"}, 10, None)

@@ -311,8 +311,9 @@ def test_rate_limit_pauses_the_poller_until_x_resets(processes, aof_conn, fake_x
     # with (a poll under way then may record a newer one): a success must predate the 429.
     wait_until(lambda: _x_source(api)["paused_until"], 10, "the pause noted", every_s=0.05)
     early = _shows_the_pause(api, page, reset_at, limited_at)
-    # A few polling rounds later (every 5 s), still well before the reset (a sleep on a loaded machine can
-    # overrun: woken just before the reset, the resumed poll could come first).
+    # A few polling rounds later (one each 5 s), still well before the reset (a sleep on a
+    # loaded machine can overrun: woken just before the reset, the resumed poll could come
+    # first).
     time.sleep(max(0.0, reset_at - time.time() - 5))
     late = _shows_the_pause(api, page, reset_at, limited_at)
     assert late["api"]["last_success"] == early["api"]["last_success"], "a success while paused"
