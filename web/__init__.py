@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from oncall.rotation import LocalRotation, PagerDutyRotation
 from rules import Engine
+from rules.schema import BusinessHours
 from services.context import ReplyPoster, Services, utc_now
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
@@ -38,11 +39,13 @@ def create_app(
     rulebook: Engine | Callable[[], Engine] | None = None,
     metrics_public: bool = False,
     clock: Callable[[], datetime] = utc_now,
+    team_timezone: str = BusinessHours().timezone,
 ) -> Flask:
     """The app factory. Everything it needs is passed in; nothing is read from globals.
     ``services`` (``hark.wiring.web_services``) carry the on-call and desk settings and
     the X poster the page's actions use; without them, the defaults on ``redis`` with
-    ``x_poster`` and ``clock``."""
+    ``x_poster`` and ``clock``. ``team_timezone``: the rulebook's business hours' zone,
+    in which the pages show every time."""
     app = Flask(__name__)
     services = services or Services(connection=redis, clock=clock, x_poster=x_poster)
     app.config.update(
@@ -58,6 +61,7 @@ def create_app(
         JSON_SORT_KEYS=False,
         RULEBOOK=rulebook,
         HARK_METRICS_PUBLIC=metrics_public,
+        TEAM_TIMEZONE=team_timezone,  # the rulebook's business hours': times on the pages
     )
     register_error_handlers(app)
     app.register_blueprint(api.bp)

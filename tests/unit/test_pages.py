@@ -622,3 +622,18 @@ def test_rules_page_names_the_problem_when_the_rulebook_read_on_first_use_does_n
     page = viewer.get("/rules").get_data(as_text=True)
     assert "The rulebook does not load" in page and "rules.yaml:3" in page
     assert "model.json.gz: not gzip" in page
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [("America/New_York", "2026-01-24 10:25 EST"), ("Europe/Paris", "2026-01-24 16:25 CET")],
+)
+def test_times_are_shown_on_the_teams_clock_with_utc_on_hover(app, zone, shown):
+    from web.ui import when
+
+    app.config["TEAM_TIMEZONE"] = zone
+    with app.test_request_context("/"):
+        html = str(when(NOW - timedelta(minutes=5)))
+    assert f">{shown}</time>" in html
+    assert 'title="2026-01-24 15:25 UTC"' in html
+    assert "(5 min ago)" in html

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from flask import Blueprint, Flask, current_app, render_template, request
@@ -84,16 +85,28 @@ def duration_text(seconds: float | None) -> str:
     return f"{minutes} min" if minutes else f"{seconds} s"
 
 
+def team_zone() -> ZoneInfo:
+    """The team's time zone (the rulebook's business hours): every page shows times in it."""
+    return ZoneInfo(current_app.config["TEAM_TIMEZONE"])
+
+
+def local_time(moment: datetime) -> str:
+    """``moment`` on the team's clock, with the zone's abbreviation: "2026-12-07 14:05 EST"."""
+    local = moment.astimezone(team_zone())
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
 def when(value: Any) -> Markup:
-    """A ``<time>`` element in UTC, with how long ago or from now."""
+    """A ``<time>`` element on the team's clock, the UTC time on hover, with how long ago
+    or from now."""
     moment = _parse(value)
     if moment is None:
         return Markup("—")
     delta = (moment - _now()).total_seconds()
     relative = f"in {duration_text(delta)}" if delta > 0 else f"{duration_text(delta)} ago"
-    return Markup('<time datetime="{}">{} UTC</time> <span class="muted">({})</span>').format(
-        moment.isoformat(), moment.strftime("%Y-%m-%d %H:%M"), relative
-    )
+    return Markup(
+        '<time datetime="{}" title="{} UTC">{}</time> <span class="muted">({})</span>'
+    ).format(moment.isoformat(), moment.strftime("%Y-%m-%d %H:%M"), local_time(moment), relative)
 
 
 def _anchor(mention_id: str) -> str:
@@ -152,6 +165,7 @@ def register_pages(app: Flask) -> None:
     app.register_error_handler(405, _unrouted)
     app.jinja_env.filters.setdefault("when", when)
     app.jinja_env.filters.setdefault("duration", duration_text)
+    app.jinja_env.filters.setdefault("local_time", local_time)
     app.jinja_env.filters.setdefault("anchor", _anchor)
     app.jinja_env.filters.setdefault("http_url", http_url)
     app.jinja_env.filters.setdefault("flash_category", _flash_category)
