@@ -126,6 +126,10 @@ class Draft(_Record):
     fits_x: bool = True  # whether ``text`` fits one post on X
     redacted: tuple[str, ...] = ()  # kinds of personal data taken out of an edit
     edited_by: str | None = None  # who last saved it; None: as drafted
+    language: str = "en"  # the language ``text`` is written in (ISO 639-1)
+    reply_needed: bool = True  # False: the message needs no support answer (unsubscribe, spam)
+    already_given: tuple[str, ...] = ()  # facts the message gave (version, os...): not asked
+    note: str = ""  # what the manager should know, e.g. no template in the writer's language
 
     @property
     def digest(self) -> str:
@@ -167,6 +171,7 @@ class QueueItem(_Record):
     dismissed_reason: str | None = None
     resolved_at: Moment | None = None
     reopened: int = 0  # resolutions that did not hold
+    incident_id: str | None = None  # the P0 incident this report belongs to, if any
     history: tuple[HistoryEntry, ...] = ()
 
     @property
