@@ -29,13 +29,31 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from desk.drafts.facts import EVERYTHING, NOTHING
+from desk.drafts.language import LANGUAGE_NAMES, TEMPLATE_LANGUAGES
 from desk.drafts.tone import destructive_command, find_tone_problems
 from desk.drafts.x_length import X_LIMIT, x_weighted_length
 from rules.yaml_lines import BoundedLoader, field_name, index_lines, locate
 from vocabulary.channels import CHANNELS, Channel
 from vocabulary.redact import find_pii
 
-VARIABLES = ("author", "channel", "priority", "category", "kind", "incident_url", "version_hint")
+VARIABLES = (
+    "author",
+    "channel",
+    "priority",
+    "category",
+    "kind",
+    "incident_url",
+    "version_hint",
+    "gave",
+    "fixed_version",
+    "no_reply_reason",
+)
+# Chosen by what the message is, never by ``when``: a message that needs no support answer
+# (``no_reply.py``), and the "fixed in vX.Y.Z" follow-up of an incident's reports.
+NO_REPLY_ID = "no-reply-needed"
+FIXED_IN_ID = "fixed-in"
+RESERVED_IDS = (NO_REPLY_ID, FIXED_IN_ID)
 TEXT_FIELDS = ("text", "x_text")
 _SAMPLE_URL = "https://github.com/wildcard/caro/issues/1234"
 _Path = tuple[str | int, ...]
@@ -98,18 +116,40 @@ class ReplyTemplate:
 
 
 class ReplyTemplates:
-    """The templates of one file, in file order."""
+    """The templates of one file, in file order, in ``language``; an English set also holds
+    its translations (``translated``), each a set of the same ids (or fewer)."""
 
-    def __init__(self, templates: list[ReplyTemplate], source: str) -> None:
+    def __init__(
+        self,
+        templates: list[ReplyTemplate],
+        source: str,
+        language: str = "en",
+        translations: dict[str, ReplyTemplates] | None = None,
+    ) -> None:
         self.templates = tuple(templates)
         self.source = source
+        self.language = language
+        self.translations = dict(translations or {})
         self._by_id = {template.id: template for template in templates}
+
+    def get(self, template_id: str) -> ReplyTemplate | None:
+        return self._by_id.get(template_id)
+
+    def translated(self, template_id: str, language: str) -> ReplyTemplate | None:
+        """The template ``template_id`` in ``language``, or None when it has no translation
+        (English is this set itself)."""
+        if language == self.language:
+            return self.get(template_id)
+        translation = self.translations.get(language)
+        return translation.get(template_id) if translation else None
 
     def select(self, *, priority: str, category: str, kind: str, channel: str) -> ReplyTemplate:
         """The most specific matching template, the earlier one on a tie (else the fallback)."""
         message = dict(priority=priority, category=category, kind=kind, channel=channel)
         best: ReplyTemplate | None = None
         for template in self.templates:
+            if template.id in RESERVED_IDS:
+                continue
             if template.matches(**message) and (
                 not best or template.specificity > best.specificity
             ):
@@ -131,9 +171,24 @@ def shipped_templates_path() -> Path:
 
 
 def load_templates(path: str | os.PathLike[str] | None = None) -> ReplyTemplates:
-    """Read and validate a template file (default: the shipped ``desk/data/replies.yaml``)."""
+    """Read and validate a template file (default: the shipped ``desk/data/replies.yaml``)
+    and its translations beside it, ``<name>-<language>.yaml`` (``replies-de.yaml``).
+    Every problem of every file is reported at once."""
     path = Path(path) if path is not None else shipped_templates_path()
-    return parse_templates(path.read_text(encoding="utf-8"), str(path))
+    english = parse_templates(path.read_text(encoding="utf-8"), str(path))
+    translations, problems = {}, []
+    for language in TEMPLATE_LANGUAGES:
+        translated = path.with_name(f"{path.stem}-{language}{path.suffix}")
+        if language == "en" or not translated.exists():
+            continue
+        text = translated.read_text(encoding="utf-8")
+        try:
+            translations[language] = parse_templates(text, str(translated), language, english)
+        except TemplatesError as error:
+            problems += error.problems
+    if problems:
+        raise TemplatesError(problems)
+    return ReplyTemplates(list(english), english.source, "en", translations)
 
 
 def sample_context(when: dict[str, frozenset[str]], channel: str, **overrides: str) -> dict:
@@ -147,12 +202,24 @@ def sample_context(when: dict[str, frozenset[str]], channel: str, **overrides: s
         "kind": first["kinds"] or "other",
         "incident_url": "",
         "version_hint": "caro --version",
+        "gave": NOTHING,
+        "fixed_version": "1.2.1",
+        "no_reply_reason": "unsubscribe",
         **overrides,
     }
 
 
-def parse_templates(text: str, source: str = "<replies>") -> ReplyTemplates:
-    """Validate and compile template YAML; raise ``TemplatesError`` listing every problem."""
+def parse_templates(
+    text: str,
+    source: str = "<replies>",
+    language: str = "en",
+    english: ReplyTemplates | None = None,
+) -> ReplyTemplates:
+    """Validate and compile template YAML; raise ``TemplatesError`` listing every problem.
+
+    A translation (``language`` other than "en") gives ids of ``english`` templates and no
+    ``when``: it is chosen as the English template is, then shown in the writer's language.
+    It needs no fallback (an untranslated template is drafted in English)."""
     try:
         root = yaml.compose(text, Loader=BoundedLoader)  # aliases cannot nest forever
         data = yaml.load(text, Loader=BoundedLoader)
@@ -201,20 +268,42 @@ def parse_templates(text: str, source: str = "<replies>") -> ReplyTemplates:
         if spec.id == "fallback" and any(dict(spec.when).values()):
             message = "the fallback must match every message: remove its 'when'"
             problems.append(locate.problem((index, "when"), message))
+        when = {key: frozenset(values) for key, values in spec.when.model_dump().items()}
+        if english is not None:
+            problems += _translation_problems(spec, index, locate, english, language)
+            base = english.get(spec.id)
+            when = base.when if base else when
         if (index, "text") in compiled and (spec.x_text is None or (index, "x_text") in compiled):
-            when = {key: frozenset(values) for key, values in spec.when.model_dump().items()}
             literal = spec.text + "\n" + (spec.x_text or "")
             keep = frozenset(literal[start:end] for _, start, end in find_pii(literal))
             body, x_body = compiled[(index, "text")], compiled.get((index, "x_text"))
             reply = ReplyTemplate(spec.id, when, body, x_body, keep, locate.lines[(index,)])
             problems += _try_rendering(reply, index, locate)
             templates.append(reply)
-    if not any(isinstance(item, dict) and item.get("id") == "fallback" for item in data):
+    has_fallback = any(isinstance(item, dict) and item.get("id") == "fallback" for item in data)
+    if english is None and not has_fallback:
         message = "no template has the id 'fallback' (the reply when nothing else matches)"
         problems.append(TemplateProblem(source, 1, "-", "-", message))
     if problems:
         raise TemplatesError(problems)
-    return ReplyTemplates(templates, source)
+    return ReplyTemplates(templates, source, language)
+
+
+def _translation_problems(
+    spec: TemplateSpec, index: int, locate: _Locator, english: ReplyTemplates, language: str
+) -> list[TemplateProblem]:
+    """A translation translates an English template, and takes its ``when`` from it."""
+    problems = []
+    if language not in LANGUAGE_NAMES or language == "en":
+        message = f"{language!r} is not a language templates are translated into"
+        problems.append(locate.problem((index, "id"), message))
+    if english.get(spec.id) is None:
+        message = f"no English template {spec.id!r} to translate: translations use its ids"
+        problems.append(locate.problem((index, "id"), message))
+    if any(dict(spec.when).values()):
+        message = "a translation is chosen as its English template is: remove its 'when'"
+        problems.append(locate.problem((index, "when"), message))
+    return problems
 
 
 class _Locator:
@@ -287,7 +376,10 @@ def _try_rendering(template: ReplyTemplate, index: int, locate: _Locator) -> lis
         contexts = [
             sample_context(template.when, channel, **overrides)
             for channel in (channels if field == "text" else ["x"])
-            for overrides in ({}, {"author": "@" + "x" * 15, "incident_url": _SAMPLE_URL})
+            for overrides in (
+                {},
+                {"author": "@" + "x" * 15, "incident_url": _SAMPLE_URL, "gave": EVERYTHING},
+            )
         ]
         rendered = (_render_problem(body, context, field) for context in contexts)
         problem = next(filter(None, rendered), None) if body is not None else None

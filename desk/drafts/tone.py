@@ -76,7 +76,45 @@ _RULES: tuple[tuple[str, str, str], ...] = (
         f"impatient: restate the answer instead of pointing back to it; {_PATIENT}",
     ),
 )
-_COMPILED = tuple((name, re.compile(pattern, re.IGNORECASE), why) for name, pattern, why in _RULES)
+# The same rules in the languages drafts are translated into (es, pt, fr, de, ru, zh, ja):
+# the plain phrasings only. English-only: "just + read", "as I said", and the exception for
+# "try reinstalling" with a reason in the same sentence (a translated one is always flagged).
+_TRANSLATED_RULES: tuple[tuple[str, str, str], ...] = (
+    (
+        "this is documented",
+        r"\b(?:ya\s+)?est[aá]\s+(?:bien\s+|claramente\s+)?documentad[oa]\b"
+        r"|\bc'est\s+(?:d[ée]j[aà]\s+)?document[ée]\b|\b(?:ist|steht)\s+(?:doch\s+)?"
+        r"(?:dokumentiert|in\s+der\s+doku(?:mentation)?)\b|\bэто\s+(?:уже\s+)?"
+        r"(?:задокументировано|есть\s+в\s+документации)|文档里(?:已经)?(?:写|有)|"
+        r"ドキュメントに(?:書いて|記載)",
+        _DOCUMENTED,
+    ),
+    (
+        "read the docs",
+        r"\b(?:lee|lea|leia|lisez|lis|lies|lesen\s+sie)\s+(?:la|el|a|o|die|das)\s+"
+        r"(?:documentaci[oó]n|documenta[cç][aã]o|documentation|doc|doku|dokumentation|"
+        r"manual|handbuch)\b|\b(?:про|по)?читай(?:те)?\s+(?:документацию|доку|мануал)"
+        r"|(?:先|去)看(?:看)?文档|ドキュメントを読んで",
+        _READ_DOCS,
+    ),
+    (
+        "try reinstalling",
+        r"\b(?:intenta|prueba|pruebe|intente|tente|tenta)\s+reinstalar\b"
+        r"|\b(?:essayez|essaie)\s+de\s+r[ée]installer\b|\bneu\s+zu\s+installieren\b"
+        r"|\bпопробуй(?:те)?\s+переустановить|(?:试试|尝试)重(?:新)?(?:安装|装)"
+        r"|再インストールしてみて",
+        _REINSTALL,
+    ),
+    (
+        "obviously",
+        r"\b(?:obviamente|[ée]videmment|offensichtlich|очевидно)\b|显然|明らかに",
+        f"condescending; {_PATIENT}",
+    ),
+)
+_COMPILED = tuple(
+    (name, re.compile(pattern, re.IGNORECASE), why)
+    for name, pattern, why in (*_RULES, *_TRANSLATED_RULES)
+)
 
 # "I just read your report" is not an order: a subject before "just" makes it a statement.
 _SUBJECT_BEFORE = re.compile(
@@ -131,7 +169,7 @@ def find_tone_problems(text: str) -> list[ToneProblem]:
                 continue
             if name.startswith("just") and _SUBJECT_BEFORE.search(plain, max(0, start - 12), start):
                 continue
-            if name == "try reinstalling":
+            if name == "try reinstalling" and pattern.pattern.startswith(r"\b(?:try"):
                 if ends is None:  # "1.2.0" ends no sentence
                     ends = [m.end() for m in _SENTENCE_END.finditer(plain)]
                 if _REASON.search(_sentence_around(plain, ends, start, end)):

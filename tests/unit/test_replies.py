@@ -402,7 +402,8 @@ def test_problem_prints_as_path_line_id_field_message():
     (problem,) = raised.value.problems
     assert str(problem) == (
         f"{path}:7: praise: text: unknown variable 'autor': did you mean 'author'? "
-        "templates may use author, channel, priority, category, kind, incident_url, version_hint"
+        "templates may use author, channel, priority, category, kind, incident_url, version_hint, "
+        "gave, fixed_version, no_reply_reason"
     )
     assert str(raised.value) == str(problem)
 
