@@ -2,16 +2,20 @@
 
 Tracking & Reporting: the daily report is the queue status and the P0 issues; the weekly
 one the metrics summary, the top issues and the KB updates needed. Both carry the summary
-table (each Success Metrics target with ✅ or ❌; "—" when there was nothing to measure),
-resolution times by priority, the P0 section, top issues, KB candidates and the volume.
-Pure: the metrics dict and the clock in, text out.
+table (each Success Metrics target with ✅ or ❌ and what the verdict rests on; "—" when
+there was nothing to measure or too little to judge, ``desk.targets``), resolution times by
+priority, the P0 section, top issues and KB candidates by name, and the volume. Every time
+is on the team's clock (``zone``: the rulebook's business hours' zone).
+Pure: the metrics dict, the clock and the zone in, text out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
+
+from desk.targets import verdict_text
 
 Period = Literal["day", "week"]
 TOP_ISSUES = {"day": 5, "week": 10}
@@ -19,19 +23,22 @@ NO_DATA = "—"
 _TICK = timedelta(microseconds=1)  # the period ends just before ``until``
 
 
-def render_report(metrics: Mapping[str, Any], period: Period, now: datetime) -> str:
-    """The report for ``period`` ("day" or "week") generated at ``now``."""
+def render_report(
+    metrics: Mapping[str, Any], period: Period, now: datetime, *, zone: tzinfo = UTC
+) -> str:
+    """The report for ``period`` ("day" or "week") generated at ``now``, its times in
+    ``zone``."""
     if period not in TOP_ISSUES:
         raise ValueError(f"period must be 'day' or 'week', not {period!r}")
     sections = [
-        _title(metrics, period, now),
+        _title(metrics, period, now, zone),
         _queue(metrics["queue"]) if period == "day" and "queue" in metrics else "",
         _summary(metrics),
         _resolution(metrics["resolution_by_priority"]),
         _p0(metrics),
         _top_issues(metrics["top_issues"], TOP_ISSUES[period]),
         _kb(metrics["kb_candidates"]),
-        _volume(metrics["volume"]),
+        _volume(metrics["volume"], zone),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
 
@@ -82,9 +89,14 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _moment(value: str | datetime) -> str:
-    moment = _utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+def _local(value: str | datetime, zone: tzinfo) -> datetime:
+    return _utc(datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(zone)
+
+
+def _moment(value: str | datetime, zone: tzinfo) -> str:
+    """A moment on the team's clock with its zone's abbreviation: "2026-01-24 08:00 EST"."""
+    moment = _local(value, zone)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 
 def _tallies(counts: Mapping[str, int]) -> str:
@@ -94,20 +106,22 @@ def _tallies(counts: Mapping[str, int]) -> str:
 # --- sections -------------------------------------------------------------------------
 
 
-def _title(metrics: Mapping[str, Any], period: Period, now: datetime) -> str:
+def _title(metrics: Mapping[str, Any], period: Period, now: datetime, zone: tzinfo) -> str:
     window = metrics.get("period") or {}
-    last = _utc(datetime.fromisoformat(window["until"])) - _TICK if window else _utc(now)
+    last = _local(window["until"], zone) - _TICK if window else _local(now, zone)
     if period == "day":
         title = f"# Daily support report: {last:%a %d %b %Y}"
     elif window:
-        since = _utc(datetime.fromisoformat(window["since"]))
+        since = _local(window["since"], zone)
         title = f"# Weekly support report: {since:%d %b} to {last:%d %b %Y}"
     else:
         title = f"# Weekly support report: week ending {last:%d %b %Y}"
     covers = (
-        f"received {_moment(window['since'])} to {_moment(window['until'])}; " if window else ""
+        f"received {_moment(window['since'], zone)} to {_moment(window['until'], zone)}; "
+        if window
+        else ""
     )
-    return f"{title}\n\n_Covers reports {covers}generated {_moment(now)}._"
+    return f"{title}\n\n_Covers reports {covers}generated {_moment(now, zone)}._"
 
 
 def _queue(queue: Mapping[str, Any]) -> str:
@@ -180,10 +194,17 @@ def _with_counts(rate: float | None, part: int, whole: int, noun: str) -> str:
     return NO_DATA if rate is None else f"{_rate(rate)} ({part} of {whole} {noun})"
 
 
+def _verdict(name: str, row: Mapping[str, Any]) -> str:
+    if "verdict" not in row:  # metrics computed before verdicts existed
+        return _mark(row["met"])
+    mark = "" if row["met"] is None else _mark(row["met"]) + " "
+    return mark + verdict_text(name, row)
+
+
 def _summary(metrics: Mapping[str, Any]) -> str:
     targets = metrics["targets"]
     rows = [
-        [label, value, target, _mark(targets[name]["met"])]
+        [label, value, target, _verdict(name, targets[name])]
         for name, label, value, target in _summary_rows(metrics)
     ]
     first = metrics["first_response"]
@@ -191,7 +212,12 @@ def _summary(metrics: Mapping[str, Any]) -> str:
         f"Not in the averages: {first['pending']} waiting and not yet due, "
         f"{first['overdue']} waiting past due (counted as SLA misses)."
     )
-    return "## Summary\n\n" + _table(["Metric", "Value", "Target", "Met"], rows) + f"\n\n{waiting}"
+    judged = (
+        "A target is judged on 10 or more items (answered, resolved, incidents); "
+        "a single P0 missed misses its 100%."
+    )
+    table = _table(["Metric", "Value", "Target", "Met"], rows)
+    return f"## Summary\n\n{table}\n\n{waiting} {judged}"
 
 
 def _resolution(by_priority: Mapping[str, Mapping[str, Any]]) -> str:
@@ -222,53 +248,66 @@ def _p0(metrics: Mapping[str, Any]) -> str:
             f"- First response: average {humanize(block['average_s'])}, "
             f"median {humanize(block['median_s'])}, slowest {humanize(block['max_s'])}"
         )
-    met = metrics["targets"]["p0_first_response"]["met"]
-    lines.append(f"- Within SLA (1 h): {_out_of(block)} {_mark(met)}")
+    target = metrics["targets"]["p0_first_response"]
+    lines.append(f"- Within SLA (1 h): {_out_of(block)} {_verdict('p0_first_response', target)}")
     lines.append(f"- Waiting: {block['pending']} not yet due, {block['overdue']} past due")
     return "## P0 issues\n\n" + "\n".join(lines)
 
 
+def _named(row: Mapping[str, Any]) -> str:
+    """A problem's name, with its incident's id when it is one."""
+    incident = f" (incident {row['incident_id']})" if row.get("incident_id") else ""
+    return f"{row['name']}{incident}"
+
+
 def _top_issues(issues: list[Mapping[str, Any]], limit: int) -> str:
     if not issues:
-        return "## Top issues\n\n_No rule fired in this period._"
+        return "## Top issues\n\n_No issue was reported in this period._"
     rows = [
-        [str(rank), f"`{issue['rule']}`", str(issue["count"]), issue["priority"]]
+        [str(rank), _named(issue), str(issue["count"]), issue["priority"]]
         for rank, issue in enumerate(issues[:limit], start=1)
     ]
-    return f"## Top issues (top {limit})\n\n" + _table(["#", "Rule", "Reports", "Priority"], rows)
+    header = ["#", "Problem", "Reports", "Priority"]
+    return f"## Top issues (top {limit})\n\n" + _table(header, rows)
+
+
+KB_LEAD = {"incident": "", "question": "Repeated question: ", "problem": "Repeated problem: "}
 
 
 def _kb_line(candidate: Mapping[str, Any]) -> str:
-    rule = f"`{candidate['rule']}`" if candidate["rule"] else "(no rule)"
-    words = ", ".join(candidate.get("words") or []) or NO_DATA
+    lead = KB_LEAD.get(candidate.get("source", "problem"), "")
+    words = ", ".join(candidate.get("words") or [])
     examples = ", ".join(candidate["example_mention_ids"])
     return (
-        f"- {rule}: {candidate['count']} reports ({candidate['priority']}); "
-        f"words: {words}; e.g. {examples}"
+        f"- {lead}**{_named(candidate)}**: {candidate['count']} reports "
+        f"({candidate['priority']})" + (f"; words: {words}" if words else "") + f"; e.g. {examples}"
     )
 
 
 def _kb(candidates: list[Mapping[str, Any]]) -> str:
     if not candidates:
-        return "## KB updates needed\n\n_No issue was reported 3+ times._"
-    intro = "The same problem reported 3+ times: candidates for a KB article."
+        return "## KB updates needed\n\n_No problem was reported 3+ times._"
+    intro = (
+        "Problems reported 3+ times (an incident counts all its reports) and repeated "
+        "questions: candidates for a KB article."
+    )
     return "## KB updates needed\n\n" + intro + "\n\n" + "\n".join(map(_kb_line, candidates))
 
 
-def _busiest(per_hour: list[Mapping[str, Any]]) -> str:
+def _busiest(per_hour: list[Mapping[str, Any]], zone: tzinfo) -> str:
     def total(bucket: Mapping[str, Any]) -> int:
         return sum(count for key, count in bucket.items() if key != "hour")
 
     busiest = max(per_hour, key=total, default=None)
     if busiest is None or not total(busiest):
         return ""
-    return f"\n- Busiest hour: {_moment(busiest['hour'])} ({total(busiest)} mentions)"
+    return f"\n- Busiest hour: {_moment(busiest['hour'], zone)} ({total(busiest)} mentions)"
 
 
-def _volume(volume: Mapping[str, Any]) -> str:
+def _volume(volume: Mapping[str, Any], zone: tzinfo) -> str:
     total = volume.get("total", sum(volume["by_channel"].values()))
     return (
         f"## Volume\n\n- {total} mentions received"
         f"\n- By channel: {_tallies(volume['by_channel'])}"
-        f"\n- By priority: {_tallies(volume['by_priority'])}" + _busiest(volume["per_hour"])
+        f"\n- By priority: {_tallies(volume['by_priority'])}" + _busiest(volume["per_hour"], zone)
     )

@@ -5,8 +5,9 @@ section is written here)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from redis import Redis
 
@@ -16,15 +17,21 @@ from desk.reply_queue import ReplyQueue
 from desk.report import render_report
 from oncall.incidents import IncidentStore
 from oncall.records import Incident
+from rules.schema import BusinessHours
 
 Period = Literal["day", "week"]
 LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}
 
 
 QUEUE_LOOKBACK = timedelta(days=30)  # items still waiting from before the period count too
+# The shipped rulebook's business hours' zone: the team's, unless the caller names its own.
+DEFAULT_ZONE = BusinessHours().timezone
 
 
-def period_metrics(connection: Redis, period: Period, now: datetime) -> dict:
+def period_metrics(
+    connection: Redis, period: Period, now: datetime, zone: tzinfo | str = DEFAULT_ZONE
+) -> dict:
+    """The period's metrics, its hours counted on ``zone``'s clock (the team's)."""
     since = now - LENGTH[period]
     # Mentions are indexed by creation time and counted by arrival: read a day earlier.
     return compute_metrics(
@@ -33,7 +40,12 @@ def period_metrics(connection: Redis, period: Period, now: datetime) -> dict:
         [incident_facts(incident) for incident in IncidentStore(connection).between(since, now)],
         since,
         now,
+        zone=as_zone(zone),
     )
+
+
+def as_zone(zone: tzinfo | str) -> tzinfo:
+    return ZoneInfo(zone) if isinstance(zone, str) else zone
 
 
 def incident_facts(incident: Incident) -> IncidentFacts:
@@ -43,12 +55,23 @@ def incident_facts(incident: Incident) -> IncidentFacts:
         status=incident.status,
         escalations=incident.escalations,
         events=tuple(entry.event for entry in incident.timeline),
+        id=incident.id,
+        title=incident.title,
+        priority=incident.priority,
+        category=incident.category,
+        mention_ids=incident.mentions,
     )
 
 
-def period_report(connection: Redis, period: Period, now: datetime) -> str:
-    metrics = period_metrics(connection, period, now)
-    return render_report(metrics, period, now) + "\n" + override_section(metrics["overrides"])
+def period_report(
+    connection: Redis, period: Period, now: datetime, zone: tzinfo | str = DEFAULT_ZONE
+) -> str:
+    """The playbook's report in Markdown, its times on ``zone``'s clock (the team's: the
+    rulebook's business hours' zone)."""
+    team_zone = as_zone(zone)
+    metrics = period_metrics(connection, period, now, team_zone)
+    report = render_report(metrics, period, now, zone=team_zone)
+    return report + "\n" + override_section(metrics["overrides"])
 
 
 TRUST = (

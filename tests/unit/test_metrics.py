@@ -6,15 +6,19 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from desk.metrics import IncidentFacts, compute_metrics, signature, similarity, top_rule
+from desk.issues import category_name, problem_name, short_text, signature, similarity, top_rule
+from desk.metrics import IncidentFacts, compute_metrics
 from desk.records import QueueItem, StoredMention
 from desk.report import humanize, render_report
+from desk.targets import verdict_text
 from rules.result import TriageRecord
 
 SINCE = datetime(2026, 1, 24, tzinfo=UTC)  # a Saturday
+NEW_YORK = ZoneInfo("America/New_York")
 UNTIL = SINCE + timedelta(days=1)
 
 
@@ -37,11 +41,16 @@ def rule(rule_id: str, weight: float = 1.0, levels: tuple[str, ...] = ("P0",)) -
     }
 
 
-def triage(priority: str = "P0", rules: list[dict] | None = None, kind: str = "bug") -> dict:
+def triage(
+    priority: str = "P0",
+    rules: list[dict] | None = None,
+    kind: str = "bug",
+    category: str = "command-generation",
+) -> dict:
     fired = rules if rules is not None else [rule("crash-for-everyone", levels=(priority,))]
     return {
         "priority": priority,
-        "category": "command-generation",
+        "category": category,
         "kind": kind,
         "score": 1.0,
         "pages": priority == "P0",
@@ -59,6 +68,7 @@ def make_mention():
         priority: str = "P0",
         rules: list[dict] | None = None,
         kind: str = "bug",
+        category: str = "command-generation",
         **overrides,
     ) -> StoredMention:
         number = next(numbers)
@@ -72,7 +82,7 @@ def make_mention():
                 "received_at": received,
                 "triaged_at": received,
                 "text": text,
-                "triage": triage(priority, rules, kind),
+                "triage": triage(priority, rules, kind, category),
                 **overrides,
             }
         )
@@ -250,7 +260,12 @@ def test_resolution_by_priority(make_item):
     assert result["targets"]["resolved_within_sla"] == {
         "target_pct": 90.0,
         "value": 75.0,
-        "met": False,
+        "met": None,  # 4 resolutions judged: too few to say
+        "verdict": "too few",
+        "measured": 4,
+        "within": 3,
+        "waiting": 1,
+        "overdue": 1,
     }
 
 
@@ -264,7 +279,7 @@ def test_reopened_rate_is_reopened_items_over_items_ever_resolved(make_item):
     result = metrics(items=items)
     assert result["reopened"] == {"count": 2, "resolved": 3, "rate": 2 / 3}
     assert result["reopened_rate"] == 2 / 3
-    assert result["targets"]["reopened_rate"]["met"] is False
+    assert result["targets"]["reopened_rate"]["verdict"] == "too few"
 
 
 def test_escalation_rate_counts_incidents_escalated_however_recorded(make_incident):
@@ -295,6 +310,10 @@ def test_escalation_target_is_strictly_below_ten_percent(make_incident, escalate
         "target_rate": 0.1,
         "value": escalated / 10,
         "met": met,
+        "verdict": "met" if met else "missed",
+        "measured": 10,
+        "within": escalated,
+        "waiting": 0,
     }
 
 
@@ -407,29 +426,50 @@ def test_queue_status_counts_items_waiting_for_a_first_response(make_item):
 # --- top issues -----------------------------------------------------------------------
 
 
-def test_top_issues_count_positive_rules_once_per_mention(make_mention):
-    crash = rule("crash-for-everyone")
-    template = rule("bug-report-template", 0.5, ("P2",))
-    course = rule("crash-course", -1.0)
+def test_top_issues_are_incidents_by_title_and_categories_in_words(make_mention, make_incident):
+    crash = [make_mention(text=f"crash {n}", received_at=at(1, n)) for n in range(4)]
+    question = [rule("question", levels=("P3",))]
+    install = {"category": "installation"}
     mentions = [
-        make_mention(rules=[crash, template, course]),
-        make_mention(rules=[crash, crash]),  # the same rule twice still counts once
-        make_mention(priority="P2", rules=[template]),
-        make_mention(priority="P2", rules=[template, course]),
-        make_mention(priority="P3", rules=[rule("question", levels=("P3",))]),
+        *crash,
+        *(
+            make_mention(f"how to install {n}", "P3", question, kind="question", **install)
+            for n in range(3)
+        ),
+        make_mention("install fails", "P1", kind="bug", **install),
+        make_mention("love it", "P3", kind="praise", **install),  # praise is not an issue
+        make_mention("gm", "P3", kind="other", category="other"),  # nor the catch-all
     ]
-    assert metrics(mentions=mentions)["top_issues"] == [
-        {"rule": "bug-report-template", "count": 3, "priority": "P2"},
-        {"rule": "crash-for-everyone", "count": 2, "priority": "P0"},
-        {"rule": "question", "count": 1, "priority": "P3"},
+    incident = make_incident(
+        id="inc-1",
+        title="Caro 1.2.0 crashes on launch",
+        mention_ids=tuple(mention.id for mention in crash),
+    )
+    top = metrics(mentions=mentions, incidents=[incident])["top_issues"]
+    assert [(issue["name"], issue["count"], issue["priority"]) for issue in top] == [
+        ("Caro 1.2.0 crashes on launch", 4, "P0"),  # its reports are not counted again
+        ("Installation questions", 3, "P3"),
+        ("Installation bugs", 1, "P1"),
     ]
+    assert top[0]["incident_id"] == "inc-1" and top[1]["incident_id"] is None
+    assert not any(issue["name"] == "question" or "`" in issue["name"] for issue in top)
 
 
-def test_top_issues_keep_the_ten_most_frequent(make_mention):
-    mentions = [make_mention(rules=[rule(f"rule-{n:02}")]) for n in range(12) for _ in range(n + 1)]
-    top = metrics(mentions=mentions)["top_issues"]
-    assert [issue["rule"] for issue in top] == [f"rule-{n:02}" for n in range(11, 1, -1)]
+def test_top_issues_keep_the_ten_most_frequent(make_incident):
+    incidents = [
+        make_incident(id=f"inc-{n}", title=f"Problem {n:02}", mention_ids=tuple("m" * (n + 1)))
+        for n in range(12)
+    ]
+    top = metrics(incidents=incidents)["top_issues"]
+    assert [issue["name"] for issue in top] == [f"Problem {n:02}" for n in range(11, 1, -1)]
     assert top[0]["count"] == 12
+
+
+def test_category_names_are_words():
+    assert category_name("command-generation") == "Command generation"
+    assert problem_name("installation", "question") == "Installation questions"
+    assert problem_name("privacy", "feature") == "Privacy feature requests"
+    assert problem_name("other", "bug") == "Other bugs"
 
 
 def test_a_tied_priority_goes_to_the_more_severe(make_mention):
@@ -477,13 +517,63 @@ def test_three_similar_reports_group_two_do_not(make_mention):
     ]
     assert metrics(mentions=mentions)["kb_candidates"] == [
         {
-            "rule": "installation-broken",
+            "name": "zsh: command not found: caro",  # named by its first report
             "count": 3,
             "priority": "P1",
+            "incident_id": None,
+            "source": "problem",
+            "rule": "installation-broken",
             "words": ["command", "found"],
             "example_mention_ids": ["x:2", "x:3", "x:1"],  # oldest first
         }
     ]
+
+
+def test_an_incident_is_one_kb_candidate_counting_all_its_reports(make_mention, make_incident):
+    """22 reports of one crash, in many languages and words: one candidate of 22."""
+    texts = ["caro crashes on launch", "segfault al iniciar", "stürzt beim Start ab", "闪退"]
+    crash = [make_mention(texts[n % 4] + f" #{n}", received_at=at(1, n)) for n in range(22)]
+    two = [make_mention("panics on config", received_at=at(2, n)) for n in range(2)]
+    incidents = [
+        make_incident(
+            id="inc-crash",
+            title="1.2.0 crashes on launch",
+            mention_ids=tuple(mention.id for mention in crash),
+        ),
+        make_incident(id="inc-two", title="Config panic", mention_ids=(two[0].id, two[1].id)),
+    ]
+    [candidate] = metrics(mentions=[*crash, *two], incidents=incidents)["kb_candidates"]
+    assert (candidate["name"], candidate["count"], candidate["source"]) == (
+        "1.2.0 crashes on launch",
+        22,
+        "incident",
+    )
+    assert candidate["incident_id"] == "inc-crash"
+    assert candidate["example_mention_ids"] == ["x:1", "x:2", "x:3"]
+
+
+def test_repeated_questions_outside_incidents_are_candidates(make_mention):
+    question = [rule("question", levels=("P3",))]
+    asked = [
+        make_mention(text, "P3", question, kind="question", received_at=at(n))
+        for n, text in enumerate(
+            [
+                "How do I update caro if I installed it with the curl script?",
+                "+1, how do i update caro if i installed it with the curl script",
+                "how to update caro installed with the curl install script?",
+            ]
+        )
+    ]
+    [candidate] = metrics(mentions=asked)["kb_candidates"]
+    assert candidate["source"] == "question" and candidate["count"] == 3
+    assert candidate["name"] == "How do I update caro if I installed it with the curl script?"
+
+
+def test_a_long_first_report_names_the_candidate_cut_at_a_word():
+    text = "Subject: " + "word " * 40 + "\n\nbody mail me at kim@example.com"
+    name = short_text(text)
+    assert name.endswith("word…") and len(name) <= 91 and "\n" not in name
+    assert short_text("mail kim@example.com now") == "mail [email] now"
 
 
 def test_kb_examples_are_capped_and_praise_is_not_an_issue(make_mention):
@@ -529,35 +619,81 @@ def test_targets_met(make_item, make_incident):
             first_response_at=at(1, 20),
             resolved_at=at(3),
         )
-        for priority in ("P0", "P1", "P2")
+        for priority in ("P0", "P1", "P2") * 4
     ]
-    targets = metrics(items=items, incidents=[make_incident()])["targets"]
+    incidents = [make_incident() for _ in range(10)]
+    targets = metrics(items=items, incidents=incidents)["targets"]
     assert {name: target["met"] for name, target in targets.items()} == {
         "average_first_response": True,
         "first_response_within_sla": True,
-        "p0_first_response": True,
+        "p0_first_response": None,  # 4 P0s answered in time: too few to say it is met
         "resolved_within_sla": True,
         "reopened_rate": True,
         "escalation_rate": True,
     }
-    assert targets["average_first_response"] == {"target_s": 7200, "value": 1200.0, "met": True}
-    assert targets["p0_first_response"] == {
-        "target_s": 3600,
-        "target_pct": 100.0,
-        "value": 100.0,
+    assert targets["average_first_response"] == {
+        "target_s": 7200,
+        "value": 1200.0,
         "met": True,
+        "verdict": "met",
+        "measured": 12,
+        "within": 12,
+        "waiting": 0,
     }
+    assert targets["p0_first_response"]["verdict"] == "too few"
+    assert verdict_text("first_response_within_sla", targets["first_response_within_sla"]) == (
+        "met: 12 of 12 answered within target"
+    )
 
 
 def test_targets_not_met(response_items):
     targets = metrics(items=response_items)["targets"]
-    assert targets["average_first_response"]["met"] is True  # 1 h 2 min 30 s
-    assert targets["first_response_within_sla"] == {
-        "target_pct": 95.0,
-        "value": 50.0,
-        "met": False,
-    }
-    assert targets["p0_first_response"]["met"] is False
+    assert targets["average_first_response"]["verdict"] == "too few"  # 4 answered
+    assert targets["first_response_within_sla"]["verdict"] == "too few"
+    assert targets["p0_first_response"]["met"] is False  # one P0 late misses "100%"
+    assert verdict_text("p0_first_response", targets["p0_first_response"]) == (
+        "missed: 1 of 2 P0 reports answered within 1 h"
+    )
+
+
+def test_one_answered_of_218_is_too_few_to_judge(make_item):
+    answered = make_item(due_at=at(5), status="replied", first_response_at=at(1, 5))
+    waiting = [make_item(received_at=at(20), due_at=at(30)) for _ in range(217)]
+    target = metrics(items=[answered, *waiting])["targets"]["first_response_within_sla"]
+    assert (target["value"], target["met"], target["verdict"]) == (100.0, None, "too few")
+    assert verdict_text("first_response_within_sla", target) == (
+        "too few answered to judge: 1 of 218"
+    )
+
+
+def test_twelve_of_thirteen_answered_in_time_is_met_and_says_how_many(make_item):
+    on_time = [make_item(status="replied", first_response_at=at(2)) for _ in range(12)]
+    late = make_item(status="replied", first_response_at=at(6))
+    waiting = [make_item(received_at=at(20), due_at=at(30)) for _ in range(217)]
+    target = metrics(items=[*on_time, late, *waiting])["targets"]["first_response_within_sla"]
+    assert target["verdict"] == "missed"  # 92.3% is not > 95%
+    on_time.append(make_item(status="replied", first_response_at=at(2)))
+    targets = metrics(items=[*on_time, *waiting])["targets"]
+    assert verdict_text("first_response_within_sla", targets["first_response_within_sla"]) == (
+        "met: 13 of 13 answered within target; 217 still waiting"
+    )
+    assert verdict_text("average_first_response", targets["average_first_response"]) == (
+        "met: over 13 answered; 217 still waiting"
+    )
+
+
+@pytest.mark.parametrize(
+    ("escalated", "incidents", "text"),
+    [
+        (0, 0, "no data: no incident"),
+        (2, 5, "too few incidents to judge: 2 of 5 escalated"),
+        (2, 12, "missed: 2 of 12 incidents escalated"),
+    ],
+)
+def test_escalation_verdict_in_words(make_incident, escalated, incidents, text):
+    made = [make_incident(escalations=int(n < escalated)) for n in range(incidents)]
+    target = metrics(incidents=made)["targets"]["escalation_rate"]
+    assert verdict_text("escalation_rate", target) == text
 
 
 def test_targets_are_strict_at_the_boundary(make_item):
@@ -601,66 +737,114 @@ def busy_day(make_mention, make_item, make_incident, response_items):
         make_mention("caro crashes on launch", received_at=at(1)),
         make_mention("caro crashed on launch again", received_at=at(2), channel="discord"),
         make_mention("crashing on launch for me too", received_at=at(2, 30), rules=crash),
-        make_mention("how to install?", "P3", [rule("question", levels=("P3",))]),
+        make_mention("how to install?", "P3", [rule("question", levels=("P3",))], kind="question"),
     ]
-    incidents = [make_incident(status="acknowledged", escalations=1), make_incident()]
-    return metrics(mentions, response_items, incidents)
+    incidents = [
+        make_incident(
+            status="acknowledged",
+            escalations=1,
+            id="inc-1",
+            title="Caro crashes on launch",
+            mention_ids=("x:1", "x:2", "x:3"),
+        ),
+        make_incident(id="inc-2", title="Config panic", mention_ids=("x:9",)),
+    ]
+    return metrics(mentions, response_items, incidents, zone=NEW_YORK)
 
 
 def test_daily_report(busy_day):
-    report = render_report(busy_day, "day", UNTIL + timedelta(hours=6))
+    report = render_report(busy_day, "day", UNTIL + timedelta(hours=6), zone=NEW_YORK)
     lines = report.splitlines()
-    assert lines[0] == "# Daily support report: Sat 24 Jan 2026"
+    assert lines[0] == "# Daily support report: Sat 24 Jan 2026"  # to 19:00 in New York
     assert lines[2] == (
-        "_Covers reports received 2026-01-24 00:00 UTC to 2026-01-25 00:00 UTC; "
-        "generated 2026-01-25 06:00 UTC._"
+        "_Covers reports received 2026-01-23 19:00 EST to 2026-01-24 19:00 EST; "
+        "generated 2026-01-25 01:00 EST._"
     )
     for line in [
         "## Queue status",
         "**Queue:** 3 waiting for a first response (P0 0 · P1 1 · P2 1 · P3 1), 1 of them "
         "claimed; 1 past due ❌; oldest waiting 14 h.",
         "| Metric | Value | Target | Met |",
-        "| Average first response | 1 h 2 min | < 2 h | ✅ |",
-        "| First responses within SLA | 50% (2 of 4) | > 95% | ❌ |",
-        "| P0 first responses within 1 h | 50% (1 of 2) | 100% under 1 h | ❌ |",
-        "| Resolved within SLA | — | > 90% | — |",
-        "| Reopened issues | — | < 5% | — |",
-        "| Escalation rate | 50% (1 of 2 incidents) | < 10% | ❌ |",
+        "| Average first response | 1 h 2 min | < 2 h | too few answered to judge: 4 of 7 |",
+        "| First responses within SLA | 50% (2 of 4) | > 95% | too few answered to judge: 3 of 6 |",
+        "| P0 first responses within 1 h | 50% (1 of 2) | 100% under 1 h | "
+        "❌ missed: 1 of 2 P0 reports answered within 1 h |",
+        "| Resolved within SLA | — | > 90% | no data: nothing resolved yet |",
+        "| Escalation rate | 50% (1 of 2 incidents) | < 10% | "
+        "too few incidents to judge: 1 of 2 escalated |",
         "| P0 | 0 | — | — | — |",
         "## P0 issues",
         "- Reports: 3 P0 mentions; incidents: 2 (1 escalated, 2 not resolved)",
         "- First response: average 1 h, median 1 h, slowest 1 h 30 min",
-        "- Within SLA (1 h): 50% (1 of 2) ❌",
+        "- Within SLA (1 h): 50% (1 of 2) ❌ missed: 1 of 2 P0 reports answered within 1 h",
         "## Top issues (top 5)",
-        "| 1 | `crash-for-everyone` | 3 | P0 |",
-        "| 2 | `question` | 1 | P3 |",
+        "| # | Problem | Reports | Priority |",
+        "| 1 | Caro crashes on launch (incident inc-1) | 3 | P0 |",
+        "| 2 | Config panic (incident inc-2) | 1 | P0 |",
+        "| 3 | Command generation questions | 1 | P3 |",
         "## KB updates needed",
-        "- `crash-for-everyone`: 3 reports (P0); words: crash, launch; e.g. x:1, x:2, x:3",
+        "- **Caro crashes on launch (incident inc-1)**: 3 reports (P0); e.g. x:1, x:2, x:3",
         "- 4 mentions received",
         "- By channel: x 3 · github 0 · discord 1 · email 0",
         "- By priority: P0 3 · P1 0 · P2 0 · P3 1",
-        "- Busiest hour: 2026-01-24 01:00 UTC (2 mentions)",
+        "- Busiest hour: 2026-01-23 20:00 EST (2 mentions)",
     ]:
         assert line in lines, line
+    assert "`" not in report.split("## Top issues")[1].split("## Volume")[0]  # no rule ids
+    assert " UTC" not in report
 
 
-def test_weekly_report_has_no_queue_and_the_top_ten(make_mention):
-    mentions = [make_mention(rules=[rule(f"rule-{n:02}")]) for n in range(12)]
+def test_the_report_in_a_zone_off_utc_by_half_hours_and_across_dst(make_mention):
+    kolkata = ZoneInfo("Asia/Kolkata")
+    result = metrics(mentions=[make_mention(received_at=at(1, 10))], zone=kolkata)
+    report = render_report(result, "day", UNTIL, zone=kolkata)
+    assert "- Busiest hour: 2026-01-24 06:00 IST (1 mentions)" in report
+    assert "_Covers reports received 2026-01-24 05:30 IST to 2026-01-25 05:30 IST;" in report
+    summer = datetime(2026, 7, 1, tzinfo=UTC)
+    july = render_report(
+        metrics(since=summer - timedelta(days=1), until=summer), "day", summer, zone=NEW_YORK
+    )
+    assert "2026-06-30 20:00 EDT" in july
+
+
+def test_per_hour_follows_the_team_clock_over_a_dst_change(make_mention):
+    """8 March 2026, 2 AM in New York: the clocks go forward; 02:00 EST never happens."""
+    since = datetime(2026, 3, 8, 5, tzinfo=UTC)  # 00:00 EST
+    until = since + timedelta(hours=4)  # 01:00 EDT... 05:00 EDT
+    early = make_mention(received_at=since + timedelta(hours=1, minutes=30))  # 01:30 EST
+    late = make_mention(received_at=since + timedelta(hours=2, minutes=30))  # 03:30 EDT
+    per_hour = metrics(mentions=[early, late], since=since, until=until, zone=NEW_YORK)
+    hours = per_hour["volume"]["per_hour"]
+    assert [bucket["hour"] for bucket in hours] == [
+        "2026-03-08T00:00:00-05:00",
+        "2026-03-08T01:00:00-05:00",
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-08T04:00:00-04:00",
+    ]
+    assert [bucket["P0"] for bucket in hours] == [0, 1, 1, 0]
+
+
+def test_weekly_report_has_no_queue_and_the_top_ten(make_incident):
+    incidents = [
+        make_incident(id=f"inc-{n}", title=f"Problem {n:02}", mention_ids=("m",) * (12 - n))
+        for n in range(12)
+    ]
     since = SINCE - timedelta(days=6)
-    result = metrics(mentions=mentions, since=since)
+    result = metrics(incidents=incidents, since=since)
     report = render_report(result, "week", UNTIL)
     assert report.startswith("# Weekly support report: 18 Jan to 24 Jan 2026\n")
     assert "## Queue status" not in report and "## Top issues (top 10)" in report
-    assert "| 10 | `rule-09` | 1 | P0 |" in report and "rule-10" not in report
-    assert render_report(result, "day", UNTIL).count("`rule-") == 5
+    assert "| 10 | Problem 09 (incident inc-9) | 3 | P0 |" in report
+    assert "Problem 10" not in report.split("## KB")[0]
+    assert render_report(result, "day", UNTIL).split("## KB")[0].count("(incident") == 5
 
 
 def test_report_of_an_empty_period():
     report = render_report(metrics(), "week", UNTIL)
     for line in [
-        "| Average first response | — | < 2 h | — |",
-        "_No rule fired in this period._",
-        "_No issue was reported 3+ times._",
+        "| Average first response | — | < 2 h | no data: nothing answered yet |",
+        "_No issue was reported in this period._",
+        "_No problem was reported 3+ times._",
         "- 0 mentions received",
     ]:
         assert line in report, line
