@@ -552,4 +552,8 @@ def test_draft_to_dict_is_json_ready(shipped):
         "x_length": x_weighted_length(draft.text),
         "fits_x": True,
         "tone": [],
+        "language": "en",
+        "reply_needed": True,
+        "already_given": [],
+        "note": "",
     }
