@@ -2,7 +2,12 @@
 
 Launch day brings forty "crashes on launch" posts; they must page once. A report joins an
 open incident (or reopens a recently resolved one) when it arrives within the grouping
-window and either fired the same top rule, or has the same category and similar words.
+window and either fired the same top rule, or has the same category and similar words;
+and when nothing it says sets it apart (``oncall.signatures``): a report about another Caro
+version than the incident's reports, or naming another cause (a config panic, an
+``sw_vers`` panic, a binary killed at launch, against the generic crash), is another
+problem even when the same rule fired. People correct what grouping gets wrong: a report
+split out into its own incident, two incidents merged into one.
 
 Every change is a read-modify-write of one record (``oncall.records.Incident``, JSON in
 Redis) under a Redis lock shared by all workers (P0 traffic is low; correctness matters
@@ -18,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import get_args
+from typing import Any, get_args
 
 from redis import Redis
 from redis.client import Pipeline
@@ -34,8 +39,10 @@ from oncall.records import (
     dedup_key_for,
     timeline_entry,
 )
+from oncall.titles import clean_title
 from rules import normalize
 from rules.result import TriageRecord
+from vocabulary.channels import CHANNELS, Channel
 from vocabulary.redact import redact
 
 RECORD = "hark:incident:{id}"
@@ -59,6 +66,8 @@ MAX_LINKS = 20
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 OnOpened = Callable[[Pipeline, Incident], None]
+# (pipeline, the survivor, the absorbed incident as it was before the merge)
+OnMerged = Callable[[Pipeline, Incident, Incident], None]
 Incidents = list[Incident]  # ``IncidentStore.list`` hides the builtin inside the class
 
 
@@ -72,6 +81,17 @@ def content_words(text: str) -> set[str]:
 
 def similarity(left: set[str], right: set[str]) -> float:
     return len(left & right) / len(left | right) if left and right else 0.0
+
+
+def sets_apart(report: IncidentReport, facts: dict[str, Any]) -> bool:
+    """Whether the report is about another problem than the incident whose stored JSON is
+    ``facts``: another Caro version than any of its reports are about, or another cause
+    than the one its first report named (the generic crash names none). What neither
+    says (no version, no cause stored before these existed) sets nothing apart."""
+    version, versions = report.version, facts.get("versions") or []
+    if version and versions and version not in versions:
+        return True
+    return report.cause != facts.get("cause") and "versions" in facts
 
 
 class IncidentStore:
@@ -176,6 +196,8 @@ class IncidentStore:
             if raw is None:
                 continue
             facts = json.loads(raw)
+            if facts.get("merged_into") or sets_apart(report, facts):
+                continue
             score = similarity(words, set(facts["words"]))
             same_rule = rule is not None and rule == facts.get("rule")
             if (same_rule or (category == facts["category"] and score >= SIMILAR)) and (
@@ -185,16 +207,33 @@ class IncidentStore:
         return self.get(best_id) if best_id else None
 
     def transition(
-        self, incident_id: str, status: Status, now: datetime, event: str, detail: str = ""
+        self,
+        incident_id: str,
+        status: Status,
+        now: datetime,
+        event: str,
+        detail: str = "",
+        author: str | None = None,
     ) -> Incident:
         """Change the status (only along ALLOWED) and note it in the timeline."""
-        return self.change_status(incident_id, status, now, event, detail)[0]
+        return self.change_status(incident_id, status, now, event, detail, author)[0]
 
     def change_status(
-        self, incident_id: str, status: Status, now: datetime, event: str, detail: str = ""
+        self,
+        incident_id: str,
+        status: Status,
+        now: datetime,
+        event: str,
+        detail: str = "",
+        author: str | None = None,
+        changes: dict[str, Any] | None = None,
+        on_changed: OnOpened | None = None,
     ) -> tuple[Incident, bool]:
         """``transition``, also saying whether anything changed: acknowledging an
-        acknowledged incident is harmless, and must not tell PagerDuty again."""
+        acknowledged incident is harmless, and must not tell PagerDuty again. ``changes``:
+        fields set with the move (a resolution's version); ``on_changed(pipeline,
+        incident)``: what to queue in the transaction that saves the move (its pages).
+        A merged incident stays resolved: reopen the one it went into."""
         with self._locked():
             incident = self._require(incident_id)
             if incident.status == status:
@@ -203,8 +242,19 @@ class IncidentStore:
                 raise IncidentError(
                     f"{incident_id} is {incident.status}: it cannot become {status}"
                 )
-            moved = incident.moved(status, now, event, detail)
-            self._save(moved)
+            if incident.merged_into:
+                raise IncidentError(
+                    f"{incident_id} was merged into {incident.merged_into}: act on that one"
+                )
+            moved = incident.moved(status, now, event, detail, author)
+            if changes:
+                moved = moved.model_copy(update=changes)
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.multi()
+                self._save(moved, pipe)
+                if on_changed is not None:
+                    on_changed(pipe, moved)
+                pipe.execute()
             return moved, True
 
     def note(
@@ -214,12 +264,99 @@ class IncidentStore:
         event: str,
         detail: str = "",
         facts: PageFacts | None = None,
+        author: str | None = None,
+        link: str | None = None,
     ) -> Incident:
         """Add a timeline entry (and a page record, for page events)."""
         with self._locked():
-            noted = self._require(incident_id).noted(now, event, detail, facts)
+            noted = self._require(incident_id).noted(now, event, detail, facts, author, link)
             self._save(noted)
             return noted
+
+    def split(
+        self,
+        incident_id: str,
+        report: IncidentReport,
+        triage: TriageRecord,
+        now: datetime,
+        person: str,
+        on_opened: OnOpened,
+    ) -> tuple[Incident, Incident]:
+        """Move one report out of the incident into a new incident of its own, which
+        ``on_opened(pipeline, new)`` pages in the transaction that saves both; both
+        timelines say who did it and link to each other. Returns (what is left, the new
+        incident). Raises ``IncidentError`` for a report the incident does not hold, its
+        only report, or a merged incident."""
+        with self._locked():
+            source = self._require(incident_id)
+            if source.merged_into:
+                raise IncidentError(f"{incident_id} was merged into {source.merged_into}")
+            if report.mention_id not in source.mentions:
+                raise IncidentError(f"{incident_id} has no report {report.mention_id}")
+            if len(source.mentions) == 1:
+                raise IncidentError(f"{report.mention_id} is {incident_id}'s only report")
+            opened = open_incident(report, triage, now, author=person)
+            opened = opened.model_copy(update={"split_from": source.id})
+            opened = opened.noted(
+                now, "split", f"out of {source.id}", author=person, link=_page(source.id)
+            )
+            left = _without(source, report).noted(
+                now,
+                "split",
+                f"{report.mention_id} moved to {opened.id}",
+                author=person,
+                link=_page(opened.id),
+            )
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.multi()
+                pipe.set(OF_MENTION.format(mention=report.mention_id), opened.id)
+                self._save(left, pipe)
+                self._save(opened, pipe)
+                on_opened(pipe, opened)
+                pipe.execute()
+            return left, opened
+
+    def merge(
+        self, survivor_id: str, absorbed_id: str, now: datetime, person: str, on_merged: OnMerged
+    ) -> tuple[Incident, Incident]:
+        """Merge ``absorbed_id`` into ``survivor_id``: the survivor takes its reports (new
+        reports of them file into it), versions, channels and timeline (each entry marked
+        with the absorbed incident's id); the absorbed incident is resolved, pointing to
+        the survivor, and leaves grouping for good. A high-urgency incident merged into an
+        open possible P0 raises it. ``on_merged(pipeline, survivor, absorbed as it was)``
+        queues the pages in the transaction that saves both. Raises ``IncidentError`` for
+        an incident merged into itself, one already merged, or a resolved survivor while
+        the absorbed one is open (reopen it first, or merge the other way)."""
+        if survivor_id == absorbed_id:
+            raise IncidentError("an incident cannot be merged into itself")
+        with self._locked():
+            survivor, absorbed = self._require(survivor_id), self._require(absorbed_id)
+            for incident in (survivor, absorbed):
+                if incident.merged_into:
+                    raise IncidentError(
+                        f"{incident.id} was merged into {incident.merged_into} already"
+                    )
+            if survivor.status == "resolved" and absorbed.status != "resolved":
+                raise IncidentError(
+                    f"{survivor_id} is resolved and {absorbed_id} is open: reopen"
+                    f" {survivor_id} first, or merge {survivor_id} into {absorbed_id}"
+                )
+            merged = _absorbing(survivor, absorbed, now, person)
+            if _merge_raises(merged, absorbed):
+                merged = merged.raised(
+                    now, "raised", f"{absorbed.id} was a sure P0: paged at high urgency"
+                )
+            closed = _closed_into(absorbed, survivor, now, person)
+            with self.connection.pipeline(transaction=True) as pipe:
+                pipe.multi()
+                for mention_id in absorbed.mentions:
+                    pipe.set(OF_MENTION.format(mention=mention_id), survivor_id)
+                self._save(merged, pipe)
+                self._save(closed, pipe)
+                pipe.zrem(ACTIVE, absorbed_id)
+                on_merged(pipe, merged, absorbed)
+                pipe.execute()
+            return merged, closed
 
     def by_dedup_key(self, dedup_key: str) -> Incident | None:
         """The incident whose alert has (or had) this PagerDuty key, at either urgency."""
@@ -291,12 +428,18 @@ class IncidentStore:
         pipe.zadd(BY_STATUS.format(status=incident.status), {incident.id: opened})
 
 
-def open_incident(report: IncidentReport, triage: TriageRecord, now: datetime) -> Incident:
+def open_incident(
+    report: IncidentReport, triage: TriageRecord, now: datetime, author: str = "Hark"
+) -> Incident:
     """A new incident for the first report of a problem."""
     incident_id = f"inc-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    title = " ".join(redact(report.text).split())[:160]
+    title = clean_title(report.text)
     urgency = report_urgency(triage)
     kind = " (a possible P0, low urgency)" if urgency == "low" else ""
+    version = report.version
+    opened = timeline_entry(
+        now, "opened", f"{report.channel} report{kind}", author=author, link=report.url
+    )
     return Incident(
         id=incident_id,
         status="triggered",
@@ -314,7 +457,10 @@ def open_incident(report: IncidentReport, triage: TriageRecord, now: datetime) -
         links=(report.url,) if report.url else (),
         explanation=_explanation(triage),
         words=tuple(sorted(content_words(report.text))),
-        timeline=(timeline_entry(now, "opened", f"{report.channel} report{kind}: {title[:100]}"),),
+        versions=(version,) if version else (),
+        cause=report.cause,
+        model_p0=(triage.model or {}).get("P0"),
+        timeline=(opened,),
     )
 
 
@@ -360,6 +506,70 @@ def _reopened(incident: Incident, now: datetime, urgency: Urgency) -> Incident:
     """A resolved incident triggered again by a new report, paged afresh at its urgency."""
     detail = "a new report after resolution" + (", a possible P0" if urgency == "low" else "")
     return incident.moved("triggered", now, "reopened", detail).at_urgency(urgency)
+
+
+def _page(incident_id: str) -> str:
+    """The incident's page, as a path of Hark's own site."""
+    return f"/incidents/{incident_id}"
+
+
+def _channels(mentions: tuple[str, ...]) -> tuple[Channel, ...]:
+    """The channels of these mentions, in order of first appearance ("<channel>:<id>")."""
+    found = (mention.partition(":")[0] for mention in mentions)
+    return tuple(dict.fromkeys(ch for ch in found if ch in CHANNELS))  # type: ignore[misc]
+
+
+def _without(incident: Incident, report: IncidentReport) -> Incident:
+    """The incident without one of its reports."""
+    mentions = tuple(m for m in incident.mentions if m != report.mention_id)
+    links = tuple(link for link in incident.links if link != report.url)
+    return incident.model_copy(
+        update={"mentions": mentions, "channels": _channels(mentions), "links": links}
+    )
+
+
+def _absorbing(survivor: Incident, absorbed: Incident, now: datetime, person: str) -> Incident:
+    """The survivor of a merge with the absorbed incident's reports and history."""
+    mentions = tuple(dict.fromkeys((*survivor.mentions, *absorbed.mentions)))
+    history = tuple(
+        entry.model_copy(update={"detail": f"{absorbed.id}: {entry.detail}".rstrip(": ")})
+        for entry in absorbed.timeline
+    )
+    timeline = tuple(sorted((*survivor.timeline, *history), key=lambda entry: entry.at))
+    count = len(absorbed.mentions)
+    detail = f"{absorbed.id} merged in ({count} report{'s' if count != 1 else ''})"
+    merged = survivor.model_copy(
+        update={
+            "mentions": mentions,
+            "channels": _channels(mentions),
+            "links": tuple(dict.fromkeys((*survivor.links, *absorbed.links)))[:MAX_LINKS],
+            "versions": tuple(dict.fromkeys((*survivor.versions, *absorbed.versions))),
+            "absorbed": (*survivor.absorbed, absorbed.id, *absorbed.absorbed),
+            "last_report_at": max(survivor.last_report_at, absorbed.last_report_at),
+            "timeline": timeline,
+        }
+    )
+    return merged.noted(now, "merged", detail, author=person, link=_page(absorbed.id))
+
+
+def _closed_into(absorbed: Incident, survivor: Incident, now: datetime, person: str) -> Incident:
+    """The absorbed incident of a merge: resolved (if it was not), pointing to the survivor."""
+    detail = f"merged into {survivor.id}"
+    if absorbed.status == "resolved":
+        closed = absorbed.noted(now, "merged", detail, author=person, link=_page(survivor.id))
+    else:
+        closed = absorbed.moved("resolved", now, "merged", detail, person, _page(survivor.id))
+    return closed.model_copy(update={"merged_into": survivor.id})
+
+
+def _merge_raises(survivor: Incident, absorbed: Incident) -> bool:
+    """An open sure P0 merged into an open possible one: the survivor must page high."""
+    return (
+        absorbed.status != "resolved"
+        and absorbed.urgency == "high"
+        and survivor.urgency == "low"
+        and survivor.status != "resolved"
+    )
 
 
 def _top_rule(triage: TriageRecord) -> str | None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, field_validator
 
+from oncall.signatures import caro_version, named_cause
+from oncall.titles import clean_title
 from vocabulary.channels import Channel
 from vocabulary.redact import redact
 
@@ -30,7 +32,11 @@ Timestamp = Annotated[AwareDatetime, PlainSerializer(_iso, return_type=str)]
 Status = Literal["triggered", "acknowledged", "resolved", "escalated", "page-failed"]
 # "resolve-low": resolve the low-urgency alert ("hark-<id>-low") that a confirmation or a
 # high-urgency report superseded with a high-urgency one (on "hark-<id>").
-PageAction = Literal["trigger", "escalate", "acknowledge", "resolve", "resolve-low"]
+# "resolve-merged": the alert of an incident merged into another, resolved after a last
+# trigger on its key whose summary names the incident it went into (``oncall.paging``).
+PageAction = Literal[
+    "trigger", "escalate", "acknowledge", "resolve", "resolve-low", "resolve-merged"
+]
 # How sure a P0 incident is (``rules.schema.Urgency``): "low" is a possible P0, paged at the
 # rulebook's low severity on its own PagerDuty key until someone confirms or downgrades it.
 Urgency = Literal["high", "low"]
@@ -48,6 +54,16 @@ class IncidentReport(BaseModel):
     channel: Channel
     text: str
     url: str | None = None
+
+    @property
+    def version(self) -> str | None:
+        """The Caro version the report is about (``oncall.signatures``)."""
+        return caro_version(self.text)
+
+    @property
+    def cause(self) -> str | None:
+        """The known cause the report names, if any (``oncall.signatures``)."""
+        return named_cause(self.text)
 
 
 class RuleExplanation(BaseModel):
@@ -88,11 +104,28 @@ class PageRecord(PageFacts):
 
 
 class TimelineEntry(PageFacts):
-    """An entry of ``Incident.timeline``; page events carry their ``PageFacts`` too."""
+    """An entry of ``Incident.timeline``; page events carry their ``PageFacts`` too.
+    ``author``: who did it (a person's name, "PagerDuty" or "Hark"; entries stored before
+    it existed have none, and ``by`` works it out); ``link``: where it points (a report's
+    original, PagerDuty's incident, another incident's page)."""
 
     at: Timestamp
     event: str
     detail: str = ""
+    author: str | None = None
+    link: str | None = None
+
+    def by(self) -> str:
+        """Who did it: the author, or for an older entry, "PagerDuty" when its detail says
+        it was done there, the person its detail names ("by ana from Hark"), else Hark."""
+        if self.author:
+            return self.author
+        if self.detail.startswith("in PagerDuty"):
+            return "PagerDuty"
+        named = self.detail.removeprefix("by ").split(" from Hark")[0].split(":")[0]
+        if self.detail.startswith("by ") and named:
+            return named
+        return "Hark"
 
 
 class Incident(BaseModel):
@@ -121,6 +154,22 @@ class Incident(BaseModel):
     urgency: Urgency = "high"  # from the report that opened it; stored before: high
     pages: tuple[PageRecord, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
+    # For grouping (``oncall.signatures``): the Caro versions its reports are about, and the
+    # cause its first report named (None: the generic crash). Stored before: none known.
+    versions: tuple[str, ...] = ()
+    cause: str | None = None
+    # The model's probability of P0 for the first report, when the rulebook has a model.
+    model_p0: float | None = None
+    fixed_in: str | None = None  # the version its resolution named
+    merged_into: str | None = None  # the incident this one was merged into (then resolved)
+    absorbed: tuple[str, ...] = ()  # incidents merged into this one
+    split_from: str | None = None  # the incident its first report was split out of
+
+    @field_validator("title")
+    @classmethod
+    def _clean(cls, title: str) -> str:
+        """A title stored raw (before titles were cleaned) reads as a clean one."""
+        return clean_title(title)
 
     def to_json(self) -> str:
         """The record as the store writes it."""
@@ -146,36 +195,56 @@ class Incident(BaseModel):
         links = self.links
         if report.url and len(links) < max_links:
             links = (*links, report.url)
+        versions = self.versions
+        if report.version and report.version not in versions:
+            versions = (*versions, report.version)
         return self.model_copy(
             update={
                 "mentions": mentions,
                 "channels": channels,
                 "links": links,
+                "versions": versions,
                 "last_report_at": now,
                 "updated_at": now,
             }
         )
 
-    def moved(self, status: Status, now: datetime, event: str, detail: str = "") -> Incident:
+    def moved(
+        self,
+        status: Status,
+        now: datetime,
+        event: str,
+        detail: str = "",
+        author: str | None = None,
+        link: str | None = None,
+    ) -> Incident:
         """The incident in ``status``, the move noted (whether it is allowed is the store's
         concern); becoming escalated counts an escalation."""
+        entry = timeline_entry(now, event, detail, author=author, link=link)
         return self.model_copy(
             update={
                 "status": status,
                 "updated_at": now,
-                "timeline": (*self.timeline, timeline_entry(now, event, detail)),
+                "timeline": (*self.timeline, entry),
                 "escalations": self.escalations + (1 if status == "escalated" else 0),
             }
         )
 
     def noted(
-        self, now: datetime, event: str, detail: str = "", facts: PageFacts | None = None
+        self,
+        now: datetime,
+        event: str,
+        detail: str = "",
+        facts: PageFacts | None = None,
+        author: str | None = None,
+        link: str | None = None,
     ) -> Incident:
         """A timeline entry added; a page event ("page-sent", "page-retry", ...) is also
         recorded in ``pages``."""
         given = facts.facts() if facts else {}
+        entry = timeline_entry(now, event, detail, facts, author=author, link=link)
         update: dict[str, Any] = {
-            "timeline": (*self.timeline, timeline_entry(now, event, detail, facts)),
+            "timeline": (*self.timeline, entry),
             "updated_at": now,
         }
         if event.startswith("page"):
@@ -210,8 +279,15 @@ def dedup_key_for(incident_id: str, urgency: Urgency) -> str:
 
 
 def timeline_entry(
-    now: datetime, event: str, detail: str, facts: PageFacts | None = None
+    now: datetime,
+    event: str,
+    detail: str,
+    facts: PageFacts | None = None,
+    author: str | None = None,
+    link: str | None = None,
 ) -> TimelineEntry:
     """A timeline entry, its detail redacted: nothing personal reaches the timeline."""
     given = facts.facts() if facts else {}
-    return TimelineEntry(at=now, event=event, detail=redact(detail), **given)
+    return TimelineEntry(
+        at=now, event=event, detail=redact(detail), author=author, link=link, **given
+    )

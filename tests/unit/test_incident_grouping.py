@@ -207,8 +207,10 @@ def _store_old_shape(store: IncidentStore) -> str:
 
 def test_an_incident_stored_in_the_old_json_shape_loads_and_changes(store):
     incident = store.get(_store_old_shape(store))
-    # stored before incidents had an urgency: every one then paged at high urgency
-    shown = {k: v for k, v in OLD_SHAPE.items() if k != "words"} | {"urgency": "high"}
+    # stored before incidents had an urgency: every one then paged at high urgency; nor
+    # the versions of its reports, nor incidents merged into it
+    new_defaults = {"urgency": "high", "versions": [], "absorbed": []}
+    shown = {k: v for k, v in OLD_SHAPE.items() if k != "words"} | new_defaults
     assert incident.public() == shown
     assert incident.pages[0].config_error is True and incident.pages[1].dry_run is False
     assert incident.opened_at == datetime(2026, 1, 24, 14, 0, tzinfo=UTC)
