@@ -35,7 +35,7 @@ from desk.drafts import (
     tone_problems,
     x_weighted_length,
 )
-from desk.drafts.templates import sample_context
+from desk.drafts.templates import RESERVED_IDS, sample_context
 from desk.drafts.tone import destructive_command
 from desk.drafts.x_length import find_urls
 from tests.broken_files import assert_exactly, expectations
@@ -148,7 +148,8 @@ def test_shipped_templates_cover_the_playbook(shipped):
         "fallback",
     ):
         assert required in ids
-    assert all(template.x_text is not None for template in shipped), "every one has an X text"
+    chosen_by_triage = [template for template in shipped if template.id not in RESERVED_IDS]
+    assert all(template.x_text is not None for template in chosen_by_triage), "all have X texts"
     assert shipped_templates_path().name == "replies.yaml"
 
 
@@ -157,7 +158,7 @@ def _representative(template) -> dict:
     return triage(context["priority"], context["category"], context["kind"])
 
 
-SHIPPED_IDS = [template.id for template in load_templates()]
+SHIPPED_IDS = [template.id for template in load_templates() if template.id not in RESERVED_IDS]
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
