@@ -66,8 +66,9 @@ MAX_LINKS = 20
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 OnOpened = Callable[[Pipeline, Incident], None]
-# (pipeline, the survivor, the absorbed incident as it was before the merge)
-OnMerged = Callable[[Pipeline, Incident, Incident], None]
+# (pipeline, the survivor, the absorbed incident as it was before the merge, whether the
+# merge raised the survivor to high urgency)
+OnMerged = Callable[[Pipeline, Incident, Incident, bool], None]
 Incidents = list[Incident]  # ``IncidentStore.list`` hides the builtin inside the class
 
 
@@ -323,10 +324,11 @@ class IncidentStore:
         reports of them file into it), versions, channels and timeline (each entry marked
         with the absorbed incident's id); the absorbed incident is resolved, pointing to
         the survivor, and leaves grouping for good. A high-urgency incident merged into an
-        open possible P0 raises it. ``on_merged(pipeline, survivor, absorbed as it was)``
-        queues the pages in the transaction that saves both. Raises ``IncidentError`` for
-        an incident merged into itself, one already merged, or a resolved survivor while
-        the absorbed one is open (reopen it first, or merge the other way)."""
+        open possible P0 raises it. ``on_merged(pipeline, survivor, absorbed as it was,
+        whether it raised)`` queues the pages in the transaction that saves both. Raises
+        ``IncidentError`` for an incident merged into itself, one already merged, or a
+        resolved survivor while the absorbed one is open (reopen it first, or merge the
+        other way)."""
         if survivor_id == absorbed_id:
             raise IncidentError("an incident cannot be merged into itself")
         with self._locked():
@@ -342,7 +344,8 @@ class IncidentStore:
                     f" {survivor_id} first, or merge {survivor_id} into {absorbed_id}"
                 )
             merged = _absorbing(survivor, absorbed, now, person)
-            if _merge_raises(merged, absorbed):
+            raises = _merge_raises(merged, absorbed)
+            if raises:
                 merged = merged.raised(
                     now, "raised", f"{absorbed.id} was a sure P0: paged at high urgency"
                 )
@@ -354,7 +357,7 @@ class IncidentStore:
                 self._save(merged, pipe)
                 self._save(closed, pipe)
                 pipe.zrem(ACTIVE, absorbed_id)
-                on_merged(pipe, merged, absorbed)
+                on_merged(pipe, merged, absorbed, raises)
                 pipe.execute()
             return merged, closed
 

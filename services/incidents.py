@@ -8,16 +8,32 @@ to match, and page nothing (PagerDuty already knows).
 A possible P0 (low urgency, paged at low severity on "hark-<id>-low": ``oncall.paging``)
 is settled by a person: confirmed, it becomes a sure P0 paged at high urgency on
 "hark-<id>" and its low alert is resolved; downgraded, it is resolved with the reason.
+
+A person resolves with a note (and, when a release fixed it, the version: each reporter then
+gets a "fixed in" follow-up draft), reopens a resolved incident, splits a report out into an
+incident of its own, or merges two incidents. Each is one function here, which the page, the
+JSON API and jobs call alike, and each goes to the timeline with who did it.
+
+Reopening pages again: an open Hark incident is an open PagerDuty alert (acknowledging,
+resolving and escalating it all assume one), and the alert it had is resolved, so a reopen
+triggers a new one on the incident's key, with its acknowledgement check, as a new report
+of a resolved incident does. An incident merged into another cannot be reopened: its reports
+are the survivor's now.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Literal
 
+from redis.client import Pipeline
+
+from desk.mentions import MentionStore
 from oncall.incidents import IncidentError, IncidentStore
-from oncall.records import Incident, Status
+from oncall.records import Incident, IncidentReport, Status
+from oncall.signatures import caro_version
 from services.context import Services
-from services.paging import enqueue_page, page_raised
+from services.paging import enqueue_page, page_raised, schedule_escalation
 
 Action = Literal["acknowledge", "resolve"]
 STATUS_AFTER: dict[Action, Status] = {"acknowledge": "acknowledged", "resolve": "resolved"}
@@ -27,12 +43,30 @@ class UnknownIncident(LookupError):
     pass
 
 
-MAX_REASON = 1000  # characters of a downgrade's reason
+MAX_REASON = 1000  # characters of a downgrade's reason, a resolution's note
 
 
 class InvalidReason(ValueError):
-    """A downgrade without a reason (the timeline must say why it is not a P0), or with
-    one over ``MAX_REASON`` characters."""
+    """A downgrade without a reason (the timeline must say why it is not a P0), a resolve
+    without a note, either over ``MAX_REASON`` characters, or a "fixed in" that is not a
+    version."""
+
+
+def _required_text(text: str, what: str) -> str:
+    """``text`` on one line; raises ``InvalidReason`` when it is empty or too long."""
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidReason(f"{what} is required")
+    if len(text) > MAX_REASON:
+        raise InvalidReason(f"{what} is at most {MAX_REASON:,} characters")
+    return text
+
+
+def _require(store: IncidentStore, incident_id: str) -> Incident:
+    incident = store.get(incident_id)
+    if incident is None:
+        raise UnknownIncident(f"no incident {incident_id}")
+    return incident
 
 
 def action_named(name: str) -> Action | None:
@@ -41,18 +75,145 @@ def action_named(name: str) -> Action | None:
 
 
 def change_incident(
-    services: Services, incident_id: str, action: Action, detail: str
+    services: Services, incident_id: str, action: Action, detail: str, author: str | None = None
 ) -> tuple[Incident, bool]:
     """Acknowledge or resolve; (the incident, whether it changed). Raises
     ``UnknownIncident``, or ``IncidentError`` when the change is not allowed."""
     store = IncidentStore(services.connection)
-    if store.get(incident_id) is None:
-        raise UnknownIncident(f"no incident {incident_id}")
+    _require(store, incident_id)
     status = STATUS_AFTER[action]
-    incident, changed = store.change_status(incident_id, status, services.clock(), status, detail)
+    incident, changed = store.change_status(
+        incident_id, status, services.clock(), status, detail, author
+    )
     if changed:
         enqueue_page(services, incident_id, action, str(len(incident.timeline)))
     return incident, changed
+
+
+def resolve_incident(
+    services: Services, incident_id: str, person: str, note: str, fixed_in: str | None = None
+) -> tuple[Incident, bool]:
+    """A person resolves the incident, saying how (``note``, required) and, optionally,
+    the release that fixed it: the timeline says who and why, PagerDuty is told, and with
+    a version each reporter gets a "fixed in" follow-up draft. (the incident, whether it
+    changed). Raises ``InvalidReason`` (no note, or a "fixed in" that is not a version
+    such as 1.2.1) before anything changes, ``UnknownIncident`` or ``IncidentError``."""
+    note = _required_text(note, "a resolution's note (what fixed it, or why it is over)")
+    version = None
+    if fixed_in and fixed_in.strip():
+        version = caro_version(f"v{fixed_in.strip().removeprefix('v')}")
+        if version is None:
+            raise InvalidReason(f"fixed in: {fixed_in.strip()[:40]!r} is not a version like 1.2.1")
+    store = IncidentStore(services.connection)
+    _require(store, incident_id)
+    detail = note + (f" (fixed in {version})" if version else "")
+    incident, changed = store.change_status(
+        incident_id,
+        "resolved",
+        services.clock(),
+        "resolved",
+        detail,
+        person,
+        {"fixed_in": version} if version else None,
+        lambda pipe, moved: enqueue_page(
+            services, incident_id, "resolve", str(len(moved.timeline)), pipe
+        ),
+    )
+    if changed and version:
+        _draft_follow_ups(services, incident_id, version, person)
+    return incident, changed
+
+
+def _draft_follow_ups(services: Services, incident_id: str, version: str, person: str) -> None:
+    """Each reporter's "fixed in" follow-up draft (``services.follow_ups``); noted in the
+    timeline when that part of the desk is not installed."""
+    try:  # written by the desk's side; imported here, where it is needed
+        follow_ups = importlib.import_module("services.follow_ups")
+        draft_fixed_in_follow_ups = follow_ups.draft_fixed_in_follow_ups
+    except (ImportError, AttributeError):
+        IncidentStore(services.connection).note(
+            incident_id,
+            services.clock(),
+            "follow-ups",
+            f"no follow-up drafts for {version}: the desk cannot draft them",
+            author="Hark",
+        )
+        return
+    draft_fixed_in_follow_ups(services, incident_id, version, person)
+
+
+def reopen_incident(services: Services, incident_id: str, person: str, reason: str) -> Incident:
+    """A person reopens a resolved incident (``reason``, required): it is triggered again,
+    paged on its key with an acknowledgement check (see the module for why). Raises
+    ``InvalidReason``, ``UnknownIncident``, or ``IncidentError`` for an open incident or
+    one merged into another."""
+    reason = _required_text(reason, "a reopen's reason")
+    store = IncidentStore(services.connection)
+    current = _require(store, incident_id)
+    if current.status != "resolved":
+        raise IncidentError(f"{incident_id} is {current.status}: only a resolved one reopens")
+
+    def page(pipe: Pipeline, moved: Incident) -> None:
+        tag = f"reopen-{len(moved.timeline)}"
+        enqueue_page(services, incident_id, "trigger", tag, pipe)
+        schedule_escalation(services, incident_id, tag, pipe)
+
+    incident, _ = store.change_status(
+        incident_id,
+        "triggered",
+        services.clock(),
+        "reopened",
+        reason,
+        person,
+        {"fixed_in": None},
+        page,
+    )
+    return incident
+
+
+def split_report(
+    services: Services, incident_id: str, mention_id: str, person: str
+) -> tuple[Incident, Incident]:
+    """A person moves one report out of the incident into a new one (another problem):
+    the new incident is titled and grouped from that report, takes the incident's urgency
+    from the report's triage, and is paged. Returns (what is left, the new incident).
+    Raises ``UnknownIncident``, or ``IncidentError`` (not its report, its only report)."""
+    store = IncidentStore(services.connection)
+    _require(store, incident_id)
+    mention = MentionStore(services.connection).get(mention_id)
+    if mention is None:
+        raise IncidentError(f"{mention_id} is not stored: it cannot open an incident")
+    report = IncidentReport(
+        mention_id=mention.id, channel=mention.channel, text=mention.text, url=mention.url
+    )
+
+    def page(pipe: Pipeline, opened: Incident) -> None:
+        enqueue_page(services, opened.id, "trigger", "split", pipe)
+        schedule_escalation(services, opened.id, "split", pipe)
+
+    return store.split(incident_id, report, mention.triage, services.clock(), person, page)
+
+
+def merge_incidents(
+    services: Services, survivor_id: str, absorbed_id: str, person: str
+) -> tuple[Incident, Incident]:
+    """A person merges ``absorbed_id`` into ``survivor_id`` (one problem): the survivor
+    takes its reports and history; the absorbed one is resolved here and, when its alert
+    was open, in PagerDuty after a last note there naming the survivor
+    (``resolve-merged``). A sure P0 merged into a possible one raises it. Returns (the
+    survivor, the absorbed). Raises ``UnknownIncident`` or ``IncidentError``."""
+    store = IncidentStore(services.connection)
+    _require(store, survivor_id)
+    _require(store, absorbed_id)
+
+    def page(pipe: Pipeline, survivor: Incident, absorbed: Incident, raised: bool) -> None:
+        tag = f"merged-{len(survivor.timeline)}"
+        if absorbed.status != "resolved":
+            enqueue_page(services, absorbed.id, "resolve-merged", tag, pipe)
+        if raised:
+            page_raised(services, survivor, tag, pipe)
+
+    return store.merge(survivor_id, absorbed_id, services.clock(), person, page)
 
 
 def confirm_incident(services: Services, incident_id: str, person: str) -> Incident:
@@ -89,7 +250,7 @@ def downgrade_incident(services: Services, incident_id: str, person: str, reason
     if store.get(incident_id) is None:
         raise UnknownIncident(f"no incident {incident_id}")
     incident, changed = store.change_status(
-        incident_id, "resolved", services.clock(), "downgraded", f"by {person}: {reason}"
+        incident_id, "resolved", services.clock(), "downgraded", f"by {person}: {reason}", person
     )
     if changed:
         enqueue_page(services, incident_id, "resolve", str(len(incident.timeline)))
@@ -112,7 +273,9 @@ def apply_pagerduty_event(
         # The low-urgency alert of an incident since raised: Hark resolved it itself.
         raise IncidentError(f"{dedup_key} was replaced by {incident.dedup_key}")
     status = STATUS_AFTER[action]
-    return store.transition(incident.id, status, services.clock(), status, f"in PagerDuty by {by}")
+    return store.transition(
+        incident.id, status, services.clock(), status, f"in PagerDuty by {by}", by or "PagerDuty"
+    )
 
 
 __all__ = [
@@ -124,4 +287,8 @@ __all__ = [
     "change_incident",
     "confirm_incident",
     "downgrade_incident",
+    "merge_incidents",
+    "reopen_incident",
+    "resolve_incident",
+    "split_report",
 ]

@@ -24,7 +24,7 @@ from desk.mentions import MentionStore
 from oncall.incidents import IncidentStore
 from oncall.pager_health import PagerHealth
 from oncall.pagerduty import PagingError
-from oncall.paging import build_event, escalation_summary
+from oncall.paging import build_event, escalation_summary, human_duration, merged_note_event
 from oncall.records import Incident, PageAction, PageFacts
 from rules.schema import Rulebook
 from services.context import NoRulebook, Services, utc_now
@@ -98,22 +98,31 @@ def page_incident(services: Services, incident_id: str, action: PageAction) -> d
     if incident is None:
         return {"incident": incident_id, "sent": False}
     mentions = MentionStore(connection)
-    event = build_event(incident, action, mentions, services.oncall.public_url, _rulebook(services))
+    public_url = services.oncall.public_url
+    event = build_event(incident, action, mentions, public_url, _rulebook(services))
     try:
+        if action == "resolve-merged" and incident.merged_into:
+            # first the note (a trigger PagerDuty folds into the open alert), then the
+            # resolve; a retry after a failed resolve sends both again, harmlessly
+            pager.send(merged_note_event(incident, incident.merged_into, public_url))
         dedup_key = pager.send(event)
     except PagingError as error:
         PagerHealth(connection).failed(now, f"{action}: {error}")
         if error.retryable:
             raise  # RQ retries; the failure callback notes it
         facts = PageFacts(action=action, config_error=True)
-        store.note(incident_id, now, "page-error", f"{action}: {error}", facts)
+        store.note(incident_id, now, "page-error", f"{action}: {error}", facts, author="Hark")
         if action in ALERTING and incident.status != "resolved":
-            store.transition(incident_id, "page-failed", now, "page-failed", str(error))
+            store.transition(
+                incident_id, "page-failed", now, "page-failed", str(error), author="Hark"
+            )
         return {"incident": incident_id, "sent": False}
     if not pager.dry_run:
         PagerHealth(connection).succeeded(now)
     if action in ("trigger", "escalate") and incident.status == "page-failed":
-        store.transition(incident_id, "triggered", now, "triggered", "a page got through")
+        store.transition(
+            incident_id, "triggered", now, "triggered", "a page got through", author="Hark"
+        )
     store.note(
         incident_id,
         now,
@@ -126,6 +135,7 @@ def page_incident(services: Services, incident_id: str, action: PageAction) -> d
             summary=event.summary,
             severity=event.severity,
         ),
+        author="Hark",
     )
     return {"incident": incident_id, "sent": True, "dry_run": pager.dry_run}
 
@@ -148,18 +158,21 @@ def escalate_incident(services: Services, incident_id: str) -> dict[str, Any]:
     tag = str(done + 1)
     if incident is None or incident.status not in {"triggered", "page-failed"}:
         return {"incident": incident_id, "escalated": False}
+    window = services.oncall.escalate_after
     store.transition(
         incident_id,
         "escalated",
         now,
         "escalated",
-        f"not acknowledged within {services.oncall.escalate_after}",
+        f"not acknowledged within {human_duration(window)}",
+        author="Hark",
     )
     store.note(
         incident_id,
         now,
         "escalation-summary",
-        escalation_summary(incident, MentionStore(connection)),
+        escalation_summary(incident, MentionStore(connection), window),
+        author="Hark",
     )
     enqueue_page(services, incident_id, "escalate", tag)
     return {"incident": incident_id, "escalated": True}
