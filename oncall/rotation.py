@@ -26,7 +26,7 @@ import heapq
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -247,6 +247,19 @@ class LocalRotation:
         """One entry per level that has someone on call at ``at``, level 1 first."""
         at = _utc(at)
         return [shift for level in self._levels if (shift := level.shift(at)) is not None]
+
+    def describe_layer(self, layer: Layer, now: datetime, zone: tzinfo) -> str:
+        """How a layer hands off, on ``zone``'s clock (the team's), read at its next
+        handoff after ``now`` so the zone's abbreviation is the one then in force:
+        "weekly, handoff Monday 09:00 EST". When the schedule keeps another zone, its own
+        wall-clock time follows: "(09:00 America/New_York)"."""
+        turns = self._turns(layer)
+        handoff = turns.begins(turns.turn_at(_utc(now)) + 1).astimezone(zone)
+        day = f"{handoff:%A} " if layer.rotation == "weekly" else ""
+        text = f"{layer.rotation}, handoff {day}{handoff:%H:%M} {handoff.tzname()}"
+        if getattr(zone, "key", None) != self.schedule.timezone:
+            text += f" ({layer.handoff:%H:%M} {self.schedule.timezone})"
+        return text
 
     def handoffs(self, after: datetime, count: int) -> list[Handoff]:
         """The next ``count`` changes of person strictly after ``after``, all levels merged

@@ -1,4 +1,5 @@
-"""``GET /api/metrics?period=day|week``: the playbook's support metrics."""
+"""``GET /api/metrics?period=day|week``: the playbook's support metrics (hours on the team's
+clock, ``TEAM_TIMEZONE``)."""
 
 from __future__ import annotations
 
@@ -18,4 +19,5 @@ def metrics():
     if period not in LENGTH:
         raise ApiError(400, "invalid_parameter", "period must be day or week")
     now = current_app.config["CLOCK"]()
-    return jsonify(period_metrics(current_app.config["REDIS"], period, now))
+    zone = current_app.config["TEAM_TIMEZONE"]
+    return jsonify(period_metrics(current_app.config["REDIS"], period, now, zone))

@@ -6,13 +6,23 @@ from flask import render_template, request
 
 from desk.records import QueueItem
 from desk.reply_queue import ReplyQueue
+from desk.report import humanize
+from desk.targets import MIN_JUDGED, verdict_text
 from rules import RulebookError
 from services.support_report import LENGTH, period_metrics
 from vocabulary.channels import CHANNELS
 from web import charts
 from web.api import app_engine
-from web.ui import _now, _redis, bp, duration_text, requires
+from web.ui import _now, _redis, bp, duration_text, requires, team_zone
 
+TARGET_LABELS = {
+    "average_first_response": "Average first response",
+    "first_response_within_sla": "First responses within SLA",
+    "p0_first_response": "P0 first responses within 1 h",
+    "resolved_within_sla": "Resolved within SLA",
+    "reopened_rate": "Reopened issues",
+    "escalation_rate": "Escalation rate",
+}
 HISTOGRAM_BUCKETS = (
     ("< 15 min", 15 * 60),
     ("15-30 min", 30 * 60),
@@ -29,17 +39,27 @@ HISTOGRAM_BUCKETS = (
 def _target_text(name: str, row: dict) -> tuple[str, str]:
     """(target, value) of a metrics target row, in words."""
     value = row.get("value")
-    if "target_pct" in row:  # a share within SLA (P0's also names its time: < 1 h, 100%)
+    if "target_pct" in row:  # a share within SLA (P0's also names its time: 100% within 1 h)
         shown = "—" if value is None else f"{value:.1f}%"
-        sign = "=" if name == "p0_first_response" else ">"
-        target = f"{sign} {row['target_pct']:g}%"
         if "target_s" in row:
-            target = f"< {duration_text(row['target_s'])}, {target}"
-        return target, shown
+            return f"{row['target_pct']:g}% within {humanize(row['target_s'])}", shown
+        return f"> {row['target_pct']:g}%", shown
     if "target_s" in row:
-        return f"< {duration_text(row['target_s'])}", duration_text(value)
+        return f"< {humanize(row['target_s'])}", duration_text(value)
     shown = "—" if value is None else f"{100 * value:.1f}%"
     return f"< {100 * row['target_rate']:g}%", shown
+
+
+def _target_row(name: str, row: dict) -> dict[str, str]:
+    """A row of the page's targets table: the target, the value, the verdict and why."""
+    target, value = _target_text(name, row)
+    return {
+        "label": TARGET_LABELS.get(name, name.replace("_", " ").capitalize()),
+        "target": target,
+        "value": value,
+        "verdict": row["verdict"],
+        "because": verdict_text(name, row),
+    }
 
 
 def _histogram_buckets(items: list[QueueItem]) -> list[tuple[str, int]]:
@@ -62,14 +82,11 @@ def metrics():
     if period not in LENGTH:
         period = "day"
     now = _now()
-    data = period_metrics(_redis(), period, now)
+    data = period_metrics(_redis(), period, now, team_zone())
     since = now - LENGTH[period]
     items = ReplyQueue(_redis()).items(since, now)  # received in [since, now)
     first = data["first_response"]
-    targets = [
-        (name.replace("_", " ").capitalize(), *_target_text(name, row), row.get("met"))
-        for name, row in data["targets"].items()
-    ]
+    targets = [_target_row(name, row) for name, row in data["targets"].items()]
     return render_template(
         "metrics.html",
         active="metrics",
@@ -86,6 +103,7 @@ def metrics():
             _histogram_buckets(items), "Time to first response (messages received this period)"
         ),
         targets=targets,
+        min_judged=MIN_JUDGED,
         duration_text=duration_text,
     )
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 
 from desk.reply_queue import ReplyQueue
 from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
 from oncall.pager_health import PagerHealth
 from oncall.records import Incident
+from services.pager_report import dry_run_text, escalated_text, pages_in_words, recent_pages
 from web.ops import QUEUES, queue_report, workers_report
 from web.ui import _now, _redis, bp, requires
 from web.ui.rotation import _rotation
@@ -38,12 +39,18 @@ def _overview() -> dict:
 
 
 def _service() -> dict:
-    """What could hold up a page: workers, the queues' backlog and failures, PagerDuty."""
+    """What could hold up a page: workers, the queues' backlog and failures, PagerDuty
+    (or the dry run that only records pages, when no routing key is set)."""
     connection = _redis()
     queues = {name: queue_report(connection, name) for name in QUEUES}
+    pages = recent_pages(connection, _now())
     return {
         "workers": workers_report(connection)["count"],
         "pagerduty": PagerHealth(connection).report(),
+        "dry_run": bool(getattr(current_app.config["SERVICES"].pager, "dry_run", False)),
+        "dry_run_text": dry_run_text(pages),
+        "pages_sent": pages_in_words(pages.sent),
+        "escalated": escalated_text(pages),
         "queues": queues,
         "failed_jobs": sum(counts["failed"] for counts in queues.values()),
     }

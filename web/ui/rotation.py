@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 
 from oncall.rotation import RotationError, rotation_view
-from web.ui import _now, bp, requires
+from web.ui import _now, bp, requires, team_zone
 
 
 def _rotation(handoffs: int = 5) -> dict:
@@ -34,7 +34,11 @@ def rotation():
     schedule = getattr(source, "schedule", None)
     if schedule is not None:
         for number, level in enumerate(schedule.levels, start=1):
-            levels.append({"number": number, "layers": level.layers})
+            layers = [
+                {"layer": layer, "handoff": source.describe_layer(layer, _now(), team_zone())}
+                for layer in level.layers
+            ]
+            levels.append({"number": number, "layers": layers})
     return render_template(
         "rotation.html",
         active="rotation",
@@ -43,4 +47,5 @@ def rotation():
         week_error=week_error,
         levels=levels,
         timezone=getattr(schedule, "timezone", None),
+        team_timezone=current_app.config["TEAM_TIMEZONE"],
     )
