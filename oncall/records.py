@@ -164,6 +164,7 @@ class Incident(BaseModel):
     merged_into: str | None = None  # the incident this one was merged into (then resolved)
     absorbed: tuple[str, ...] = ()  # incidents merged into this one
     split_from: str | None = None  # the incident its first report was split out of
+    pagerduty_url: str | None = None  # PagerDuty's page of its incident, from a webhook
 
     @field_validator("title")
     @classmethod

@@ -258,13 +258,15 @@ def downgrade_incident(services: Services, incident_id: str, person: str, reason
 
 
 def apply_pagerduty_event(
-    services: Services, dedup_key: str, action: Action, by: str
+    services: Services, dedup_key: str, action: Action, by: str, pd_url: str | None = None
 ) -> Incident | None:
     """An acknowledge or resolve done in PagerDuty, which its webhook reports for the
     incident with ``dedup_key``: the incident changed to match, or None when the key is
-    not a Hark incident's. Raises ``IncidentError`` for an event the incident's state no
-    longer allows (acknowledged in PagerDuty after Hark resolved it), or about an alert
-    the incident no longer pages on (its low-urgency one, resolved when it was raised)."""
+    not a Hark incident's. The timeline names who did it there, and ``pd_url`` (PagerDuty's
+    page of the incident, an http(s) URL) is kept for the page's links. Raises
+    ``IncidentError`` for an event the incident's state no longer allows (acknowledged in
+    PagerDuty after Hark resolved it), or about an alert the incident no longer pages on
+    (its low-urgency one, resolved when it was raised)."""
     store = IncidentStore(services.connection)
     incident = store.by_dedup_key(dedup_key)
     if incident is None:
@@ -273,9 +275,17 @@ def apply_pagerduty_event(
         # The low-urgency alert of an incident since raised: Hark resolved it itself.
         raise IncidentError(f"{dedup_key} was replaced by {incident.dedup_key}")
     status = STATUS_AFTER[action]
-    return store.transition(
-        incident.id, status, services.clock(), status, f"in PagerDuty by {by}", by or "PagerDuty"
+    link = pd_url if pd_url and pd_url.lower().startswith(("https://", "http://")) else None
+    changed, _ = store.change_status(
+        incident.id,
+        status,
+        services.clock(),
+        status,
+        f"in PagerDuty by {by}",
+        by or "PagerDuty",
+        {"pagerduty_url": link} if link else None,
     )
+    return changed
 
 
 __all__ = [

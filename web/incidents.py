@@ -1,5 +1,6 @@
-"""Incidents in the JSON API: the log, one incident, acknowledge and resolve, and confirm
-or downgrade a possible P0.
+"""Incidents in the JSON API: the log, one incident, acknowledge, resolve (with a note and
+an optional "fixed in" version), reopen, split a report out, merge two incidents, and
+confirm or downgrade a possible P0.
 
 Each action changes Hark's incident and sends the matching events to PagerDuty through the
 paging queue (so a PagerDuty outage never loses the action), through the same service
@@ -7,6 +8,9 @@ function as the page (``services.incidents``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -18,6 +22,10 @@ from services.incidents import (
     change_incident,
     confirm_incident,
     downgrade_incident,
+    merge_incidents,
+    reopen_incident,
+    resolve_incident,
+    split_report,
 )
 from web.auth import require_token
 from web.errors import ApiError
@@ -64,7 +72,11 @@ def show(incident_id: str):
 def act(incident_id: str, action: str):
     chosen = action_named(action)
     if chosen is None:
-        raise ApiError(404, "not_found", "actions are acknowledge, resolve, confirm and downgrade")
+        raise ApiError(
+            404,
+            "not_found",
+            "actions are acknowledge, resolve, reopen, split, merge, confirm and downgrade",
+        )
     try:
         incident, _ = change_incident(
             current_app.config["SERVICES"], incident_id, chosen, "from Hark"
@@ -74,6 +86,79 @@ def act(incident_id: str, action: str):
     except IncidentError as error:
         raise ApiError(409, "conflict", str(error)) from None
     return jsonify(incident.public())
+
+
+@bp.post("/<incident_id>/resolve")
+@require_token
+def resolve(incident_id: str):
+    """Body: ``{"note": text, "fixed_in": "1.2.1" (optional), "by": name}``."""
+    body = json_object()
+    note, fixed_in = _text(body, "note"), body.get("fixed_in")
+    if fixed_in is not None and not isinstance(fixed_in, str):
+        raise ApiError(400, "invalid_field", "fixed_in: a version such as 1.2.1")
+    with _answers():
+        incident, _ = resolve_incident(
+            current_app.config["SERVICES"], incident_id, _person(body), note, fixed_in
+        )
+    return jsonify(incident.public())
+
+
+@bp.post("/<incident_id>/reopen")
+@require_token
+def reopen(incident_id: str):
+    """Body: ``{"reason": text, "by": name}``. Pages the on-call again."""
+    body = json_object()
+    with _answers():
+        incident = reopen_incident(
+            current_app.config["SERVICES"], incident_id, _person(body), _text(body, "reason")
+        )
+    return jsonify(incident.public())
+
+
+@bp.post("/<incident_id>/split")
+@require_token
+def split(incident_id: str):
+    """Body: ``{"mention_id": id, "by": name}``: that report becomes an incident of its own.
+    Answers ``{"incident": what is left, "split": the new incident}``."""
+    body = json_object()
+    with _answers():
+        left, opened = split_report(
+            current_app.config["SERVICES"], incident_id, _text(body, "mention_id"), _person(body)
+        )
+    return jsonify({"incident": left.public(), "split": opened.public()})
+
+
+@bp.post("/<incident_id>/merge")
+@require_token
+def merge(incident_id: str):
+    """Body: ``{"into": survivor id, "by": name}``: this incident is merged into that one.
+    Answers ``{"incident": the survivor, "merged": this one, resolved}``."""
+    body = json_object()
+    with _answers():
+        survivor, absorbed = merge_incidents(
+            current_app.config["SERVICES"], _text(body, "into"), incident_id, _person(body)
+        )
+    return jsonify({"incident": survivor.public(), "merged": absorbed.public()})
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    """The service's refusals as the API's errors."""
+    try:
+        yield
+    except InvalidReason as error:
+        raise ApiError(400, "invalid_field", str(error)) from None
+    except UnknownIncident as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except IncidentError as error:
+        raise ApiError(409, "conflict", str(error)) from None
+
+
+def _text(body: dict, name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_field", f"{name}: a string")
+    return value
 
 
 @bp.post("/<incident_id>/confirm")

@@ -1,5 +1,7 @@
-"""The incident log (filtered, paged by cursor), one incident, and acting on it: acknowledge
-or resolve, and confirm or downgrade (with a reason) a possible P0."""
+"""The incident log (filtered, paged by cursor), one incident, and acting on it: acknowledge,
+resolve (a note, an optional "fixed in" version, then a confirmation), reopen, split a report
+out, merge into another incident, and confirm or downgrade (with a reason) a possible P0.
+Each action is a ``services.incidents`` function, as in the JSON API."""
 
 from __future__ import annotations
 
@@ -9,18 +11,21 @@ from datetime import UTC, date, datetime, timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from desk.mentions import MentionStore
-from oncall.incidents import STATUSES, IncidentError, IncidentStore
+from oncall.incidents import OPEN, STATUSES, IncidentError, IncidentStore
 from oncall.records import Incident
 from services.incidents import (
     InvalidReason,
     UnknownIncident,
-    action_named,
     change_incident,
     confirm_incident,
     downgrade_incident,
+    merge_incidents,
+    reopen_incident,
+    resolve_incident,
+    split_report,
 )
 from vocabulary.channels import CHANNELS
-from web.ui import _can_respond, _person, _redis, bp, requires
+from web.ui import _can_respond, _person, _redis, bp, incident_view, requires
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 PAGE_SIZE = 25
@@ -137,43 +142,156 @@ def incidents():
     )
 
 
+MERGE_CHOICES = 50  # open incidents offered as a merge's survivor
+
+
 @bp.get("/incidents/<incident_id>")
 @requires("viewer")
 def incident(incident_id: str):
     found = IncidentStore(_redis()).get(incident_id)
     if found is None:
         abort(404, f"no incident {incident_id}")
+    return render_template("incident.html", active="incidents", **_page_context(found))
+
+
+def _page_context(found: Incident) -> dict:
     store = MentionStore(_redis())
-    mentions = [(mention_id, store.get(mention_id)) for mention_id in found.mentions]
-    return render_template(
-        "incident.html",
-        active="incidents",
-        incident=found,
-        mentions=mentions,
-        can_respond=_can_respond(),
-    )
+    services = current_app.config["SERVICES"]
+    reports = incident_view.reports(found, store)
+    return {
+        "incident": found,
+        "mentions": reports,
+        "can_respond": _can_respond(),
+        "responders": incident_view.responders(found, current_app.config.get("ROTATION")),
+        "events": incident_view.timeline(found, reports),
+        "escalation": incident_view.escalation(found, store, services.oncall.escalate_after),
+        "escalate_after": services.oncall.escalate_after,
+        "merge_choices": _merge_choices(found),
+        "dry_run": bool(getattr(services.pager, "dry_run", False)),
+    }
 
 
-@bp.post("/incidents/<incident_id>/<any(acknowledge, resolve):action>")
+def _merge_choices(found: Incident) -> list[Incident]:
+    """The incidents this one can be merged into: open ones, newest first, not itself."""
+    if found.merged_into:
+        return []
+    items, _ = IncidentStore(_redis()).list(None, MERGE_CHOICES, None)
+    return [
+        other
+        for other in items
+        if other.id != found.id and other.status in OPEN and not other.merged_into
+    ]
+
+
+def _back(incident_id: str):
+    return redirect(url_for("pages.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<incident_id>/acknowledge")
 @requires("responder")
-def incident_action(incident_id: str, action: str):
-    chosen = action_named(action)
-    if chosen is None:  # the route allows only the two
-        abort(404, f"no action {action}")
+def incident_acknowledge(incident_id: str):
     try:
         incident, changed = change_incident(
-            current_app.config["SERVICES"], incident_id, chosen, f"by {_person()} from Hark"
+            current_app.config["SERVICES"],
+            incident_id,
+            "acknowledge",
+            f"by {_person()} from Hark",
+            _person(),
         )
     except UnknownIncident as error:
         abort(404, str(error))
     except IncidentError as error:
-        flash(f"Could not {action}: {error}", "error")
+        flash(f"Could not acknowledge: {error}", "error")
     else:
         if changed:
             flash(f"Incident {incident_id} is {incident.status}.", "ok")
         else:
             flash(f"Incident {incident_id} was already {incident.status}.", "ok")
-    return redirect(url_for("pages.incident", incident_id=incident_id))
+    return _back(incident_id)
+
+
+@bp.post("/incidents/<incident_id>/resolve")
+@requires("responder")
+def incident_resolve(incident_id: str):
+    """Two steps: the form's note (and version) come back as a confirmation page, whose
+    second submit (``confirmed``) resolves."""
+    form = request.form
+    note, fixed_in = form.get("note", ""), form.get("fixed_in", "")
+    found = IncidentStore(_redis()).get(incident_id)
+    if found is None:
+        abort(404, f"no incident {incident_id}")
+    if not " ".join(note.split()):
+        flash("Could not resolve: say what fixed it, or why it is over (the note).", "error")
+        return _back(incident_id)
+    if form.get("confirmed") != "yes":
+        return render_template(
+            "incident_resolve.html",
+            active="incidents",
+            incident=found,
+            note=note,
+            fixed_in=fixed_in,
+            dry_run=bool(getattr(current_app.config["SERVICES"].pager, "dry_run", False)),
+        )
+    try:
+        incident, changed = resolve_incident(
+            current_app.config["SERVICES"], incident_id, _person(), note, fixed_in or None
+        )
+    except (InvalidReason, IncidentError) as error:
+        flash(f"Could not resolve: {error}", "error")
+    else:
+        said = f" (fixed in {incident.fixed_in})" if incident.fixed_in else ""
+        if changed:
+            flash(f"Incident {incident_id} is resolved{said}.", "ok")
+        else:
+            flash(f"Incident {incident_id} was already resolved.", "ok")
+    return _back(incident_id)
+
+
+@bp.post("/incidents/<incident_id>/reopen")
+@requires("responder")
+def incident_reopen(incident_id: str):
+    try:
+        reopen_incident(
+            current_app.config["SERVICES"], incident_id, _person(), request.form.get("reason", "")
+        )
+    except UnknownIncident as error:
+        abort(404, str(error))
+    except (InvalidReason, IncidentError) as error:
+        flash(f"Could not reopen: {error}", "error")
+    else:
+        flash(f"Incident {incident_id} is open again: the on-call is paged.", "ok")
+    return _back(incident_id)
+
+
+@bp.post("/incidents/<incident_id>/split")
+@requires("responder")
+def incident_split(incident_id: str):
+    mention_id = request.form.get("mention_id", "")
+    try:
+        _, opened = split_report(current_app.config["SERVICES"], incident_id, mention_id, _person())
+    except UnknownIncident as error:
+        abort(404, str(error))
+    except IncidentError as error:
+        flash(f"Could not split: {error}", "error")
+        return _back(incident_id)
+    flash(f"{mention_id} is now incident {opened.id}.", "ok")
+    return _back(opened.id)
+
+
+@bp.post("/incidents/<incident_id>/merge")
+@requires("responder")
+def incident_merge(incident_id: str):
+    into = request.form.get("into", "")
+    try:
+        survivor, _ = merge_incidents(current_app.config["SERVICES"], into, incident_id, _person())
+    except UnknownIncident as error:
+        flash(f"Could not merge: {error}", "error")
+        return _back(incident_id)
+    except IncidentError as error:
+        flash(f"Could not merge: {error}", "error")
+        return _back(incident_id)
+    flash(f"Incident {incident_id} is merged into {survivor.id}.", "ok")
+    return _back(survivor.id)
 
 
 @bp.post("/incidents/<incident_id>/confirm")
