@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import fakeredis
@@ -412,15 +413,20 @@ def test_responder_claims_edits_and_dismisses(responder, app):
 def test_answered_items_are_resolved_and_reopened_on_the_page(responder, app):
     queue = ReplyQueue(app.config["REDIS"])
     html = responder.get("/queue").get_data(as_text=True)
-    answered = html[html.index('id="answered"') :]
-    assert "Replied by Rosa" in answered and "Mark resolved" in answered
     assert 'id="item-discord-5"' not in html  # not among the waiting items
+    assert "Answered recently" in html  # a tab at the top, not below every item
+    html = responder.get("/queue?status=answered").get_data(as_text=True)
+    answered = html[html.index('id="answered-discord-5"') :]
+    assert "Replied by Rosa" in answered and "Mark resolved" in answered
+    assert "What was sent" in answered and "Try caro --model" in answered
 
-    page = responder.post("/queue/discord:5/resolve", follow_redirects=True)
+    page = responder.post(
+        "/queue/discord:5/resolve", data={"view": "status=answered"}, follow_redirects=True
+    )
     html = page.get_data(as_text=True)
     assert "Resolved discord:5." in html
     assert queue.get("discord:5").resolved_at == NOW
-    assert "Mark resolved" not in html[html.index('id="answered"') :]
+    assert "Mark resolved" not in html[html.index('id="answered-discord-5"') :]
 
     page = responder.post("/queue/discord:5/reopen", follow_redirects=True)
     html = page.get_data(as_text=True)
@@ -428,6 +434,7 @@ def test_answered_items_are_resolved_and_reopened_on_the_page(responder, app):
     item = queue.get("discord:5")
     assert (item.status, item.reopened) == ("open", 1)
     assert 'id="item-discord-5"' in html and 'id="answered-discord-5"' not in html
+    assert "reopened</span>" in html  # marked so in its row and its detail
 
 
 def test_an_item_that_is_not_answered_cannot_be_resolved(responder, app):
@@ -438,7 +445,7 @@ def test_an_item_that_is_not_answered_cannot_be_resolved(responder, app):
 
 
 def test_viewers_see_answered_items_but_cannot_resolve_them(viewer, app):
-    html = viewer.get("/queue").get_data(as_text=True)
+    html = viewer.get("/queue?status=answered").get_data(as_text=True)
     assert "Replied by Rosa" in html and "Mark resolved" not in html
     assert viewer.post("/queue/discord:5/resolve").status_code == 403
     assert ReplyQueue(app.config["REDIS"]).get("discord:5").resolved_at is None
@@ -578,7 +585,7 @@ def test_an_admin_takes_back_a_claim_left_by_someone_off_shift(app, sign_in):
     other = sign_in("ben").post("/queue/github:7/release", follow_redirects=True)
     assert "ana is answering this: ask them to release it" in other.get_data(as_text=True)
     admin = sign_in("ada")
-    assert "Take back from ana" in admin.get("/queue").get_data(as_text=True)
+    assert "Take back from ana" in admin.get("/queue?sel=github:7").get_data(as_text=True)
     admin.post("/queue/github:7/release")
     item = ReplyQueue(app.config["REDIS"]).get("github:7")
     assert (item.status, item.claimed_by) == ("open", None)
@@ -595,7 +602,9 @@ def test_the_queue_page_counts_every_waiting_item_past_the_first_hundred(viewer,
     html = viewer.get("/queue").get_data(as_text=True)
     waiting, overdue = before["waiting"] + 120, before["overdue"] + 120
     assert f"<strong>{waiting}</strong> waiting:\n  {overdue} overdue" in html
-    assert "Showing the 100 due soonest" in html
+    assert "page 1 of 5" in html and html.count("data-row") == 25  # a page at a time
+    later = viewer.get("/queue?page=5").get_data(as_text=True)
+    assert "page 5 of 5" in later and 0 < later.count("data-row") <= 25
 
 
 def test_the_overview_says_when_a_failing_pagerduty_has_no_retry_left(viewer, app):
@@ -637,3 +646,81 @@ def test_times_are_shown_on_the_teams_clock_with_utc_on_hover(app, zone, shown):
     assert f">{shown}</time>" in html
     assert 'title="2026-01-24 15:25 UTC"' in html
     assert "(5 min ago)" in html
+
+
+# ------------------------------------------------------------------ overview, metrics, times
+
+
+def _text(html: str) -> str:
+    """What a reader sees of ``html``, spaces squeezed (no space before a colon)."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split()).replace(" :", ":")
+
+
+def test_the_overview_says_the_pager_is_a_dry_run_and_counts_its_pages(viewer, app):
+    incident_id, store = _incident_id(app), IncidentStore(app.config["REDIS"])
+    later = NOW - timedelta(minutes=70)
+    store.transition(incident_id, "escalated", later, "escalated", "not acknowledged")
+    escalate = PageFacts(action="escalate", dry_run=True)
+    store.note(incident_id, later, "page-sent", "escalate sent (dry run)", escalate)
+    text = _text(viewer.get("/").get_data(as_text=True))
+    assert (
+        "Dry run: no PagerDuty key is set (HARK_PD_ROUTING_KEY); 2 pages recorded in the last "
+        "24 hours, not sent (1 trigger, 1 escalation)."
+    ) in text
+    assert "1 incident escalated in the last 24 hours: nobody acknowledged in time" in text
+    assert "no page sent yet" not in text
+
+
+def test_with_a_routing_key_the_overview_does_not_say_dry_run(viewer, app):
+    class Pager:
+        dry_run = False
+
+        def send(self, event):
+            return event.dedup_key
+
+    app.config["SERVICES"] = replace(app.config["SERVICES"], pager=Pager())
+    text = _text(viewer.get("/").get_data(as_text=True))
+    assert "Dry run" not in text and "PagerDuty: no page sent yet" in text
+
+
+def test_metrics_page_names_problems_and_lists_kb_candidates(viewer, app):
+    connection = app.config["REDIS"]
+    triage = TriageRecord.model_validate(P0_TRIAGE)
+    for number in ("101", "102"):
+        at = NOW - timedelta(minutes=80)
+        again = _mention(number, "x", "caro crashes on launch since 1.2.0 here too", at, P0_TRIAGE)
+        MentionStore(connection).save(StoredMention.triaged(again, triage, at))
+        report = IncidentReport(mention_id=again["id"], channel="x", text=again["text"])
+        IncidentStore(connection).record_report(report, triage, at, timedelta(hours=2))
+    incident = IncidentStore(connection).get(_incident_id(app))
+    assert incident is not None and len(incident.mentions) == 3
+    html = viewer.get("/support-metrics").get_data(as_text=True)
+    top = _text(html.split('id="top-h"')[1].split('id="kb-h"')[0])
+    assert f"{incident.title} (incident) 3 P0" in top
+    assert "crash-for-everyone" not in top and "question" not in top
+    kb = _text(html.split('id="kb-h"')[1])
+    assert "Knowledge-base candidates (1)" in kb and f"{incident.title} (incident) 3 P0" in kb
+    assert f'href="/incidents/{incident.id}"' in html.split('id="kb-h"')[1]
+
+
+def test_metrics_targets_are_not_met_on_too_few_answers(viewer):
+    html = viewer.get("/support-metrics").get_data(as_text=True)
+    targets = _text(html.split('id="targets-h"')[1].split("</table>")[0])
+    # one answered in time, the X crash past due, the GitHub issue not yet due
+    assert "First responses within SLA > 95% 50.0% too few answered to judge: 1 of 3" in targets
+    assert "P0 first responses within 1 h 100% within 1 h 0.0% missed: 0 of 1" in targets
+    assert " met " not in f" {targets} "
+
+
+def test_rotation_page_names_handoffs_on_the_teams_clock(viewer):
+    text = _text(viewer.get("/rotation").get_data(as_text=True))
+    assert "engineers: weekly, handoff Monday 09:00 EST, since Mon 05 Jan 2026" in text
+    assert "Times are the team's (America/New_York); hover one for UTC." in text
+    assert "Times in UTC" not in text and "09:00:00" not in text
+
+
+def test_rotation_page_for_a_team_in_another_zone(viewer, app):
+    app.config["TEAM_TIMEZONE"] = "Europe/Berlin"
+    text = _text(viewer.get("/rotation").get_data(as_text=True))
+    assert "handoff Monday 15:00 CET (09:00 America/New_York)" in text
+    assert "kept in America/New_York" in text and "(Europe/Berlin)" in text

@@ -962,3 +962,43 @@ def test_one_person_per_level_and_shift_ends_are_handoffs(at):
             assert earlier[0].end == found.start
         else:  # nobody before: the level's first layer starts then
             assert found.start in (ny(2026, 1, 5, 9), ny(2026, 1, 4, 2, 30))
+
+
+# ----------------------------------------------------------------------------- in words
+
+
+def _layer(rot: LocalRotation):
+    return rot.schedule.levels[0].layers[0]
+
+
+def test_a_weekly_handoff_is_named_by_day_time_and_zone_on_the_teams_clock():
+    rot = rotation(WEEKLY)
+    text = rot.describe_layer(_layer(rot), ny(2026, 1, 24, 12), NY)
+    assert text == "weekly, handoff Monday 09:00 EST"
+    assert "09:00:00" not in text and " mon" not in text
+
+
+def test_the_handoff_zone_follows_daylight_saving():
+    """New York springs forward on Sunday 2026-03-08: Monday's handoff is 09:00 EDT."""
+    rot = rotation(WEEKLY)
+    layer = _layer(rot)
+    assert rot.describe_layer(layer, ny(2026, 3, 1, 12), NY).endswith("Monday 09:00 EST")
+    assert rot.describe_layer(layer, ny(2026, 3, 7, 12), NY).endswith("Monday 09:00 EDT")
+
+
+def test_a_team_in_another_zone_sees_the_handoff_on_its_own_clock():
+    rot = rotation(WEEKLY)
+    layer = _layer(rot)
+    kolkata = rot.describe_layer(layer, ny(2026, 1, 24, 12), ZoneInfo("Asia/Kolkata"))
+    assert kolkata == "weekly, handoff Monday 19:30 IST (09:00 America/New_York)"
+    # Berlin's clocks change three weeks after New York's: the gap is 5 h, then 6 h.
+    berlin = ZoneInfo("Europe/Berlin")
+    assert "Monday 14:00 CET" in rot.describe_layer(layer, ny(2026, 3, 12), berlin)
+    assert "Monday 15:00 CET" in rot.describe_layer(layer, ny(2026, 1, 10), berlin)
+    tokyo = rot.describe_layer(layer, ny(2026, 1, 10), ZoneInfo("Asia/Tokyo"))
+    assert tokyo.startswith("weekly, handoff Monday 23:00 JST")
+
+
+def test_a_daily_handoff_names_no_day():
+    rot = rotation(DAILY)
+    assert rot.describe_layer(_layer(rot), ny(2026, 1, 6, 10), NY) == "daily, handoff 09:00 EST"
