@@ -192,3 +192,18 @@ def _owner(item: QueueItem, person: str) -> None:
             f"{item.claimed_by} is answering this: ask them to release it "
             "(an admin can take it back)",
         )
+
+
+# What one message may hold on each channel, beyond X's weighted 280 (``desk.drafts``):
+# a Discord message is cut at 2,000 characters, a GitHub comment at 65,536.
+CHANNEL_LIMITS = {"discord": 2000, "github": 65536}
+
+
+def length_problem(channel: str, draft: Draft) -> str | None:
+    """Why ``draft`` cannot go out on ``channel`` as one message, or None when it fits."""
+    if channel == "x" and not draft.fits_x:
+        return f"{draft.x_length} characters as X counts them, over X's {X_LIMIT}"
+    limit = CHANNEL_LIMITS.get(channel)
+    if limit is not None and len(draft.text) > limit:
+        return f"{len(draft.text)} characters, over {channel}'s {limit}"
+    return None

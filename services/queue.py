@@ -11,21 +11,32 @@ What each action does to an item is in ``desk.queue_actions``.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
 from desk import queue_actions as act
+from desk.drafts import clean_author
 from desk.queue_actions import SENDING_STALE_S, QueueError
 from desk.records import QueueItem
 from desk.reply_queue import ReplyQueue
 from monitor.x_api import XError, XTemporaryError
+from oncall.incidents import IncidentStore
 from services.context import Services
 
 __all__ = [
+    "IncidentAnswer",
     "QueueError",
+    "ReportOutcome",
     "claim",
     "dismiss",
+    "dismiss_incident",
     "draft",
     "release",
     "reopen",
     "replied",
+    "reply_to_incident",
     "resolve",
     "send",
 ]
@@ -157,3 +168,153 @@ def send(
 
 def _queue(services: Services) -> ReplyQueue:
     return ReplyQueue(services.connection)
+
+
+# ----------------------------------------------------------------------------- incidents
+
+NAME = "{name}"  # in a reply to every report of an incident: each reporter's own name
+Outcome = Literal["posted", "replied", "dismissed", "drafted", "untouched"]
+
+
+class ReportOutcome(BaseModel):
+    """What an action on every report of an incident did to one report: ``posted`` on X,
+    ``replied`` (marked replied, answered by hand), ``dismissed``, ``drafted`` (the reply
+    saved, but X refused the post: ``detail`` says why), or ``untouched`` (``detail``
+    says why: too long for its channel, someone else's, answered meanwhile)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mention_id: str
+    channel: str
+    author: str = ""
+    outcome: Outcome
+    detail: str = ""
+
+
+class IncidentAnswer(BaseModel):
+    """The outcome of replying to (or dismissing) every waiting report of an incident."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    outcomes: tuple[ReportOutcome, ...]
+
+    def count(self, *outcomes: Outcome) -> int:
+        return sum(1 for report in self.outcomes if report.outcome in outcomes)
+
+
+def incident_reports(services: Services, incident_id: str) -> list[QueueItem]:
+    """The incident's reports waiting in the reply queue, soonest due first. Raises
+    ``QueueError`` ``not_found`` for an unknown incident."""
+    incident = IncidentStore(services.connection).get(incident_id)
+    if incident is None:
+        raise QueueError("not_found", f"no incident {incident_id}")
+    queue = _queue(services)
+    found = (queue.get(mention_id) for mention_id in incident.mentions)
+    waiting = [item for item in found if item is not None and item.waiting]
+    return sorted(waiting, key=lambda item: (item.due_at is None, item.due_at or item.received_at))
+
+
+def personal(text: str, item: QueueItem) -> str:
+    """``text`` for ``item``'s reporter: ``{name}`` becomes their name fit to greet (or
+    "there")."""
+    return text.replace(NAME, clean_author(item.author) or "there")
+
+
+def reply_to_incident(
+    services: Services, incident_id: str, person: str, text: str, *, approve: bool = False
+) -> IncidentAnswer:
+    """Answer every waiting report of the incident with ``text`` (``{name}``: each
+    reporter's name), each on its own: the reply is saved as the report's draft, then
+    posted on X (an X report, with a poster and ``approve``) or marked replied.
+
+    Each report is checked first, as it is, against its channel's length (X: 280 as X
+    counts) and against who holds it; a report that fails is left untouched and named. A
+    text refused for every report (empty, a destructive command) raises ``QueueError``
+    before anything changes, as does a missing approval when a report would be posted."""
+    if not text.strip():
+        raise QueueError("invalid_field", "text: the reply to every report")
+    reports = incident_reports(services, incident_id)
+    if not reports:
+        raise QueueError("conflict", f"no report of {incident_id} is waiting for an answer")
+    posting = services.x_poster is not None
+    if posting and not approve and any(item.channel == "x" for item in reports):
+        raise QueueError("invalid_field", NOT_APPROVED)
+    now, ready, outcomes = services.clock(), [], []
+    for item in reports:
+        problem = _reply_problem(item, person, personal(text, item), now)
+        if problem:
+            outcomes.append(_outcome(item, "untouched", problem))
+        else:
+            ready.append(item)
+    outcomes += [_answer_one(services, item, person, personal(text, item)) for item in ready]
+    return IncidentAnswer(incident_id=incident_id, outcomes=tuple(outcomes))
+
+
+def _reply_problem(item: QueueItem, person: str, text: str, now: datetime) -> str | None:
+    """Why ``text`` cannot answer ``item`` (as it is now), or None. A text refused for what
+    it says (``invalid_field``) is refused for every report: raised."""
+    try:
+        change = act.edit_draft(item, person, text, now)
+    except QueueError as error:
+        if error.code == "invalid_field":
+            raise
+        return str(error)
+    draft = change.item.draft
+    problem = act.length_problem(item.channel, draft) if draft else None
+    return f"too long: {problem}" if problem else None
+
+
+def _answer_one(services: Services, item: QueueItem, person: str, text: str) -> ReportOutcome:
+    mention_id = item.mention_id
+    try:
+        saved = draft(services, mention_id, person, text)
+    except QueueError as error:  # changed since it was checked
+        return _outcome(item, "untouched", str(error))
+    can_post = services.x_poster is not None and item.channel == "x"
+    if can_post and item.native_id.isdigit():
+        try:
+            done = send(services, mention_id, person, approve=True, digest=_digest(saved))
+        except QueueError as error:
+            return _outcome(item, "drafted", f"the reply is saved, not posted: {error}")
+        return _outcome(item, "posted", done.reply_url or "")
+    try:
+        replied(services, mention_id, person)
+    except QueueError as error:
+        return _outcome(item, "drafted", f"the reply is saved, not marked replied: {error}")
+    return _outcome(item, "replied", "post it by hand" if item.channel == "x" else "")
+
+
+def dismiss_incident(
+    services: Services, incident_id: str, person: str, reason: str
+) -> IncidentAnswer:
+    """Dismiss every waiting report of the incident with ``reason``, each on its own; a
+    report someone else holds is left untouched and named."""
+    if not reason.strip():
+        raise QueueError("invalid_field", "reason: say why no answer is needed")
+    reports = incident_reports(services, incident_id)
+    if not reports:
+        raise QueueError("conflict", f"no report of {incident_id} is waiting for an answer")
+    outcomes = []
+    for item in reports:
+        try:
+            dismiss(services, item.mention_id, person, reason)
+        except QueueError as error:
+            outcomes.append(_outcome(item, "untouched", str(error)))
+        else:
+            outcomes.append(_outcome(item, "dismissed"))
+    return IncidentAnswer(incident_id=incident_id, outcomes=tuple(outcomes))
+
+
+def _digest(item: QueueItem) -> str | None:
+    return item.draft.digest if item.draft else None
+
+
+def _outcome(item: QueueItem, outcome: Outcome, detail: str = "") -> ReportOutcome:
+    return ReportOutcome(
+        mention_id=item.mention_id,
+        channel=item.channel,
+        author=item.author,
+        outcome=outcome,
+        detail=detail,
+    )

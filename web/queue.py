@@ -6,15 +6,17 @@ reads the request and shapes the answer; what an action may do is decided there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from desk.inbox import STATUSES, Entry, InboxQuery, facet_counts, matching
 from desk.records import QueueItem
 from desk.reply_queue import ReplyQueue
 from services import queue as desk_queue
 from services.context import Services
+from services.inbox import entries, suspects
 from services.queue import QueueError
 from web.auth import require_token
 from web.errors import ApiError
@@ -54,10 +56,15 @@ def _answer(action: Callable[[], QueueItem]) -> Response:
 @bp.get("")
 @require_token
 def working_view() -> Response:
-    """Open and claimed items, soonest due first, ``limit`` (1-200, default 100) at a time
-    from ``cursor`` (the ``next`` of the page before)."""
+    """The inbox's items, one per report (an incident's reports are not folded here),
+    ``limit`` (1-200, default 100) at a time from ``cursor`` (the ``next`` of the page
+    before). The same filters as the page: ``priority``, ``channel``, ``status`` (waiting,
+    the default: open and claimed, soonest due first; open; claimed; answered: latest
+    first), ``mine`` (claimed by ``by``), ``unclaimed``, ``overdue``, ``possible_p0`` (1 to
+    set) and ``q`` (words in the text, author or id). Each item has its ``incident_id``
+    and ``possible_p0``; ``counts`` has every filter value's count, ``total`` the items
+    the filters match."""
     services = desk_services()
-    queue = ReplyQueue(services.connection)
     try:
         limit = int(request.args.get("limit", 100))
         offset = int(request.args.get("cursor", 0))
@@ -67,14 +74,68 @@ def working_view() -> Response:
         raise ApiError(
             400, "invalid_parameter", "limit must be between 1 and 200, cursor 0 or more"
         )
-    items = queue.working_view(services.clock(), limit, offset)
-    more = offset + limit < queue.waiting()
+    query = _query(request.args)
+    me = request.args.get("by", "").strip()
+    queue = ReplyQueue(services.connection)
+    suspect_ids = {suspect.mention.id for suspect in suspects(services, queue)}
+    every = entries(services, queue, suspect_ids)
+    found = matching(every, query, me)
+    shown = found[offset : offset + limit]
     return jsonify(
         {
-            "items": [item.model_dump(mode="json") for item in items],
-            "next": str(offset + limit) if more else None,
+            "items": [_entry_json(entry) for entry in shown],
+            "next": str(offset + limit) if offset + limit < len(found) else None,
+            "total": len(found),
+            "counts": facet_counts(every, query, me),
         }
     )
+
+
+def _query(args: Mapping[str, str]) -> InboxQuery:
+    """The filters of ``args``; a value that is not one of a filter's is refused (the
+    page forgives it, a program should hear of it)."""
+    query = InboxQuery.from_args(args)
+    for name in ("priority", "channel"):
+        if args.get(name) and getattr(query, name) is None:
+            raise ApiError(400, "invalid_parameter", f"{name}: unknown value {args[name]!r}")
+    if args.get("status") and args["status"] != query.status:
+        raise ApiError(400, "invalid_parameter", f"status: one of {', '.join(STATUSES)}")
+    if query.mine and not args.get("by", "").strip():
+        raise ApiError(400, "invalid_parameter", "mine: say whose (by=<name>)")
+    return query
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    item = entry.item.model_copy(update={"incident_id": entry.incident_id})
+    return {**item.model_dump(mode="json"), "possible_p0": entry.possible_p0}
+
+
+@bp.post("/incidents/<incident_id>/reply-all", defaults={"action": "reply-all"})
+@bp.post("/incidents/<incident_id>/dismiss-all", defaults={"action": "dismiss-all"})
+@require_token
+def act_on_incident(incident_id: str, action: str) -> Response:
+    """One reply to every waiting report of an incident (``text``, ``{name}`` for each
+    reporter's name; ``approve``: true to post X reports when posting is set up), or
+    dismiss them all (``reason``): each report on its own, and the answer says what
+    happened to each (posted, replied, dismissed, drafted or untouched, and why)."""
+    body, services = _body(), desk_services()
+    person = body["by"].strip()
+    try:
+        if action == "reply-all":
+            answer = desk_queue.reply_to_incident(
+                services,
+                incident_id,
+                person,
+                _text(body, "text"),
+                approve=body.get("approve") is True,
+            )
+        else:
+            answer = desk_queue.dismiss_incident(
+                services, incident_id, person, _text(body, "reason")
+            )
+    except QueueError as error:
+        raise ApiError(STATUS.get(error.code, 409), error.code, str(error)) from None
+    return jsonify(answer.model_dump(mode="json"))
 
 
 @bp.post("/<path:mention_id>/<action>")

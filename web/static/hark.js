@@ -1,5 +1,6 @@
-/* Hark pages: live refresh of the overview and the queue, and the X character count.
-   No framework; the pages work without this file. */
+/* Hark pages: live refresh of the overview and the queue's list, the X character count,
+   the inbox's keyboard shortcuts, copy buttons and filters that apply as they change.
+   No framework, no inline script; the pages work without this file. */
 (function () {
   "use strict";
 
@@ -115,8 +116,101 @@
     }).catch(function () { /* offline for a moment: try again next time */ });
   }
 
+  /* ---- the inbox: keyboard shortcuts (listed on the page), copy, filters ---- */
+  /* Typing in a field (text, a select, an editable area): no shortcut. */
+  function typing(target) {
+    var field = target && target.closest && target.closest("input, textarea, select, [contenteditable]");
+    if (!field) { return false; }
+    if (field.tagName === "INPUT") {
+      return !/^(checkbox|radio|button|submit|reset|hidden)$/.test(field.type);
+    }
+    return true;
+  }
+
+  function press(selector) {
+    var button = document.querySelector(selector);
+    if (!button) { return false; }
+    button.click();
+    return true;
+  }
+
+  /* j / k: the next or previous row (the next or previous page past either end). */
+  function move(step) {
+    var links = Array.prototype.slice.call(document.querySelectorAll("[data-inbox] a[data-row]"));
+    if (!links.length) { return; }
+    var current = links.findIndex(function (link) { return link.hasAttribute("aria-current"); });
+    var next = current < 0 ? (step > 0 ? 0 : links.length - 1) : current + step;
+    if (next >= 0 && next < links.length) {
+      window.location.assign(links[next].href);
+      return;
+    }
+    var pager = document.querySelector("[data-inbox] [data-page='" + (step > 0 ? "next" : "prev") + "']");
+    if (pager) { window.location.assign(pager.href); }
+  }
+
+  var SHORTCUTS = {
+    "j": function () { move(1); return true; },
+    "k": function () { move(-1); return true; },
+    "c": function () { return press("#detail [data-shortcut='c']"); },
+    "r": function () {
+      return press("#detail [data-shortcut='r-send']") || press("#detail [data-shortcut='r']");
+    },
+    "e": function () {
+      var area = document.querySelector("#detail textarea");
+      if (!area) { return false; }
+      area.focus();
+      area.setSelectionRange(area.value.length, area.value.length);
+      return true;
+    },
+    "/": function () {
+      var search = document.querySelector("[data-inbox] [data-shortcut='/']");
+      if (!search) { return false; }
+      search.focus();
+      search.select();
+      return true;
+    }
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (typing(event.target) || !document.querySelector("[data-inbox]")) { return; }
+    var shortcut = SHORTCUTS[event.key];
+    if (shortcut && shortcut()) { event.preventDefault(); }
+  });
+
+  function copied(button, ok) {
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    button.textContent = ok ? "Copied" : "Select the text and copy it";
+    window.setTimeout(function () { button.textContent = label; }, 2000);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    var text = source.value !== undefined ? source.value : source.textContent;
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(
+        function () { copied(button, true); },
+        function () { copied(button, false); });
+    } else {
+      copied(button, false);
+    }
+  });
+
+  /* A filter applies as soon as it changes (the Filter button stays, for no-JS use). */
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-autosubmit]");
+    if (form && event.target.matches("select, input[type=checkbox]")) { form.requestSubmit(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     initCounts(document);
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.hidden = false;
+    });
     document.querySelectorAll("[data-poll]").forEach(function (container) {
       window.setInterval(function () { refresh(container); }, PERIOD_MS);
     });

@@ -1,98 +1,102 @@
-"""The reply queue page: the list, and claiming, drafting, sending, marking replied or
-dismissing; then resolving answered items, or reopening them. Each action is the service
-function the JSON API calls too (``services.queue``); this module reads the form and says
-what happened.
+"""The reply queue page, an inbox: a compact list (filters with their counts, a search, a
+page of rows, an incident's reports as one row) beside the selected row in full, with its
+actions: claiming, drafting, sending, marking replied or dismissing; resolving answered
+items, or reopening them; answering or dismissing every report of an incident at once.
+Each action is the service function the JSON API calls too (``services.queue``); this
+module reads the form, says what happened, and goes back to the same view (its filters
+ride in the form's ``view`` field), with the item it acted on selected.
 
-Possible P0s (a P0 of low urgency whose incident is open and still low urgency) sit at the
-top, to be confirmed (``services.incidents.confirm_incident``) or downgraded; any item's
+Possible P0s (a P0 of low urgency whose incident is open and still low urgency) carry a
+banner, to be confirmed (``services.incidents.confirm_incident``) or downgraded; any item's
 priority can be changed with a reason (``services.corrections.correct_priority``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import flash, redirect, render_template, request, url_for
+from pydantic import BaseModel, ConfigDict
 from werkzeug.wrappers import Response
 
 from desk.drafts import X_LIMIT
-from desk.mentions import MentionStore
-from desk.records import ClockedItem, QueueItem, StoredMention
-from desk.reply_queue import ReplyQueue
-from oncall.incidents import IncidentError, IncidentStore
-from oncall.records import Incident
+from desk.inbox import GROUP, InboxQuery
+from desk.records import QueueItem
+from oncall.incidents import IncidentError
 from rules.schema import LEVELS
 from services import queue as desk_queue
 from services.context import Services
 from services.corrections import Correction, CorrectionError, correct_priority, incident_of
+from services.inbox import inbox_view
 from services.incidents import UnknownIncident, confirm_incident
-from services.queue import QueueError
+from services.queue import NAME, IncidentAnswer, QueueError
 from web.api import app_rulebook
 from web.queue import desk_services
-from web.ui import _anchor, _can_respond, _is_admin, _person, bp, requires
+from web.ui import _can_respond, _is_admin, _person, bp, requires
 
-SUSPECT_SCAN = 200  # the newest P0 mentions looked at for possible P0s
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """A possible P0 waiting for a person: the mention, its low-urgency incident, and its
-    reply-queue item while that waits for an answer."""
-
-    mention: StoredMention
-    incident: Incident
-    item: ClockedItem | None
+X_SETTINGS = "HARK_X_API_KEY, HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN and HARK_X_ACCESS_TOKEN_SECRET"
 
 
-def _suspects(services: Services, queue_: ReplyQueue) -> list[Suspect]:
-    """The possible P0s nobody has settled, oldest first: a P0 the triage gave low
-    urgency, whose incident is open and still low urgency (a confirmation, a sure report
-    joining it, a downgrade or a resolution settles it)."""
-    now, incidents = services.clock(), IncidentStore(services.connection)
-    newest = MentionStore(services.connection).list({"priority": "P0"}, SUSPECT_SCAN, None)
-    found: list[Suspect] = []
-    for mention in reversed(newest.items):
-        if mention.triage.urgency != "low":
-            continue
-        incident_id = incident_of(services, mention.id)
-        incident = incidents.get(incident_id) if incident_id else None
-        if incident is None or incident.urgency != "low" or incident.status == "resolved":
-            continue
-        item = queue_.get(mention.id)
-        clocked = item.clocked(now) if item is not None and item.waiting else None
-        found.append(Suspect(mention, incident, clocked))
-    return found
+class Refused(BaseModel):
+    """A refused edit, shown again beside its editor with the text as typed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str  # the selected row: a mention id, or "incident:<id>"
+    text: str
+    error: str
 
 
-def _queue_context() -> dict[str, Any]:
+def _view_query(sel: str | None = None) -> InboxQuery:
+    """The view a form was sent from (its ``view`` field: the page's URL query)."""
+    args = dict(parse_qsl(request.form.get("view", ""), keep_blank_values=False))
+    query = InboxQuery.from_args(args)
+    return query.model_copy(update={"sel": sel}) if sel else query
+
+
+def _queue_context(query: InboxQuery, refused: Refused | None = None) -> dict[str, Any]:
     services = desk_services()
-    queue_, now = ReplyQueue(services.connection), services.clock()
-    suspects = _suspects(services, queue_)
-    at_top = {suspect.mention.id for suspect in suspects}
+    view = inbox_view(services, query, _person())
     return {
-        "suspects": suspects,
+        "view": view,
+        "query": view.page.query,
+        "view_args": view.page.query.args(),
+        "refused": refused,
         "priorities": list(LEVELS),
-        "items": [item for item in queue_.working_view(now) if item.mention_id not in at_top],
-        "answered": queue_.recently_answered(),
-        "counts": queue_.sla_counts(now),
         "can_post_x": services.x_poster is not None,
+        "x_settings": X_SETTINGS,
+        "name_placeholder": NAME,
         "can_respond": _can_respond(),
         "is_admin": _is_admin(),
         "me": _person(),
+        "now": services.clock(),
     }
 
 
 @bp.get("/queue")
 @requires("viewer")
 def queue() -> str:
-    return render_template("queue.html", active="queue", **_queue_context())
+    context = _queue_context(InboxQuery.from_args(request.args))
+    return render_template("queue.html", active="queue", **context)
 
 
 @bp.get("/partials/queue")
 @requires("viewer")
 def queue_partial() -> str:
-    return render_template("_queue.html", **_queue_context())
+    return render_template("_queue.html", **_queue_context(InboxQuery.from_args(request.args)))
+
+
+def _back(sel: str) -> Response:
+    """To the view the form came from, with ``sel`` selected."""
+    args: dict[str, Any] = _view_query(sel).args()
+    return redirect(url_for("pages.queue", **args) + "#detail")
+
+
+def _refused_page(refused: Refused) -> tuple[str, int]:
+    """The page again, the refused text in its editor and why beside it (nothing lost)."""
+    context = _queue_context(_view_query(refused.key), refused)
+    return render_template("queue.html", active="queue", **context), 422
 
 
 # What each action is, on the page: (the service call, what to say once it is done).
@@ -138,19 +142,72 @@ ACTIONS: dict[str, tuple[Action, str]] = {
     "/<any(claim, release, draft, send, replied, dismiss, resolve, reopen):action>"
 )
 @requires("responder")
-def queue_action(mention_id: str, action: str) -> Response:
-    section = "#answered-" if action == "resolve" else "#item-"  # where the item is next
-    back = redirect(url_for("pages.queue") + section + _anchor(mention_id))
+def queue_action(mention_id: str, action: str) -> Response | tuple[str, int]:
     call, done = ACTIONS[action]
     try:
         item = call(desk_services(), mention_id, _person())
     except QueueError as error:
+        if action == "draft" and error.code == "invalid_field":
+            text = request.form.get("text", "")
+            return _refused_page(Refused(key=mention_id, text=text, error=str(error)))
         flash(str(error), "error")
-        return back
+        return _back(mention_id)
     flash(done.format(id=mention_id), "ok")
     if action == "draft":
         _flash_draft_notes(item)
-    return back
+    return _back(mention_id)
+
+
+@bp.post("/queue/incidents/<incident_id>/reply-all", defaults={"action": "reply-all"})
+@bp.post("/queue/incidents/<incident_id>/dismiss-all", defaults={"action": "dismiss-all"})
+@requires("responder")
+def queue_incident_action(incident_id: str, action: str) -> Response | tuple[str, int]:
+    """One reply to every waiting report of an incident, or dismiss them all: each report
+    on its own, and the page says what happened to each."""
+    services, key = desk_services(), GROUP + incident_id
+    try:
+        if action == "reply-all":
+            answer = desk_queue.reply_to_incident(
+                services,
+                incident_id,
+                _person(),
+                request.form.get("text", ""),
+                approve=request.form.get("approve") == "yes",
+            )
+        else:
+            answer = desk_queue.dismiss_incident(
+                services, incident_id, _person(), request.form.get("reason", "")
+            )
+    except QueueError as error:
+        if action == "reply-all" and error.code == "invalid_field":
+            text = request.form.get("text", "")
+            return _refused_page(Refused(key=key, text=text, error=str(error)))
+        flash(str(error), "error")
+        return _back(key)
+    _flash_answer(answer)
+    return _back(key)
+
+
+def _flash_answer(answer: IncidentAnswer) -> None:
+    total, done = len(answer.outcomes), answer.count("posted", "replied", "dismissed")
+    parts = [
+        f"{answer.count('posted')} posted on X",
+        f"{answer.count('replied')} marked replied",
+        f"{answer.count('dismissed')} dismissed",
+    ]
+    parts = [part for part in parts if not part.startswith("0 ")]
+    said = f"{done} of {total} reports of {answer.incident_id} done"
+    flash(f"{said}: {', '.join(parts)}." if parts else f"{said}.", "ok" if done else "error")
+    by_hand = [r.mention_id for r in answer.outcomes if r.outcome == "replied" and r.detail]
+    if by_hand:
+        flash(f"Marked replied, to post by hand on X: {', '.join(by_hand)}.", "warning")
+    for report in answer.outcomes:
+        if report.outcome in ("untouched", "drafted"):
+            what = "left untouched" if report.outcome == "untouched" else "draft saved only"
+            flash(
+                f"{report.mention_id} ({report.author or 'someone'}) {what}: {report.detail}",
+                "warning",
+            )
 
 
 def _flash_draft_notes(item: QueueItem) -> None:
@@ -176,7 +233,7 @@ def _flash_draft_notes(item: QueueItem) -> None:
 def correct_priority_action(mention_id: str) -> Response:
     """Change a mention's priority with a reason (the "Change priority" and "Downgrade"
     forms)."""
-    back = redirect(url_for("pages.queue") + "#item-" + _anchor(mention_id))
+    back = _back(mention_id)
     try:
         done = correct_priority(
             desk_services(),
@@ -216,7 +273,7 @@ def _corrected_text(done: Correction) -> str:
 @requires("responder")
 def confirm_p0(mention_id: str) -> Response:
     """Confirm a possible P0: its incident is paged again at high urgency."""
-    back = redirect(url_for("pages.queue") + "#item-" + _anchor(mention_id))
+    back = _back(mention_id)
     services = desk_services()
     incident_id = incident_of(services, mention_id)
     if incident_id is None:
