@@ -371,8 +371,11 @@ def test_tone_reports_every_problem_in_text_order():
 
 
 def problems_of(path: Path) -> list[TemplateProblem]:
+    """A file named ``<case>-<language>.yaml`` is a translation of the shipped templates."""
+    language = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "en"
+    english = load_templates() if language != "en" else None
     with pytest.raises(TemplatesError) as raised:
-        parse_templates(path.read_text(encoding="utf-8"), str(path))
+        parse_templates(path.read_text(encoding="utf-8"), str(path), language, english)
     return raised.value.problems
 
 
