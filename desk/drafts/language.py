@@ -49,7 +49,7 @@ LANGUAGE_NAMES = {
 _SAME_AS = {"wuu": "zh", "yue": "zh", "nb": "no", "nn": "no"}
 _NOT_A_LANGUAGE = frozenset({"zxx", "la"})
 _MIN_LETTERS = 6
-_MIN_CONFIDENCE = 0.5
+_MIN_CONFIDENCE = 0.25
 _MAX_CHARS = 4_000  # the first screens say which language it is; a huge message is cut
 
 _NOISE = (

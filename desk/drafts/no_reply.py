@@ -4,7 +4,8 @@ a message about something other than Caro the tool, or one with nothing in it.
 ``no_reply_reason(text)`` returns why (a ``NoReply``) or None. The rules are plain patterns,
 kept narrow on purpose: a message wrongly called "no reply needed" leaves someone without an
 answer, so spam and off-topic need a clear sign and no sign of a Caro problem (an error, a
-command, a version, an install); unsubscribe and automatic replies are clear on their own.
+command, a version, an install), and so does an unsubscribe request ("how do I unsubscribe
+from telemetry?" is a question); an automatic reply is clear on its own.
 The draft still comes from a template (``no-reply-needed``), and a person decides.
 """
 
@@ -75,13 +76,13 @@ def no_reply_reason(text: str) -> NoReply | None:
         return NoReply("no-content", "No reply needed: the message has no words to answer.")
     if _AUTO_REPLY.search(text):
         return NoReply("auto-reply", "No reply needed: an automatic reply (out of office).")
-    if _UNSUBSCRIBE.search(text):
+    about_caro = _ABOUT_CARO.search(text)
+    if _UNSUBSCRIBE.search(text) and not about_caro:  # not "unsubscribe from telemetry"
         return NoReply(
             "unsubscribe",
             "No reply needed: an unsubscribe request, not a support question. Take the "
             "address off the mailing list, then dismiss.",
         )
-    about_caro = _ABOUT_CARO.search(text)
     if _SPAM.search(text) and not about_caro:
         return NoReply("spam", "No reply needed: spam, not about Caro.")
     if _OFF_TOPIC.search(text) and not about_caro:
