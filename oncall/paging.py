@@ -56,6 +56,7 @@ def build_event(
     mentions: MentionStore,
     public_url: str,
     rulebook: Rulebook | None = None,
+    escalate_after: timedelta | None = None,
 ) -> PageEvent:
     """The event for ``action`` on the incident's current alert ("resolve-low": on the
     low-urgency alert that a high-urgency one replaced)."""
@@ -80,7 +81,7 @@ def build_event(
     if incident.priority == "P0":
         details["urgency"] = incident.urgency
     if action == "escalate":
-        details["escalation"] = escalation_summary(incident, mentions)
+        details["escalation"] = escalation_summary(incident, mentions, escalate_after)
     if incident.merged_into:
         details["merged_into"] = f"{public_url.rstrip('/')}/incidents/{incident.merged_into}"
     links = [{"href": page_url, "text": "Hark incident"}]
@@ -153,7 +154,7 @@ def escalation_fields(
     level = f"possible {incident.priority}" if incident.urgency == "low" else incident.priority
     user = f"{first.author or 'unknown'} ({first.channel})" if first else "unknown"
     return [
-        EscalationField("Escalation", f"{level} {incident.category}"),
+        EscalationField("ESCALATION", f"{level} {incident.category}"),
         EscalationField("User", redact(user)),
         EscalationField("Issue", incident.title),
         EscalationField(

@@ -99,7 +99,14 @@ def page_incident(services: Services, incident_id: str, action: PageAction) -> d
         return {"incident": incident_id, "sent": False}
     mentions = MentionStore(connection)
     public_url = services.oncall.public_url
-    event = build_event(incident, action, mentions, public_url, _rulebook(services))
+    event = build_event(
+        incident,
+        action,
+        mentions,
+        public_url,
+        _rulebook(services),
+        services.oncall.escalate_after,
+    )
     try:
         if action == "resolve-merged" and incident.merged_into:
             # first the note (a trigger PagerDuty folds into the open alert), then the

@@ -3,6 +3,7 @@ PagerDuty enforcing the Events v2 contract, retries, escalation, acknowledge and
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -229,8 +230,14 @@ def test_unacknowledged_p0_is_escalated_by_the_scheduler(redis_conn, fake_pd, co
     first, second = fake_pd.triggers()
     assert first["dedup_key"] == second["dedup_key"]
     summary = second["payload"]["custom_details"]["escalation"]
-    for line in ("ESCALATION: P0", "Impact: 1 report(s)", "Platform: macOS", "Caro version: 1.2.0"):
-        assert line in summary
+    lines = summary.splitlines()  # the playbook's template, one field a line
+    for line in ("ESCALATION: P0 command-generation", "Platform: macOS", "Caro version: 1.2.0"):
+        assert line in lines
+    assert "Impact: 1 report on x" in lines and "Not acknowledged within: 1 s" in lines
+    (since,) = [line for line in lines if line.startswith("Since: ")]
+    assert re.fullmatch(r"Since: \d{4}-\d\d-\d\dT\d\d:\d\dZ", since)  # UTC, to the minute
+    escalated = next(e for e in incident.timeline if e.event == "escalated")
+    assert escalated.detail == "not acknowledged within 1 s" and escalated.by() == "Hark"
 
 
 def test_acknowledged_in_time_is_not_escalated(redis_conn, fake_pd, config):
@@ -286,7 +293,10 @@ def test_resolve_then_a_new_report_reopens_and_pages_again(redis_conn, fake_pd, 
     incident = _only_incident(redis_conn)
     client = create_app(redis=redis_conn, api_token="t").test_client()
     auth = {"Authorization": "Bearer t"}
-    assert client.post(f"/api/incidents/{incident.id}/resolve", headers=auth).status_code == 200
+    url = f"/api/incidents/{incident.id}/resolve"
+    assert client.post(url, headers=auth, json={}).status_code == 400  # a resolve needs a note
+    done = client.post(url, headers=auth, json={"note": "rolled back the release", "by": "Rosa"})
+    assert done.status_code == 200 and done.get_json()["timeline"][-1]["author"] == "Rosa (API)"
     assert client.post(f"/api/incidents/{incident.id}/acknowledge", headers=auth).status_code == 409
     assert _work(redis_conn, config())
     _submit(redis_conn, [CRASHES[1]], start=50)
@@ -459,3 +469,107 @@ def test_an_escalation_cut_short_after_marking_the_incident_still_pages(
     assert first["dedup_key"] == second["dedup_key"]
     assert "ESCALATION" in second["payload"]["custom_details"]["escalation"]
     assert store.get(incident.id).escalations == 1
+
+
+GITHUB_CRASH = (
+    "[Bug]: 1.2.0 segfaults on launch (macOS 14, Homebrew)\n\n### Caro Version\n\n1.2.0\n\n"
+    "### Operating System\n\nmacOS 14.4 (Apple Silicon)\n\n### Bug Description\n\n"
+    "After `brew upgrade caro`, every invocation crashes, including `caro --version`."
+)
+DOA = (
+    "@CaroCLI 1.2.2 is DOA on apple silicon. launch → `zsh: killed     caro` instantly, "
+    "every time. rolled back to 1.2.1 and it's fine. #macOS #rust"
+)
+
+
+def _api():
+    return {"Authorization": "Bearer t"}
+
+
+def test_the_pagerduty_summary_is_the_clean_title(redis_conn, fake_pd, config):
+    _submit(redis_conn, [GITHUB_CRASH], channel="github")
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    assert incident.title == "1.2.0 segfaults on launch (macOS 14, Homebrew)"
+    (trigger,) = fake_pd.triggers()
+    summary = trigger["payload"]["summary"]
+    assert summary == f"[Caro P0] {incident.title} (1 report: github)"
+    assert "###" not in summary and "`" not in summary
+
+
+def test_resolve_with_a_note_reopen_and_pages(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    client = create_app(redis=redis_conn, api_token="t").test_client()
+    base = f"/api/incidents/{incident.id}"
+    resolved = client.post(
+        f"{base}/resolve", headers=_api(), json={"note": "1.2.1 shipped", "by": "Rosa"}
+    ).get_json()
+    assert resolved["status"] == "resolved"
+    assert client.post(f"{base}/reopen", headers=_api(), json={"reason": ""}).status_code == 400
+    reopened = client.post(
+        f"{base}/reopen", headers=_api(), json={"reason": "still crashing on Linux", "by": "Ben"}
+    )
+    assert reopened.status_code == 200 and reopened.get_json()["status"] == "triggered"
+    assert client.post(f"{base}/reopen", headers=_api(), json={"reason": "x"}).status_code == 409
+    assert _work(redis_conn, config())
+    final = IncidentStore(redis_conn).get(incident.id)
+    notes = [
+        (e.event, e.by(), e.detail) for e in final.timeline if e.event in ("resolved", "reopened")
+    ]
+    assert notes == [
+        ("resolved", "Rosa (API)", "1.2.1 shipped"),
+        ("reopened", "Ben (API)", "still crashing on Linux"),
+    ]
+    # reopening pages again: PagerDuty's alert was resolved, a new one is open
+    assert [e["event_action"] for e in fake_pd.events] == ["trigger", "resolve", "trigger"]
+    assert [i.status for i in fake_pd.open_incidents()] == ["triggered"]
+
+
+def test_split_a_report_out_and_merge_it_back(redis_conn, fake_pd, config):
+    _submit(redis_conn, [CRASHES[0], CRASHES[1]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    assert incident.mentions == ("x:0", "x:1")
+    client = create_app(redis=redis_conn, api_token="t").test_client()
+    answer = client.post(
+        f"/api/incidents/{incident.id}/split", headers=_api(), json={"mention_id": "x:1"}
+    ).get_json()
+    left, split = answer["incident"], answer["split"]
+    assert left["mentions"] == ["x:0"] and split["mentions"] == ["x:1"]
+    assert split["split_from"] == incident.id and split["dedup_key"] != incident.dedup_key
+    assert _work(redis_conn, config())
+    assert len(fake_pd.triggers()) == 2  # the new incident is paged on its own key
+
+    merged = client.post(
+        f"/api/incidents/{split['id']}/merge", headers=_api(), json={"into": incident.id}
+    )
+    assert merged.status_code == 200
+    survivor, absorbed = merged.get_json()["incident"], merged.get_json()["merged"]
+    assert survivor["mentions"] == ["x:0", "x:1"] and survivor["absorbed"] == [split["id"]]
+    assert absorbed["status"] == "resolved" and absorbed["merged_into"] == incident.id
+    assert _work(redis_conn, config())
+    # PagerDuty: the absorbed alert gets a last note naming the survivor, then is resolved
+    last_two = fake_pd.events[-2:]
+    assert [e["event_action"] for e in last_two] == ["trigger", "resolve"]
+    assert {e["dedup_key"] for e in last_two} == {split["dedup_key"]}
+    assert f"merged into {incident.id}" in last_two[0]["payload"]["summary"]
+    assert [i.dedup_key for i in fake_pd.open_incidents()] == [incident.dedup_key]
+    # a new report of the merged-in problem files into the survivor
+    _submit(redis_conn, [CRASHES[1] + " still"], start=9)
+    assert _work(redis_conn, config())
+    assert IncidentStore(redis_conn).get(incident.id).mentions[-1] == "x:9"
+    again = client.post(
+        f"/api/incidents/{split['id']}/merge", headers=_api(), json={"into": incident.id}
+    )
+    assert again.status_code == 409
+
+
+def test_different_bugs_on_launch_day_are_different_incidents(redis_conn, fake_pd, config):
+    _submit(redis_conn, [GITHUB_CRASH], channel="github")
+    _submit(redis_conn, [CRASHES[0] + " on 1.2.0", DOA], start=10)
+    assert _work(redis_conn, config())
+    items, _ = IncidentStore(redis_conn).list(None, 10, None)
+    assert sorted(len(i.mentions) for i in items) == [1, 2]
+    assert len(fake_pd.triggers()) == 2
