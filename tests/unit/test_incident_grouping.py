@@ -246,3 +246,51 @@ def test_a_change_returns_a_new_record_and_leaves_the_one_read_as_it_was(store):
     assert (incident.status, len(incident.timeline)) == ("triggered", 1)
     assert (acknowledged.status, len(acknowledged.timeline)) == ("acknowledged", 2)
     assert store.get(incident.id) == acknowledged
+
+
+def _launch_day_incidents(shipped_rules) -> dict[str, list[str]]:
+    """The launch-day sample's P0 reports filed in order, as the workers file them: each
+    incident's texts by its id."""
+    from hark.replay import launch_day_sample
+
+    engine, store = shipped_rules.engine, IncidentStore(fakeredis.FakeRedis())
+    start = datetime(2026, 1, 24, 13, 0, tzinfo=UTC)
+    lines = [json.loads(line) for line in launch_day_sample().read_text("utf-8").splitlines()]
+    filed: dict[str, list[str]] = {}
+    for number, message in enumerate(sorted(lines, key=lambda m: m["offset_s"])):
+        triage = engine.classify(message["text"], message["channel"]).record()
+        if not triage.pages:
+            continue
+        report = IncidentReport(
+            mention_id=f"{message['channel']}:{number}",
+            channel=message["channel"],
+            text=message["text"],
+        )
+        now = start + timedelta(seconds=message["offset_s"])
+        incident, _ = store.record_report(report, triage, now, WINDOW)
+        filed.setdefault(incident.id, []).append(message["text"])
+    return filed
+
+
+def test_the_launch_crash_is_one_incident_and_three_other_bugs_are_not(shipped_rules):
+    filed = _launch_day_incidents(shipped_rules)
+
+    def incident_of(words: str) -> str:
+        (found,) = [i for i, texts in filed.items() if any(words in t for t in texts)]
+        return found
+
+    crash = incident_of("segfaults on launch (macOS 14, Homebrew)")
+    same_crash = [
+        "1.2.0 crashes on launch for me too",
+        "caro se cierra nada más abrirlo",
+        "Caro fecha ao iniciar",
+        "stürzt beim Start sofort ab",
+        "won't start on our Linux machines",
+        "+1 to the crash",
+    ]
+    assert {incident_of(words) for words in same_crash} == {crash}
+    assert len(filed[crash]) >= 19
+    apple_silicon = incident_of("DOA on apple silicon")
+    config_panic = incident_of("src/config/loader.rs")
+    sw_vers_panic = incident_of("sw_vers")
+    assert len({crash, apple_silicon, config_panic, sw_vers_panic}) == 4
