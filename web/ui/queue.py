@@ -90,7 +90,7 @@ def queue_partial() -> str:
 def _back(sel: str) -> Response:
     """To the view the form came from, with ``sel`` selected."""
     args: dict[str, Any] = _view_query(sel).args()
-    return redirect(url_for("pages.queue", **args) + "#detail")
+    return redirect(url_for("pages.queue", **args))
 
 
 def _refused_page(refused: Refused) -> tuple[str, int]:
