@@ -19,8 +19,8 @@ from desk.queue_actions import QueueError
 from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
 from services import queue
-from services.incidents import UnknownIncident
 from services.context import Services
+from services.incidents import UnknownIncident
 
 __all__ = ["FollowUp", "UnknownIncident", "draft_fixed_in_follow_ups"]
 

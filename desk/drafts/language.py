@@ -74,7 +74,7 @@ class _Identifier(Protocol):
 @functools.cache
 def _identifier() -> _Identifier:
     """py3langid's identifier with normalized probabilities, loaded once per process."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
     identifier: _Identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return identifier

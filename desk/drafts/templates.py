@@ -191,7 +191,7 @@ def load_templates(path: str | os.PathLike[str] | None = None) -> ReplyTemplates
     return ReplyTemplates(list(english), english.source, "en", translations)
 
 
-def sample_context(when: dict[str, frozenset[str]], channel: str, **overrides: str) -> dict:
+def sample_context(when: dict[str, frozenset[str]], channel: str, **overrides: object) -> dict:
     """A representative context for a template's ``when`` (its first allowed values)."""
     first = {key: min(values) if values else None for key, values in when.items()}
     return {

@@ -31,7 +31,8 @@ GITHUB_ISSUE = (
             ("version", "command", "error"),
         ),
         (
-            "caro 1.2.0 一启动就崩溃 😭 随便输什么都是 `thread 'main' panicked`，连 `caro --version` 都不行",
+            "caro 1.2.0 一启动就崩溃 😭 随便输什么都是 `thread 'main' panicked`，"
+            "连 `caro --version` 都不行",
             ("version", "command", "error"),
         ),
         (
@@ -63,7 +64,8 @@ def test_other_numbers_are_not_caro_versions(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["caro 1.2.0", "v1.2.0", "caro@1.2.1", "1.2.0 via brew", "since 1.2.1.", "is 1.2.0 broken?"]
+    "text",
+    ["caro 1.2.0", "v1.2.0", "caro@1.2.1", "1.2.0 via brew", "since 1.2.1.", "is 1.2.0 broken?"],
 )
 def test_version_shaped_text_is_a_version(text):
     assert facts_given(text).version

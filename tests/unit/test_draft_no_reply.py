@@ -11,7 +11,10 @@ from desk.drafts.no_reply import no_reply_reason
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("Subject: unsubscribe\n\nplease remove me from this list\n\nSent from my iPhone", "unsubscribe"),
+        (
+            "Subject: unsubscribe\n\nplease remove me from this list\n\nSent from my iPhone",
+            "unsubscribe",
+        ),
         ("Тема: рассылка\n\nОтпишите меня, пожалуйста", "unsubscribe"),
         (
             "Subject: Automatic reply: [caro-announce] v1.2.2 released\n\nThank you for your "
@@ -29,8 +32,14 @@ from desk.drafts.no_reply import no_reply_reason
             "spam",
         ),
         ("ma quanto è caro il caffè a Milano ☕😩 3,50€!!! #caro #milano", "off-topic"),
-        ("todo está carísimo, hasta el café está #caro ☕😤 y el alquiler ni hablemos", "off-topic"),
-        ("can't wait for the Caro Emerald concert tonight!!! @CaroCLI oops wrong Caro lol", "off-topic"),
+        (
+            "todo está carísimo, hasta el café está #caro ☕😤 y el alquiler ni hablemos",
+            "off-topic",
+        ),
+        (
+            "can't wait for the Caro Emerald concert tonight!!! @CaroCLI oops wrong Caro lol",
+            "off-topic",
+        ),
         ("@CaroCLI 👀", "no-content"),
         ("", "no-content"),
     ],
