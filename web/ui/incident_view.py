@@ -60,6 +60,11 @@ def reports(incident: Incident, store: MentionStore) -> list[tuple[str, StoredMe
     return [(mention_id, store.get(mention_id)) for mention_id in incident.mentions]
 
 
+def previews(mentions: list[tuple[str, StoredMention | None]]) -> dict[str, str]:
+    """Each report's first words, cleaned as a title is (no markdown, no personal data)."""
+    return {mention_id: _first_words(m.text, 110) for mention_id, m in mentions if m is not None}
+
+
 def responders(incident: Incident, rotation: Any) -> list[Responder]:
     """Who was paged (the rotation's first level when the first alert went out; in a dry
     run, who would have been), who was paged on escalation (the second level), who

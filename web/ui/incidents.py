@@ -161,6 +161,12 @@ def _page_context(found: Incident) -> dict:
     return {
         "incident": found,
         "mentions": reports,
+        "previews": incident_view.previews(reports),
+        "why_rules": [
+            rule.rule
+            for rule in found.explanation
+            if rule.weight > 0 and found.priority in rule.levels
+        ],
         "can_respond": _can_respond(),
         "responders": incident_view.responders(found, current_app.config.get("ROTATION")),
         "events": incident_view.timeline(found, reports),
