@@ -31,6 +31,8 @@ def queue_item(
         channel=channel,
         author=mention.author,
         incident_url=incident_url,
+        message=mention.text,  # read for what it gave and its language, never quoted
+        language=mention.language,
     )
     return QueueItem(
         mention_id=mention.id,
