@@ -76,7 +76,15 @@ def web(host: str, port: int) -> None:
 @click.option("--week", "period", flag_value="week", help="The last 7 days.")
 def report(period: Period) -> None:  # the two flags' values are the only ones click gives
     """Print the playbook's daily or weekly support report (Markdown)."""
+    from hark.wiring import active_rulebook
     from services.support_report import period_report
 
-    connection = _connect_or_exit(Settings())
-    click.echo(period_report(connection, period, datetime.now(UTC)))
+    settings = Settings()
+    connection = _connect_or_exit(settings)
+    try:
+        rulebook = active_rulebook(settings).engine.rulebook
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    zone = rulebook.business_hours.timezone  # the team's clock, as on the pages
+    click.echo(period_report(connection, period, datetime.now(UTC), zone))

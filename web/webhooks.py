@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -124,12 +125,18 @@ def pagerduty():
         return jsonify({"ignored": event_type})
     services = current_app.config["SERVICES"]
     connection = services.connection
-    marker = PD_EVENT_KEY.format(id=event["id"]) if event.get("id") else None
-    if marker and not connection.set(marker, 1, nx=True, ex=DELIVERY_TTL_S):
+    # An event without an id is known by its signed body: a replay of it is the same bytes.
+    event_id = event.get("id") or "sha256:" + hashlib.sha256(body).hexdigest()
+    marker = PD_EVENT_KEY.format(id=event_id)
+    if not connection.set(marker, 1, nx=True, ex=DELIVERY_TTL_S):
         return jsonify({"duplicate": True})
     try:
         incident = apply_pagerduty_event(
-            services, data.get("incident_key") or "", action, _who(agent.get("summary"))
+            services,
+            data.get("incident_key") or "",
+            action,
+            _who(agent.get("summary")),
+            pd_url=_pagerduty_page(data.get("html_url")),
         )
         if incident is None:
             return jsonify({"ignored": "not a Hark incident"})
@@ -138,10 +145,20 @@ def pagerduty():
         # PagerDuty would retry an error answer until it gave the subscription up.
         return jsonify({"ignored": f"{event_type}: {error}"})
     except Exception:
-        if marker:  # not handled: PagerDuty's retry of this event is judged afresh
-            connection.delete(marker)
+        connection.delete(marker)  # not handled: PagerDuty's retry is judged afresh
         raise
     return jsonify({"incident": incident.id, "status": incident.status})
+
+
+def _pagerduty_page(url: object) -> str | None:
+    """PagerDuty's page of the incident (the event's ``data.html_url``), when it is an https
+    link on pagerduty.com: the incident page links to it."""
+    if isinstance(url, str) and encodable(url):
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme == "https" and (host == "pagerduty.com" or host.endswith(".pagerduty.com")):
+            return url
+    return None
 
 
 def _text(value: object) -> bool:

@@ -3,6 +3,7 @@ PagerDuty enforcing the Events v2 contract, retries, escalation, acknowledge and
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -573,3 +574,27 @@ def test_different_bugs_on_launch_day_are_different_incidents(redis_conn, fake_p
     items, _ = IncidentStore(redis_conn).list(None, 10, None)
     assert sorted(len(i.mentions) for i in items) == [1, 2]
     assert len(fake_pd.triggers()) == 2
+
+
+def test_pagerduty_webhook_keeps_the_incident_page_link_only_from_pagerduty(
+    redis_conn, fake_pd, config
+):
+    _submit(redis_conn, [CRASHES[0]])
+    assert _work(redis_conn, config())
+    incident = _only_incident(redis_conn)
+    client = create_app(
+        redis=redis_conn, api_token="t", pagerduty_webhook_secret="pd-secret"
+    ).test_client()
+
+    def event(kind: str, event_id: str, url: str) -> bytes:
+        body = json.loads(incident_event(incident.dedup_key, kind, event_id))
+        body["event"]["data"]["html_url"] = url
+        return json.dumps(body).encode()
+
+    elsewhere = event("incident.acknowledged", "E1", "https://evil.example/pagerduty.com/x")
+    client.post("/webhooks/pagerduty", data=elsewhere, headers=_signed("pd-secret", elsewhere))
+    assert IncidentStore(redis_conn).get(incident.id).pagerduty_url is None
+    page = "https://acme.pagerduty.com/incidents/Q1"
+    resolved = event("incident.resolved", "E2", page)
+    client.post("/webhooks/pagerduty", data=resolved, headers=_signed("pd-secret", resolved))
+    assert IncidentStore(redis_conn).get(incident.id).pagerduty_url == page

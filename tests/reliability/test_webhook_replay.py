@@ -403,6 +403,21 @@ def test_pagerduty_event_replayed_is_applied_once(client, redis_conn, incident):
     assert events.count("acknowledged") == 1 and events.count("resolved") == 1
 
 
+def test_a_pagerduty_event_without_an_id_replayed_is_applied_once(client, redis_conn, incident):
+    """No event id to remember: the signed body itself is, by its digest."""
+    body = json.loads(pd_event(incident, "incident.acknowledged"))
+    del body["event"]["id"]
+    ack = json.dumps(body).encode()
+    first = post_pd(client, ack, pagerduty_signature(ack))
+    assert first.get_json() == {"incident": incident.id, "status": "acknowledged"}
+    after_first = snapshot(redis_conn)
+    again = post_pd(client, ack, pagerduty_signature(ack))
+    assert again.status_code == 200 and again.get_json() == {"duplicate": True}
+    assert_unchanged(after_first, redis_conn, "a replayed PagerDuty event without an id")
+    events = [entry.event for entry in IncidentStore(redis_conn).get(incident.id).timeline]
+    assert events.count("acknowledged") == 1
+
+
 def test_pagerduty_replays_at_once_are_applied_once(redis_conn, incident):
     app = build_app(redis_conn)
     ack = pd_event(incident, "incident.acknowledged", "E-ack")

@@ -531,7 +531,14 @@ def test_responder_acknowledges_then_resolves(responder, app):
     again = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)
     assert "was already acknowledged" in again.get_data(as_text=True)
     assert paging.count == queued, "a second click queued another PagerDuty event"
-    page = responder.post(f"/incidents/{incident_id}/resolve", follow_redirects=True)
+    unnoted = responder.post(f"/incidents/{incident_id}/resolve", follow_redirects=True)
+    assert IncidentStore(app.config["REDIS"]).get(incident_id).status == "acknowledged"
+    assert unnoted.status_code in (200, 400)
+    page = responder.post(
+        f"/incidents/{incident_id}/resolve",
+        data={"note": "fixed in the config loader", "confirmed": "yes"},
+        follow_redirects=True,
+    )
     assert "is resolved" in page.get_data(as_text=True)
     assert IncidentStore(app.config["REDIS"]).get(incident_id).status == "resolved"
     conflict = responder.post(f"/incidents/{incident_id}/acknowledge", follow_redirects=True)

@@ -25,7 +25,7 @@ from services.incidents import (
     split_report,
 )
 from vocabulary.channels import CHANNELS
-from web.ui import _can_respond, _person, _redis, bp, incident_view, requires
+from web.ui import _can_respond, _person, _redis, bp, incident_view, requires, team_zone
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 PAGE_SIZE = 25
@@ -108,9 +108,11 @@ def incidents():
     priority = args.get("priority") if args.get("priority") in PRIORITIES else None
     channel = args.get("channel") if args.get("channel") in CHANNELS else None
     since_day, until_day = _date(args.get("from")), _date(args.get("to"))
-    since = datetime.combine(since_day, datetime.min.time(), UTC) if since_day else None
+    # days on the team's clock, as every time on the pages
+    midnight = datetime.min.time().replace(tzinfo=team_zone())
+    since = datetime.combine(since_day, midnight).astimezone(UTC) if since_day else None
     until = (
-        datetime.combine(until_day + timedelta(days=1), datetime.min.time(), UTC)
+        datetime.combine(until_day + timedelta(days=1), midnight).astimezone(UTC)
         if until_day
         else None
     )
