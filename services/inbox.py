@@ -167,12 +167,15 @@ def select(
         incident=incident,
         parents=_parents(services, items),
         suspect=by_mention.get(items[0].mention_id) if len(items) == 1 else None,
-        reply_text=_shared_reply(items[0]) if key.startswith(GROUP) else "",
+        reply_text=_shared_reply(items) if key.startswith(GROUP) else "",
     )
 
 
-def _shared_reply(item: ClockedItem) -> str:
-    """The first report's draft as a reply to all: its reporter's name made ``{name}``."""
+def _shared_reply(items: tuple[ClockedItem, ...]) -> str:
+    """A report's draft as the reply to all, its reporter's name made ``{name}``: an X
+    report's when there is one (drafted to fit X, so it fits every channel), else the
+    first's."""
+    item = next((item for item in items if item.channel == "x" and item.draft), items[0])
     text, name = (item.draft.text if item.draft else ""), clean_author(item.author)
     return text.replace(name, NAME) if name else text
 

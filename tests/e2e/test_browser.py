@@ -18,6 +18,8 @@ from tests.e2e.conftest import ARTIFACTS
 # The shared `hark run` set-up (tests/e2e/conftest.py) counts against the first test: more
 # than the 120 s default.
 pytestmark = pytest.mark.timeout(300)
+# A row of the queue's list that is one item (an incident's reports are one row too).
+ONE_ITEM = "ol.rows li:not([id^='item-incident-']) a[data-row]"
 
 
 def test_log_in_and_see_who_is_on_call(page):
@@ -40,17 +42,20 @@ def test_open_an_incident_and_acknowledge_it(page):
 
 def test_claim_and_answer_an_item_in_the_queue(page):
     tab, base = page
-    tab.goto(f"{base}/queue")
-    # Pin the item by its heading's id: ``article.first`` is found again at every action,
-    # and a mention arriving meanwhile (or a refresh) can put another item first.
-    heading_id = tab.locator("article").first.get_attribute("aria-labelledby")
+    tab.goto(f"{base}/queue?unclaimed=1")
+    # Select one item (not an incident's reports) and pin it by its heading's id: the
+    # selected item is found again at every action, and a mention arriving meanwhile can
+    # put another item first.
+    tab.locator(ONE_ITEM).first.click()
+    expect(tab).to_have_url(re.compile(r"sel="))
+    heading_id = tab.locator("#detail article").get_attribute("aria-labelledby")
     item = tab.locator(f'article[aria-labelledby="{heading_id}"]')
     item.get_by_role("button", name="Claim").click()
     expect(item.get_by_text("claimed by admin")).to_be_visible()
     item.get_by_role("button", name="Mark replied").click()
     tab.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
     expect(tab.get_by_text(re.compile("replied", re.I)).first).to_be_visible()
-    # Answered, it moves below the queue, where it is resolved, then reopened.
+    # Answered, it leaves the waiting list and stays selected: resolved there, then reopened.
     answered = tab.locator(f"#answered-{heading_id.removeprefix('h-')}")
     expect(answered.get_by_text("Replied by admin")).to_be_visible()
     answered.get_by_role("button", name="Mark resolved").click()
@@ -65,10 +70,12 @@ def test_the_queue_refreshes_again_once_typing_is_undone(page, running):
     clearing it again used to stop the refresh for good."""
     tab, base = page
     token = running[2]
-    tab.goto(f"{base}/queue")
+    tab.goto(f"{base}/queue?unclaimed=1")
+    tab.locator(ONE_ITEM).first.click()
+    expect(tab).to_have_url(re.compile(r"sel="))
     waiting = tab.locator(".summary strong")
     before = waiting.inner_text()
-    reason = tab.locator("article").first.get_by_label("Why it needs no answer")
+    reason = tab.locator("#detail article").get_by_label("Why it needs no answer")
     reason.fill("spam")
     reason.fill("")
     tab.locator("h1").click()  # the focus leaves the queue: nothing is left unsent

@@ -21,11 +21,12 @@ def test_change_a_priority_with_a_reason_on_the_queue_page(page, running):
     tab, base = page
     _, _, token = running
     tab.goto(f"{base}/queue")
-    # The first waiting item of the main list, pinned by its heading's id (a refresh or a new
-    # mention can put another item first).
-    heading_id = tab.locator("ol.queue:not(.suspects) > li > article").first.get_attribute(
-        "aria-labelledby"
-    )
+    # The first item of the main list (not a possible P0, not an incident's reports),
+    # selected and pinned by its heading's id (a refresh or a new mention can put another
+    # item first).
+    tab.locator("ol.rows:not(.suspects) li:not([id^='item-incident-']) a[data-row]").first.click()
+    expect(tab).to_have_url(re.compile(r"sel="))
+    heading_id = tab.locator("#detail article").get_attribute("aria-labelledby")
     item = tab.locator(f'article[aria-labelledby="{heading_id}"]')
     before = item.locator("h2").inner_text()
     current = re.search(r"\bP[0-3]\b", before).group(0)
