@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desk.drafts.facts import NOTHING, Given, facts_given
+from desk.drafts.greeting import clean_author
 from desk.drafts.language import LANGUAGE_NAMES, writer_language
 from desk.drafts.no_reply import NoReply, no_reply_reason
 from desk.drafts.templates import (
@@ -36,8 +37,8 @@ from desk.drafts.templates import (
     shipped_templates_path,
 )
 from desk.drafts.tone import destructive_command, tone_problems
-from desk.drafts.x_length import X_LIMIT, find_urls, fit_to_x, x_weighted_length
-from vocabulary.redact import PLACEHOLDERS, find_pii, redact
+from desk.drafts.x_length import X_LIMIT, fit_to_x, x_weighted_length
+from vocabulary.redact import find_pii, redact
 
 __all__ = [
     "CHANNELS",
@@ -50,6 +51,7 @@ __all__ = [
     "TemplateProblem",
     "TemplatesError",
     "UnsafeReplyError",
+    "clean_author",
     "draft_fixed_in",
     "draft_reply",
     "fit_to_x",
@@ -61,13 +63,6 @@ __all__ = [
     "x_weighted_length",
 ]
 
-_MAX_AUTHOR = 64
-_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
-_EMPTY_BRACKETS = re.compile(r"<\s*>|\(\s*\)|\[\s*\]|\{\s*\}")
-# Characters that reorder text around them: in a greeting they could reverse the reply.
-_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_PATH_LIKE = re.compile(r"\S*[/\\~]\S*")
-_MASS_MENTION = re.compile(r"@(?:everyone|here)\b", re.IGNORECASE)
 _INCIDENT_URL = re.compile(r"https?://[^\s/]+(?:/\S*)?")
 _PRIVATE_HOSTS = re.compile(r"^https?://(?:[^/]*\.)?pagerduty\.com(?:[:/]|$)", re.IGNORECASE)
 
@@ -318,26 +313,6 @@ def revise_draft(previous: Mapping[str, Any], text: str, channel: str) -> dict[s
         "tone": tone_problems(kept),
         "redacted": redacted,
     }
-
-
-def clean_author(author: str | None) -> str:
-    """A name or handle fit to greet someone with in public: one line, without personal data
-    (an e-mail author "Ana <ana@example.com>" becomes "Ana"), paths, links, @everyone/@here
-    or bidirectional controls. A name that holds a destructive command (a joke name such
-    as "rm -rf /") is dropped whole."""
-    text = _BIDI_CONTROLS.sub("", unicodedata.normalize("NFC", " ".join(str(author or "").split())))
-    if destructive_command(text):
-        return ""
-    text = _PATH_LIKE.sub(" ", text)  # "/home/alice", "~alice/.ssh": a path is no name
-    for start, end in reversed(find_urls(text)):
-        text = text[:start] + text[end:]
-    text = _PLACEHOLDER.sub(" ", redact(text))
-    text = _MASS_MENTION.sub(" ", text)
-    text = _EMPTY_BRACKETS.sub(" ", text)
-    text = " ".join(text.split()).strip(" ,;:<>()[]{}\"'")
-    if len(text) > _MAX_AUTHOR:
-        text = text[:_MAX_AUTHOR].rsplit(" ", 1)[0]
-    return text
 
 
 def _tidy(text: str) -> str:

@@ -432,14 +432,14 @@ def test_jinja_runs_sandboxed():
     ("author", "greeting"),
     [
         ("maria@example.com", "Thanks for reaching out!"),
-        ("Maria Lopez <maria@example.com>", "Thanks for reaching out, Maria Lopez!"),
+        ("Maria Lopez <maria@example.com>", "Thanks for reaching out!"),  # a display name
         ("Ana +1 (415) 555-0132", "Thanks for reaching out, Ana!"),
         ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "Thanks for reaching out!"),
         ("Bo https://evil.example.com/x @everyone", "Thanks for reaching out, Bo!"),
         ("/home/maria", "Thanks for reaching out!"),
         ("Cy ~maria/.ssh", "Thanks for reaching out, Cy!"),
         ("Di C:\\Users\\maria", "Thanks for reaching out, Di!"),
-        ("Ed\u202e!tnaw uoy", "Thanks for reaching out, Ed!tnaw uoy!"),
+        ("Ed\u202e!tnaw uoy", "Thanks for reaching out!"),
     ],
 )
 def test_pii_in_the_author_never_reaches_the_draft(shipped, author, greeting):
@@ -512,12 +512,12 @@ def test_a_template_rendering_rm_rf_is_refused():
     replies = templates(
         """\
         - id: fallback
-          text: "Please run {{ 'rm' if author == 'root' else 'ls' }} -rf / to clean up."
+          text: "Please run {{ 'rm' if author == 'zed' else 'ls' }} -rf / to clean up."
         """
     )
     assert draft_reply(replies, triage=triage(), channel="github", author="Ana").text
     with pytest.raises(UnsafeReplyError):
-        draft_reply(replies, triage=triage(), channel="github", author="root")
+        draft_reply(replies, triage=triage(), channel="github", author="zed")
 
 
 @pytest.mark.parametrize(
