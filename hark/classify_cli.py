@@ -20,6 +20,7 @@ from typing import BinaryIO, TextIO
 
 import click
 
+from hark.cli_errors import say_error
 from hark.json_lines import BadJson, parse_json
 from hark.rules_cli import load_engine, rules_option
 from rules import Engine, Triage
@@ -55,7 +56,7 @@ def classify(batch: int | None, rules_path: Path | None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         sys.exit(1)
     except OSError as error:
-        click.echo(f"error: cannot write the output: {error.strerror}", err=True)
+        say_error(f"cannot write the output: {error.strerror}")
         sys.exit(1)
     sys.exit(1 if refused else 0)
 

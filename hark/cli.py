@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import click
 
+from hark.cli_errors import say_error
 from hark.settings import Settings, SettingsError
 
 
@@ -119,5 +120,5 @@ def main() -> None:
     try:
         cli(prog_name="hark")
     except SettingsError as error:  # whichever command read the settings
-        click.echo(f"error: {error}", err=True)
+        say_error(f"{error}")
         sys.exit(2)

@@ -33,6 +33,7 @@ from classifier.model_file import (
     shipped_model_path,
 )
 from classifier.train import TrainingError, train
+from hark.cli_errors import say_error
 from hark.corpus import CorpusError, LabelledMessage, read_corpus
 from hark.rules_cli import load_engine
 from rules.schema import LEVELS
@@ -203,5 +204,5 @@ def _sha256(path: Path) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    say_error(f"{message}")
     sys.exit(2)

@@ -8,6 +8,7 @@ import time
 import click
 import redis
 
+from hark.cli_errors import say_error
 from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
@@ -31,7 +32,7 @@ def poll(mode: str | None, interval: float | None) -> None:
     try:
         pollers = build_pollers(settings, connect(settings), interval or 60.0)
     except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
+        say_error(f"{error}")
         sys.exit(2)
     while True:
         failed = False
@@ -40,7 +41,7 @@ def poll(mode: str | None, interval: float | None) -> None:
                 report = poller.poll_once()
             except redis.RedisError as error:  # Redis away: say so, and try again next round
                 failed = True
-                click.echo(f"{poller.source}: error: Redis unavailable ({error})", err=True)
+                say_error(f"{poller.source}: Redis unavailable ({error})")
                 continue
             click.echo(
                 f"{poller.source}: {report.submitted} new, {report.duplicates} already seen, "
@@ -50,7 +51,7 @@ def poll(mode: str | None, interval: float | None) -> None:
                 click.echo(f"{feed}: rate limited, paused until {until.isoformat()}")
             for problem in report.errors:
                 failed = True
-                click.echo(f"{poller.source}: error: {problem}", err=True)
+                say_error(f"{poller.source}: {problem}")
         if interval is None:  # --once: checked above to be the other choice
             sys.exit(1 if failed else 0)
         time.sleep(interval)

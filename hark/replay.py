@@ -25,6 +25,7 @@ from typing import Any
 import click
 import redis
 
+from hark.cli_errors import say_error
 from hark.json_lines import BadJson, parse_json
 from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
@@ -130,7 +131,7 @@ def replay(path: Path | None, launch_day: bool, speed: float | None) -> None:
     try:
         intake = build_intake(settings, connect(settings))  # P0s take the fast lane
     except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
+        say_error(f"{error}")
         sys.exit(2)
 
     def report(number: int, reason: str) -> None:
@@ -146,11 +147,10 @@ def replay(path: Path | None, launch_day: bool, speed: float | None) -> None:
     except (redis.ConnectionError, redis.TimeoutError) as error:
         done = sum(counts.get(name, 0) for name in COUNTS)
         click.echo(_summary(counts) + " (stopped)")
-        click.echo(
-            f"error: Redis went away after {done} line(s) ({type(error).__name__}); those "
+        say_error(
+            f"Redis went away after {done} line(s) ({type(error).__name__}); those "
             "are in; run the same command again once Redis is back (seen mentions are "
-            "skipped) and check HARK_REDIS_URL if it lasts",
-            err=True,
+            "skipped) and check HARK_REDIS_URL if it lasts"
         )
         sys.exit(1)
     click.echo(_summary(counts))

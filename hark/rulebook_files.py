@@ -23,6 +23,20 @@ log = logging.getLogger(__name__)
 MAX_RULEBOOK_BYTES = 10_000_000  # the shipped rulebook is about 47 kB
 
 
+class RulebookNotFound(RulebookError):
+    """No file at the rulebook's path. Said as one sentence with what to do, not as a
+    problem at line 1 (``briefly``: without the HARK_RULES advice, for a path given on
+    the command line)."""
+
+    def __init__(self, path: Path) -> None:
+        reason = "cannot read rulebook: No such file or directory"  # as the Rules page lists it
+        super().__init__([Problem(str(path), 1, "-", "-", reason)])
+        self.briefly = f"rulebook not found: {path}"
+        self.args = (
+            f"{self.briefly}; set HARK_RULES to a rulebook file or unset it for the shipped one",
+        )
+
+
 def shipped_rulebook_path() -> Path:
     return Path(str(resources.files("rules") / "data" / "rulebook.yaml"))
 
@@ -35,6 +49,8 @@ def read_rulebook(path: str | os.PathLike, *, with_model: bool = True) -> Engine
     path = Path(path)
     try:
         text = _rulebook_text(path)
+    except FileNotFoundError:
+        raise RulebookNotFound(path) from None
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise RulebookError(

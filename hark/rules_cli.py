@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
+from hark.cli_errors import fail, say_error
 from hark.corpus import CorpusError, LabelledMessage, read_corpus
-from hark.rulebook_files import read_rulebook, shipped_rulebook_path
+from hark.rulebook_files import RulebookNotFound, read_rulebook, shipped_rulebook_path
 from hark.settings import Settings
 from rules import Engine, RulebookError, Triage
 from rules.evaluation import Evaluation, Judge, Outcome, judges
@@ -37,9 +38,11 @@ def load_engine(path: Path | None) -> Engine:
     when the rulebook came from HARK_RULES, that variable named)."""
     try:
         return read_rulebook(path or default_rules_path())
+    except RulebookNotFound as error:
+        fail(error.briefly if path else str(error))
     except RulebookError as error:
         if path is None and Settings().rules:
-            click.echo("error: the rulebook HARK_RULES names does not load:", err=True)
+            say_error("the rulebook HARK_RULES names does not load:")
         click.echo(str(error), err=True)
         sys.exit(2)
 
@@ -60,6 +63,10 @@ def check(paths: tuple[Path, ...], rules_path: Path | None) -> None:
     for path in chosen or (default_rules_path(),):
         try:
             engine = read_rulebook(path)
+        except RulebookNotFound as error:
+            failed = True
+            click.echo(error.briefly if chosen else str(error))
+            continue
         except RulebookError as error:
             failed = True
             click.echo(str(error))
@@ -147,10 +154,10 @@ def test(corpora: tuple[Path, ...], as_json: bool, rules_path: Path | None) -> N
         try:
             rows = list(read_corpus(corpus))
         except CorpusError as error:
-            click.echo(f"error: {error}", err=True)
+            say_error(f"{error}")
             sys.exit(2)
         if not rows:
-            click.echo(f"error: {corpus}: no labelled messages in it", err=True)
+            say_error(f"{corpus}: no labelled messages in it")
             sys.exit(2)
         reports[str(corpus)] = {name: evaluate(judge, rows) for name, judge in ways.items()}
     trained = {str(corpus) for corpus in corpora if trained_on(engine, corpus)}

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import click
 
+from hark.cli_errors import say_error
 from hark.embedded_redis import EmbeddedRedis
 from hark.options import PORT, FiniteRange
 from hark.private_files import write_private
@@ -160,7 +161,7 @@ def run(port: int, data_dir: Path, speed: float) -> None:
     """Run everything on this machine with embedded defaults (Ctrl-C stops it all)."""
     settings = Settings()
     if not _port_free(port):
-        click.echo(f"error: port {port} is in use: stop what uses it, or pass --port", err=True)
+        say_error(f"port {port} is in use: stop what uses it, or pass --port")
         sys.exit(2)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +180,7 @@ def run(port: int, data_dir: Path, speed: float) -> None:
             redis_server = EmbeddedRedis(data_dir / "redis", append_only=True).start()
             redis_url = redis_server.url
     except (OSError, RuntimeError) as error:
-        click.echo(f"error: cannot start the embedded Redis: {error}", err=True)
+        say_error(f"cannot start the embedded Redis: {error}")
         sys.exit(1)
     env = {
         **os.environ,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 import redis
 
+from hark.cli_errors import say_error
 from hark.options import PORT
 from hark.redis_connection import ConfigError, connect
 from hark.settings import Settings
@@ -24,7 +25,7 @@ def _connect_or_exit(settings: Settings) -> redis.Redis:
     try:
         return connect(settings)
     except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
+        say_error(f"{error}")
         sys.exit(2)
 
 
@@ -45,15 +46,15 @@ def worker(burst: bool, with_scheduler: bool) -> None:
     try:
         services = worker_services_from_settings(settings, connection)
     except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
+        say_error(f"{error}")
         sys.exit(2)
     except RulebookError as error:
-        click.echo(f"error: the rulebook does not load:\n{error}", err=True)
+        say_error(f"the rulebook does not load:\n{error}")
         sys.exit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     ok = run_worker(services, burst=burst, with_scheduler=with_scheduler)
     if not ok:
-        click.echo("error: jobs failed in this run; `hark jobs list` shows them", err=True)
+        say_error("jobs failed in this run; `hark jobs list` shows them")
     sys.exit(0 if ok else 1)
 
 
@@ -66,7 +67,7 @@ def web(host: str, port: int) -> None:
     try:
         app = build_web_app(Settings())
     except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
+        say_error(f"{error}")
         sys.exit(2)
     app.run(host=host, port=port, threaded=True)
 
@@ -84,7 +85,7 @@ def report(period: Period) -> None:  # the two flags' values are the only ones c
     try:
         rulebook = active_rulebook(settings).engine.rulebook
     except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
+        say_error(f"{error}")
         sys.exit(2)
     zone = rulebook.business_hours.timezone  # the team's clock, as on the pages
     click.echo(period_report(connection, period, datetime.now(UTC), zone))

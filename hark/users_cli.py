@@ -11,9 +11,12 @@ from typing import NoReturn
 import click
 import yaml
 
+from hark.cli_errors import say_error
 from hark.private_files import write_private
 from hark.settings import Settings
 from web.users import NAME, ROLES, UserEntry, UsersFileError, hash_password, load_users
+
+MIN_PASSWORD_LENGTH = 12  # the page's only lock is the password (and a slow hash)
 
 
 @click.group()
@@ -38,6 +41,11 @@ def add(name: str, role: str, password: str) -> None:
         )
     if not password:
         _fail("the password is empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        _fail(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters (this one has "
+            f"{len(password)}): a passphrase of a few words will do"
+        )
     entries = []
     if file.exists() and file.read_bytes().strip():  # an empty (touched) file has no users
         try:
@@ -56,5 +64,5 @@ def add(name: str, role: str, password: str) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    say_error(f"{message}")
     sys.exit(2)

@@ -175,7 +175,7 @@ def test_classify_says_when_it_cannot_write():
             stderr=subprocess.PIPE,
         )
     assert result.returncode == 1
-    assert b"error: cannot write the output: No space left on device" in result.stderr
+    assert b"Error: cannot write the output: No space left on device" in result.stderr
     assert b"Traceback" not in result.stderr
 
 

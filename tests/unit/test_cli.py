@@ -36,7 +36,23 @@ def test_rules_check_missing_file_names_it(run, tmp_path):
     missing = tmp_path / "nope.yaml"
     result = run("rules", "check", str(missing))
     assert result.exit_code == 2
-    assert f"{missing}:1: -: -: cannot read rulebook: No such file or directory" in result.stdout
+    assert result.stdout.strip() == f"rulebook not found: {missing}"  # given, not HARK_RULES
+
+
+HARK_RULES_HINT = "set HARK_RULES to a rulebook file or unset it for the shipped one"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["rules", "check"], ["rules", "explain", "hi"], ["classify"]],
+)
+def test_a_missing_hark_rules_says_not_found_and_what_to_do(run, tmp_path, args):
+    missing = tmp_path / "nope.yaml"
+    env = {"HARK_RULES": str(missing), "HARK_REDIS_URL": None}
+    result = run(*args, input="", env=env)
+    assert result.exit_code == 2
+    assert f"rulebook not found: {missing}; {HARK_RULES_HINT}" in result.output
+    assert "cannot read rulebook" not in result.output
 
 
 def test_explain_shows_priority_rules_weights_and_matched_text(run):
@@ -240,7 +256,7 @@ def test_a_malformed_setting_is_one_line_naming_it(variable, value, message, mon
         main()
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {message}") and "Traceback" not in err
+    assert err.startswith(f"Error: {message}") and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -282,8 +298,7 @@ def test_a_rulebook_that_is_not_a_file_is_refused_without_reading_it(run, tmp_pa
 def test_a_broken_hark_rules_is_named(run, tmp_path):
     result = run("rules", "explain", "hi", env={"HARK_RULES": str(tmp_path / "missing.yaml")})
     assert result.exit_code == 2
-    assert "the rulebook HARK_RULES names does not load" in result.output
-    assert "missing.yaml:1: -: -: cannot read rulebook: No such file or directory" in result.output
+    assert f"rulebook not found: {tmp_path / 'missing.yaml'}; {HARK_RULES_HINT}" in result.output
 
 
 def test_a_group_window_of_zero_means_one_incident_per_report(run):

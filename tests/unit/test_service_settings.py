@@ -48,23 +48,33 @@ def test_users_add_writes_only_a_hash(tmp_path, monkeypatch):
     path = tmp_path / "users.yaml"
     monkeypatch.setenv("HARK_USERS_FILE", str(path))
     runner = CliRunner()
-    result = runner.invoke(cli, ["users", "add", "maria", "responder", "--password", "s3cret-pw"])
+    result = runner.invoke(
+        cli, ["users", "add", "maria", "responder", "--password", "s3cret-pw-long"]
+    )
     assert result.exit_code == 0, result.output
-    assert "s3cret-pw" not in path.read_text()
-    assert load_users(path).check("maria", "s3cret-pw").role == "responder"
-    runner.invoke(cli, ["users", "add", "maria", "admin", "--password", "other-pw"])
-    assert load_users(path).check("maria", "other-pw").role == "admin"
+    assert "s3cret-pw-long" not in path.read_text()
+    assert load_users(path).check("maria", "s3cret-pw-long").role == "responder"
+    runner.invoke(cli, ["users", "add", "maria", "admin", "--password", "other-pw-long"])
+    assert load_users(path).check("maria", "other-pw-long").role == "admin"
     monkeypatch.delenv("HARK_USERS_FILE")
-    missing = runner.invoke(cli, ["users", "add", "x", "viewer", "--password", "p"])
+    missing = runner.invoke(cli, ["users", "add", "x", "viewer", "--password", "p-long-enough"])
     assert missing.exit_code == 2 and "HARK_USERS_FILE" in missing.output
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["alice smith", "admin", "--password", "pw"], "'alice smith' cannot be a user name"),
-        (["", "admin", "--password", "pw"], "'' cannot be a user name"),
+        (
+            ["alice smith", "admin", "--password", "pw-long-enough"],
+            "'alice smith' cannot be a user name",
+        ),
+        (["", "admin", "--password", "pw-long-enough"], "'' cannot be a user name"),
         (["alice", "admin", "--password", ""], "the password is empty"),
+        (["alice", "admin", "--password", "x"], "at least 12 characters (this one has 1)"),
+        (
+            ["alice", "admin", "--password", "elevenchars"],
+            "at least 12 characters (this one has 11",
+        ),
     ],
 )
 def test_users_add_refuses_what_the_web_page_would_not_load(
@@ -91,12 +101,17 @@ def test_users_add_starts_an_empty_file_and_names_a_missing_folder(tmp_path, mon
     path.touch()
     monkeypatch.setenv("HARK_USERS_FILE", str(path))
     runner = CliRunner()
-    assert runner.invoke(cli, ["users", "add", "ana", "viewer", "--password", "pw"]).exit_code == 0
-    assert load_users(path).check("ana", "pw").role == "viewer"
+    assert (
+        runner.invoke(
+            cli, ["users", "add", "ana", "viewer", "--password", "pw-long-enough"]
+        ).exit_code
+        == 0
+    )
+    assert load_users(path).check("ana", "pw-long-enough").role == "viewer"
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["users.yaml"]  # no temporary left behind
     monkeypatch.setenv("HARK_USERS_FILE", str(tmp_path / "no-such-folder" / "users.yaml"))
-    missing = runner.invoke(cli, ["users", "add", "ana", "viewer", "--password", "pw"])
+    missing = runner.invoke(cli, ["users", "add", "ana", "viewer", "--password", "pw-long-enough"])
     assert missing.exit_code == 2
     assert "cannot write" in missing.output and "No such file or directory" in missing.output
 
@@ -114,13 +129,13 @@ def test_a_user_added_while_the_page_runs_can_log_in(tmp_path, monkeypatch, capl
     path = tmp_path / "users.yaml"
     monkeypatch.setenv("HARK_USERS_FILE", str(path))
     runner = CliRunner()
-    runner.invoke(cli, ["users", "add", "ana", "admin", "--password", "pw-ana"])
+    runner.invoke(cli, ["users", "add", "ana", "admin", "--password", "pw-ana-long-enough"])
     users = WatchedUsers(path)
-    assert users.check("rita", "pw-rita") is None
-    runner.invoke(cli, ["users", "add", "rita", "responder", "--password", "pw-rita"])
+    assert users.check("rita", "pw-rita-long-enough") is None
+    runner.invoke(cli, ["users", "add", "rita", "responder", "--password", "pw-rita-long-enough"])
     os.utime(path, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))  # a later edit
-    assert users.check("rita", "pw-rita").role == "responder"
+    assert users.check("rita", "pw-rita-long-enough").role == "responder"
     path.write_text("users: [oops\n")
     os.utime(path, ns=(3_000_000_000_000_000_000, 3_000_000_000_000_000_000))
-    assert users.check("ana", "pw-ana").role == "admin"  # the users loaded before stay
+    assert users.check("ana", "pw-ana-long-enough").role == "admin"  # the users loaded before stay
     assert "the users loaded before stay" in caplog.text
