@@ -11,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from vocabulary.channels import Channel
 
 FUTURE_SLACK = timedelta(days=1)  # clocks disagree; a year ahead is a typo
+# No message about Caro was written before X, GitHub or Discord existed: an older time is a
+# default (the epoch, year 1) or a lie, and would sort last (or, far ahead, first) for ever.
+EARLIEST_TIME = datetime(2006, 1, 1, tzinfo=UTC)
+# The raw data's key for a time a source claimed outside the window (``sane_time``).
+CLAIMED_TIME_KEY = "hark_claimed_created_at"
 MAX_TEXT_CHARS = 100_000  # longer messages are cut; the raw payload keeps the original
 
 
@@ -57,8 +62,28 @@ def mention_id(channel: str, native_id: str) -> str:
     return f"{channel}:{native_id}"
 
 
+def sane_time(moment: datetime, received: datetime) -> datetime | None:
+    """``moment`` (naive: UTC) when a message can have been written then: not before 2006
+    and not more than a day after ``received``; None outside that window. The one window
+    every channel's time goes through (``make_mention``, ``incoming_mention``)."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        if EARLIEST_TIME <= moment <= received + FUTURE_SLACK:
+            return moment
+    except OverflowError:  # year 1 at +14:00 has no UTC time
+        pass
+    return None
+
+
 def make_mention(*, channel: str, native_id: str, now: datetime, **fields: Any) -> Mention:
-    """Build a Mention with its id derived from channel and native id."""
+    """Build a Mention with its id derived from channel and native id.
+
+    A ``created_at`` outside the sanity window (``sane_time``) becomes ``now``, the time it
+    was received; the claimed time is kept in ``raw`` under ``CLAIMED_TIME_KEY``."""
+    claimed = fields.get("created_at")
+    if isinstance(claimed, datetime) and sane_time(claimed, now) is None:
+        fields["created_at"] = now
+        fields["raw"] = {**(fields.get("raw") or {}), CLAIMED_TIME_KEY: claimed.isoformat()}
     fields.setdefault("created_at", now)
     return Mention(
         id=mention_id(channel, native_id),
@@ -112,10 +137,11 @@ def incoming_mention(payload: Any, now: datetime) -> Mention:
         first = error.errors()[0]
         raise InvalidMessage(f"{_field_name(first['loc'])}: {first['msg']}") from None
     created = message.created_at
-    if created is not None:
-        created = created if created.tzinfo else created.replace(tzinfo=UTC)
-        if created > now + FUTURE_SLACK:  # it would sit at the top of every newest-first list
+    if created is not None and sane_time(created, now) is None:
+        # The caller can correct its request: refused, where a source's time is replaced.
+        if created.year >= EARLIEST_TIME.year:  # it would top every newest-first list
             raise InvalidMessage("created_at: more than a day in the future")
+        raise InvalidMessage(f"created_at: before {EARLIEST_TIME:%Y-%m-%d}, no message is that old")
     fields = message.model_dump(exclude={"channel", "id"}, exclude_none=True)
     return make_mention(
         channel=message.channel, native_id=message.id, now=now, raw=payload, **fields

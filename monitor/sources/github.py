@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from monitor.mention import Mention, make_mention
 
 ISSUE_ACTIONS = {"opened", "edited", "reopened"}
 COMMENT_ACTIONS = {"created"}
+_NUMBER = re.compile(r"[0-9]+")
 
 
 class PayloadError(ValueError):
@@ -41,13 +43,13 @@ def _mention(event: str, action: str, payload: dict[str, Any], now: datetime) ->
         issue, comment = _object(payload, "issue"), _object(payload, "comment")
         return make_mention(
             channel="github",
-            native_id=f"comment-{_field(comment, 'id')}",
+            native_id=f"comment-{_id(comment)}",
             now=now,
             author=_login(comment),
             text=comment.get("body") or "",
             url=comment.get("html_url"),
             created_at=_time(comment, "created_at", now),
-            thread_id=f"issue-{_field(issue, 'id')}",
+            thread_id=f"issue-{_id(issue)}",
             reply_to=mention_native_issue(issue),
             raw=payload,
         )
@@ -55,12 +57,12 @@ def _mention(event: str, action: str, payload: dict[str, Any], now: datetime) ->
 
 
 def mention_native_issue(issue: dict[str, Any]) -> str:
-    return f"github:issue-{_field(issue, 'id')}"
+    return f"github:issue-{_id(issue)}"
 
 
 def _issue_mention(issue: dict, payload: dict, now: datetime, action: str) -> Mention:
     title, body = issue.get("title") or "", issue.get("body") or ""
-    native_id = f"issue-{_field(issue, 'id')}"
+    native_id = f"issue-{_id(issue)}"
     if action == "edited":  # an edit is a new version of the text, triaged again
         native_id += f"-edit-{_time(issue, 'updated_at', now).timestamp():.0f}"
     return make_mention(
@@ -71,7 +73,7 @@ def _issue_mention(issue: dict, payload: dict, now: datetime, action: str) -> Me
         text=f"{title}\n\n{body}".strip(),
         url=issue.get("html_url"),
         created_at=_time(issue, "created_at", now),
-        thread_id=f"issue-{_field(issue, 'id')}",
+        thread_id=f"issue-{_id(issue)}",
         raw=payload,
     )
 
@@ -87,6 +89,24 @@ def _field(obj: dict, key: str) -> Any:
     if obj.get(key) is None:
         raise PayloadError(f"'{key}' is missing")
     return obj[key]
+
+
+def _id(obj: dict) -> str:
+    """An issue's or comment's id: GitHub's are numbers. Anything else (an object, a list,
+    a path) would become part of a stored key and a URL, so it is refused."""
+    value = _field(obj, "id")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not _NUMBER.fullmatch(str(value))
+    ):
+        raise PayloadError(f"'id' must be a number, not {type(value).__name__} {_shown(value)}")
+    return str(value)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _login(obj: dict) -> str:
