@@ -18,6 +18,7 @@ from vocabulary.channels import CHANNELS
 from web.auth import require_token
 from web.errors import ApiError
 from web.json_body import json_object, json_value
+from web.query_params import page_limit, score_cursor
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -46,19 +47,15 @@ def ingest():
 @require_token
 def list_mentions():
     """Newest first; filters ``priority``, ``channel``, ``status``; ``limit``; ``cursor``."""
-    try:
-        limit = int(request.args.get("limit", 50))
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", "limit must be a number") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(400, "invalid_parameter", f"limit must be between 1 and {MAX_LIMIT}")
+    limit = page_limit(request.args, 50, MAX_LIMIT)
+    cursor = score_cursor(request.args)
     filters = {field: request.args.get(field) for field in ("priority", "channel", "status")}
     for field, allowed in (("priority", LEVELS), ("channel", CHANNELS), ("status", STATUSES)):
         if filters[field] and filters[field] not in allowed:
             raise ApiError(400, "invalid_parameter", f"{field} must be one of {', '.join(allowed)}")
     store = MentionStore(current_app.config["REDIS"])
     try:
-        page = store.list(filters, limit, request.args.get("cursor"))
+        page = store.list(filters, limit, cursor)
     except ValueError:
         raise ApiError(400, "invalid_parameter", "cursor is not one this API returned") from None
     return jsonify({"items": [mention.public() for mention in page.items], "next": page.next})

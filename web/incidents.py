@@ -30,6 +30,7 @@ from services.incidents import (
 from web.auth import require_token
 from web.errors import ApiError
 from web.json_body import json_object, json_value
+from web.query_params import page_limit, score_cursor
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
 MAX_LIMIT = 200  # as /api/mentions
@@ -41,20 +42,9 @@ def list_incidents():
     status = request.args.get("status")
     if status and status not in STATUSES:
         raise ApiError(400, "invalid_parameter", f"status must be one of {', '.join(STATUSES)}")
-    try:
-        limit = int(request.args.get("limit", 50))
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", "limit must be a number") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(400, "invalid_parameter", f"limit must be between 1 and {MAX_LIMIT}")
-    try:
-        items, after = IncidentStore(current_app.config["REDIS"]).list(
-            status, limit, request.args.get("cursor")
-        )
-    except ValueError:
-        raise ApiError(
-            400, "invalid_parameter", "limit must be a number and cursor one this API returned"
-        ) from None
+    limit = page_limit(request.args, 50, MAX_LIMIT)
+    cursor = score_cursor(request.args)
+    items, after = IncidentStore(current_app.config["REDIS"]).list(status, limit, cursor)
     return jsonify({"items": [incident.public() for incident in items], "next": after})
 
 

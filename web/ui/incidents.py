@@ -6,6 +6,7 @@ Each action is a ``services.incidents`` function, as in the JSON API."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -32,14 +33,18 @@ PAGE_SIZE = 25
 SCAN_LIMIT = 2000  # incidents examined per page of a filtered log, at most
 
 
+FIRST_DAY = date.min + timedelta(days=1)  # a day before it has no midnight in every zone
+LAST_DAY = date.max - timedelta(days=1)  # "up to the end of it" needs the day after
+
+
 def _date(value: str | None) -> date | None:
-    """A filter's day, or None (no filter) for a value that is not a day; the last day
-    of the calendar becomes the one before, so that "up to the end of it" exists."""
+    """A filter's day, or None (no filter) for a value that is not a day. The calendar's
+    first and last days become their neighbours, whose midnights exist on every clock."""
     try:
         day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
-    return min(day, date.max - timedelta(days=1)) if day else None
+    return min(max(day, FIRST_DAY), LAST_DAY) if day else None
 
 
 def _cursor(value: str | None) -> tuple[float | None, int]:
@@ -52,6 +57,31 @@ def _cursor(value: str | None) -> tuple[float | None, int]:
     if not math.isfinite(top) or not 0 <= skip <= 1_000_000:
         return None, 0
     return top, skip
+
+
+def _choice(args: Mapping[str, str], name: str, allowed: Sequence[str]) -> str | None:
+    value = args.get(name)
+    return value if value in allowed else None
+
+
+def _say_what_is_not_used(args: Mapping[str, str]) -> None:
+    """A filter the log cannot use is left out, and the page says so (as the API refuses
+    it), rather than quietly showing more than was asked for."""
+    allowed = {"status": STATUSES, "priority": PRIORITIES, "channel": CHANNELS}
+    unused = [
+        f"{name} {args[name]} (one of {', '.join(values)})"
+        for name, values in allowed.items()
+        if args.get(name) and args[name] not in values
+    ]
+    unused += [
+        f"{name} {args[name]} (a day such as 2026-01-31)"
+        for name in ("from", "to")
+        if args.get(name) and _date(args[name]) is None
+    ]
+    if unused:
+        flash(f"Not used: {'; '.join(unused)}. The log is shown without it.", "warning")
+    if args.get("cursor") and _cursor(args["cursor"])[0] is None:
+        flash("The cursor was not used (not one this page wrote): from the newest.", "warning")
 
 
 def _incident_page(
@@ -104,10 +134,13 @@ def _incident_page(
 @requires("viewer")
 def incidents():
     args = request.args
-    status = args.get("status") if args.get("status") in STATUSES else None
-    priority = args.get("priority") if args.get("priority") in PRIORITIES else None
-    channel = args.get("channel") if args.get("channel") in CHANNELS else None
+    status, priority, channel = (
+        _choice(args, "status", STATUSES),
+        _choice(args, "priority", PRIORITIES),
+        _choice(args, "channel", CHANNELS),
+    )
     since_day, until_day = _date(args.get("from")), _date(args.get("to"))
+    _say_what_is_not_used(args)
     # days on the team's clock, as every time on the pages
     midnight = datetime.min.time().replace(tzinfo=team_zone())
     since = datetime.combine(since_day, midnight).astimezone(UTC) if since_day else None
