@@ -41,9 +41,9 @@ class Suspect(_Record):
 
 
 class Selected(_Record):
-    """The selected row in full: its items (one, or an incident's waiting reports), the
-    messages they answer (``parents``, by mention id), the incident and, for a possible P0,
-    what the banner needs."""
+    """The selected row in full: its items (one, or an incident's waiting reports: its
+    answered ones once none waits), the messages they answer (``parents``, by mention id),
+    the incident and, for a possible P0, what the banner needs."""
 
     key: str
     items: tuple[ClockedItem, ...]
@@ -145,9 +145,9 @@ def select(
     incidents = IncidentStore(services.connection)
     if key.startswith(GROUP):
         incident_id = key.removeprefix(GROUP)
-        items = tuple(
-            entry.item for entry in known if entry.incident_id == incident_id and entry.item.waiting
-        )
+        reports = [entry.item for entry in known if entry.incident_id == incident_id]
+        # its waiting reports; once every one is answered, the answered ones (what was sent)
+        items = tuple(item for item in reports if item.waiting) or tuple(reports)
         incident = incidents.get(incident_id)
         if incident is None or not items:
             return None

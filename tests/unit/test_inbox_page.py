@@ -222,6 +222,8 @@ def test_an_incidents_reports_are_one_row_answered_at_once_on_the_page(browser, 
     assert f"3 of 3 reports of {incident} done: 3 marked replied." in after
     assert "to post by hand on X: x:11" in after
     assert all(stored(services, mention_id).status == "replied" for mention_id in REPORTS)
+    assert "Every report answered" in after and "What was sent" in after
+    assert "Thanks sam_on_x, a fix is coming." in after
 
 
 def test_a_refused_save_keeps_the_text_beside_the_editor(browser, services):
