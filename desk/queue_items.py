@@ -17,9 +17,12 @@ def queue_item(
     rulebook: Rulebook,
     replies: ReplyTemplates,
     incident_url: str = "",
+    incident_id: str | None = None,
 ) -> QueueItem:
     """The item for ``mention`` (triaged): its first-response and resolution due times by
-    the rulebook's priority levels and business hours, and a draft from ``replies``."""
+    the rulebook's priority levels and business hours, and a draft from ``replies``;
+    ``incident_id``: the incident it was filed into, if any (the inbox folds an incident's
+    reports into one row)."""
     triage, channel, received = mention.triage, mention.channel, mention.received_at
     level = rulebook.priorities[cast(Level, triage.priority)]
     hours, name = rulebook.business_hours, triage.priority
@@ -50,4 +53,5 @@ def queue_item(
         due_reason=first.why,
         resolution_due_at=resolution.at,
         draft=Draft.model_validate(drafted.to_dict()),
+        incident_id=incident_id,
     )
