@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask, request
+from flask import Flask, Response, current_app, request
 from redis import Redis
 from werkzeug.exceptions import NotFound
 
@@ -17,6 +17,7 @@ from services.context import ReplyPoster, Services, utc_now
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
 from web.ops import register_ops
+from web.security_headers import register_security_headers
 from web.users import Users, WatchedUsers
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -64,6 +65,8 @@ def create_app(
         TEAM_TIMEZONE=team_timezone,  # the rulebook's business hours': times on the pages
     )
     register_error_handlers(app)
+    register_security_headers(app)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.register_blueprint(api.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(rotation.bp)
@@ -81,6 +84,11 @@ def create_app(
     else:
         app.register_error_handler(404, _pages_off)
     return app
+
+
+def _favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever a page links: the icon the layouts link."""
+    return current_app.send_static_file("favicon.svg")
 
 
 def _pages_off(error: NotFound):

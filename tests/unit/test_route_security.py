@@ -19,7 +19,8 @@ PUBLIC = {
     "/healthz": "for load balancers and the on-call; reveals no mention data",
     "/webhooks/github": "authenticated by X-Hub-Signature-256",
     "/webhooks/pagerduty": "authenticated by X-PagerDuty-Signature",
-    "/static/<path:filename>": "CSS and JS",
+    "/static/<path:filename>": "CSS, JS and the icon",
+    "/favicon.ico": "the icon browsers ask for on every page",
 }
 
 
