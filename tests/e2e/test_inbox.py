@@ -179,3 +179,20 @@ def test_a_refused_save_keeps_the_text_beside_the_editor(page):
     assert 0 <= error_box["y"] - (editor_box["y"] + editor_box["height"]) < 80  # beside it
     error.scroll_into_view_if_needed()
     tab.screenshot(path=str(ARTIFACTS / "inbox-refused-save.png"), full_page=True)
+
+
+def test_with_posting_off_an_x_item_says_why_and_copies_its_draft(page):
+    tab, base = page
+    tab.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    tab.goto(f"{base}/queue?channel=x&unclaimed=1")
+    tab.locator(SINGLE_ROW).first.click()
+    expect(tab).to_have_url(re.compile(r"sel=x"))
+    detail = tab.locator("#detail article")
+    expect(
+        detail.get_by_text(re.compile(r"^Posting on X is off: set HARK_X_API_KEY"))
+    ).to_be_visible()
+    expect(detail.get_by_role("button", name="Send on X")).to_have_count(0)
+    draft = detail.get_by_label("Draft reply").input_value()
+    detail.get_by_role("button", name="Copy").click()
+    expect(detail.get_by_role("button", name="Copied")).to_be_visible()
+    assert tab.evaluate("navigator.clipboard.readText()") == draft

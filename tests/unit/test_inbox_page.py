@@ -226,6 +226,18 @@ def test_an_incidents_reports_are_one_row_answered_at_once_on_the_page(browser, 
     assert "Thanks sam_on_x, a fix is coming." in after
 
 
+def test_dismiss_all_on_the_page_says_which_were_left(browser, services):
+    incident = incident_id(services)
+    browser("ana").post("/queue/github:13/claim")
+    rosa = browser("rosa")
+    page = rosa.post(f"/queue/incidents/{incident}/dismiss-all", data={"reason": "a test post"})
+    html = rosa.get(page.headers["Location"]).text
+    assert f"2 of 3 reports of {incident} done: 2 dismissed." in html
+    assert "github:13 (Ana &lt;ana@example.com&gt;) left untouched: ana is answering this" in html
+    assert stored(services, "github:13").status == "claimed"
+    assert stored(services, "discord:12").status == "dismissed"
+
+
 def test_a_refused_save_keeps_the_text_beside_the_editor(browser, services):
     before = stored(services, "discord:20")
     typed = "Easy: run rm -rf ~/.caro and start again, lena"

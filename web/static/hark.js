@@ -178,6 +178,23 @@
     if (shortcut && shortcut()) { event.preventDefault(); }
   });
 
+  /* Without the clipboard API (plain http): select the text and ask the browser to copy. */
+  function copyBySelecting(source) {
+    try {
+      if (source.select) {
+        source.select();
+      } else {
+        var range = document.createRange();
+        range.selectNodeContents(source);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+      }
+      return document.execCommand("copy");
+    } catch (error) {
+      return false;
+    }
+  }
+
   function copied(button, ok) {
     var label = button.getAttribute("data-label") || button.textContent;
     button.setAttribute("data-label", label);
@@ -191,12 +208,12 @@
     var source = document.getElementById(button.getAttribute("data-copy"));
     if (!source) { return; }
     var text = source.value !== undefined ? source.value : source.textContent;
-    if (navigator.clipboard && navigator.clipboard.writeText) {
+    if (navigator.clipboard && navigator.clipboard.writeText) {  /* https or localhost */
       navigator.clipboard.writeText(text).then(
         function () { copied(button, true); },
-        function () { copied(button, false); });
+        function () { copied(button, copyBySelecting(source)); });
     } else {
-      copied(button, false);
+      copied(button, copyBySelecting(source));
     }
   });
 
