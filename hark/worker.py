@@ -36,6 +36,7 @@ from rq.serializers import JSONSerializer
 from hark.scheduler import ParentBoundScheduler
 from services.context import Services
 from services.jobs import WORKER_QUEUES, ServiceJob
+from vocabulary.loggable import install_log_redaction
 
 MAINTENANCE_INTERVAL_S = 15
 ABANDONED_GRACE_S = 5
@@ -45,7 +46,12 @@ _log = logging.getLogger("hark.worker")
 def run_worker(services: Services, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Work the paging, P0 triage and triage queues, in that order, with ``services``
     (built by ``hark.wiring``); with ``burst``, until they are empty. True if every job
-    passed."""
+    passed.
+
+    Every log record the process makes from here on is redacted (``vocabulary.loggable``):
+    RQ logs each job's description and a failed job's traceback, and both can quote what a
+    sender wrote (a mention id is the sender's choice)."""
+    install_log_redaction()
     connection = services.connection
     while True:
         queues = [

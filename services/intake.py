@@ -33,6 +33,7 @@ from rules import Engine
 from services.context import NoRulebook, Services
 from services.jobs import P0_TRIAGE_QUEUE, TRIAGE_QUEUE
 from services.triage import triage_mention
+from vocabulary.loggable import loggable
 
 TRIAGE_TIMEOUT_S = 10  # a 1 MB message triages in well under a second
 SEEN_KEY = "hark:mention:seen:{id}"  # value: when it was first submitted (epoch seconds)
@@ -78,7 +79,8 @@ class Intake:
             triage_mention,
             mention.model_dump(mode="json"),
             job_id=triage_job_id(mention.id),
-            description=f"triage {mention.id}",  # RQ logs this; the default shows the text
+            # RQ logs the description (its default shows the text); the id is the sender's
+            description=f"triage {loggable(mention.id)}",
             result_ttl=0,  # the stored mention is the result; keep no job copy
             failure_ttl=30 * 86_400,
             # A worker killed mid-job leaves it abandoned; RQ's cleaning requeues it (on the
@@ -103,7 +105,9 @@ class Intake:
         except NoRulebook:  # services built without a rulebook (a test's, say): no lane
             return TRIAGE_QUEUE
         except Exception:
-            _log.exception("intake could not classify %s; it takes the normal lane", mention.id)
+            _log.exception(
+                "intake could not classify %s; it takes the normal lane", loggable(mention.id)
+            )
             return TRIAGE_QUEUE
         return P0_TRIAGE_QUEUE if priority == FAST_LANE_PRIORITY else TRIAGE_QUEUE
 

@@ -56,7 +56,15 @@ def test_secrets_and_pii_stay_out_of_every_log(redis_url, tmp_path, fakes):
     )
     feed = tmp_path / "feed.jsonl"
     text = "Caro crashes on launch every time. " + " ".join(PII)
-    feed.write_text(json.dumps({"channel": "email", "id": "m1", "text": text}) + "\n")
+    # The sender chooses the id too: one that carries an e-mail address and a token is logged
+    # by the intake (its RQ job's description) and by the worker, and must arrive redacted.
+    hostile_id = "m2-dana.k@example.com-ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    feed.write_text(
+        json.dumps({"channel": "email", "id": "m1", "text": text})
+        + "\n"
+        + json.dumps({"channel": "discord", "id": hostile_id, "text": "it crashes on launch"})
+        + "\n"
+    )
     outputs = []
     for argv in (
         ["replay", str(feed)],
@@ -79,3 +87,4 @@ def test_secrets_and_pii_stay_out_of_every_log(redis_url, tmp_path, fakes):
     sent = b" ".join(request.body for request in pd.requests)
     for value in PII:
         assert value.encode() not in sent, f"{value!r} reached PagerDuty"
+    assert "triage discord:[email]-[secret]" in logs  # the hostile id's job was logged, redacted
