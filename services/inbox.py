@@ -166,7 +166,7 @@ def select(
         items=items,
         incident=incident,
         parents=_parents(services, items),
-        suspect=by_mention.get(items[0].mention_id) if len(items) == 1 else None,
+        suspect=next((by_mention[i.mention_id] for i in items if i.mention_id in by_mention), None),
         reply_text=_shared_reply(items) if key.startswith(GROUP) else "",
     )
 

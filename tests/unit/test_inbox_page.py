@@ -321,6 +321,31 @@ def test_the_selected_item_shows_the_message_it_answers(browser, services):
     assert "In reply to kai" in html and "is 1.2.0 out?" in html
 
 
+def test_possible_p0s_have_their_filter_and_their_banner(browser, services):
+    low = P0.model_copy(update={"urgency": "low", "rules": (), "category": "safety"})
+    text = "caro ran rm -rf on my build folder, I think"
+    mention = {
+        "id": "discord:50",
+        "channel": "discord",
+        "native_id": "50",
+        "author": "noor",
+        "text": text,
+        "created_at": NOW.isoformat(),
+        "received_at": NOW.isoformat(),
+    }
+    MentionStore(services.connection).save(StoredMention.triaged(mention, low, NOW))
+    report = IncidentReport(mention_id="discord:50", channel="discord", text=text)
+    IncidentStore(services.connection).record_report(report, low, NOW, timedelta(hours=2))
+    ReplyQueue(services.connection).add(item("discord:50", "noor", text, 50))
+    html = browser("rosa").get("/queue").text
+    assert html.index('id="possible-p0"') < html.index('id="item-discord-50"')
+    assert html.index('id="item-discord-50"') < html.index('id="item-discord-20"')  # due first
+    assert re.search(r'Possible P0 <span class="count">1</span>', html)
+    only = browser("rosa").get("/queue?possible_p0=1").text
+    assert only.count("data-row") == 1 and "P0?" in only
+    assert "Confirm P0: page at high urgency" in only  # the selected item's banner
+
+
 def test_the_page_lists_its_shortcuts_and_runs_no_inline_script(browser):
     html = browser("rosa").get("/queue").text
     assert "<kbd>j</kbd>" in html and "<kbd>c</kbd> claim" in html
