@@ -7,6 +7,12 @@ connection, the clock, the X poster), returns the item as changed, and raises
 ``QueueError`` when the action cannot be done now (nothing changed then); its ``code`` is
 ``not_found``, ``claimed``, ``conflict``, ``invalid_field``, ``cannot_post`` or ``x_error``.
 What each action does to an item is in ``desk.queue_actions``.
+
+``reply_to_incident`` and ``dismiss_incident`` act on every waiting report of an incident,
+each report through the functions above, on its own: they return an ``IncidentAnswer``
+saying what happened to each (a report that cannot take the reply is left untouched and
+named), and raise only for what refuses them all (an empty or destructive text, an
+unknown incident, a missing approval to post).
 """
 
 from __future__ import annotations
