@@ -9,6 +9,7 @@ from datetime import datetime
 from flask import Flask, Response, current_app, request
 from redis import Redis
 from werkzeug.exceptions import NotFound
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from oncall.rotation import LocalRotation, PagerDutyRotation
 from rules import Engine
@@ -21,6 +22,7 @@ from web.security_headers import register_security_headers
 from web.users import Users, WatchedUsers
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_PROXIES = 5  # proxies in front that append to X-Forwarded-For, at most
 # Authenticated per request by the API token or a signature, never by the session: no CSRF.
 TOKEN_BLUEPRINTS = ("api", "incidents", "rotation", "queue", "metrics", "webhooks", "ops")
 
@@ -41,13 +43,17 @@ def create_app(
     metrics_public: bool = False,
     clock: Callable[[], datetime] = utc_now,
     team_timezone: str = BusinessHours().timezone,
+    trusted_proxies: int = 0,
 ) -> Flask:
     """The app factory. Everything it needs is passed in; nothing is read from globals.
     ``services`` (``hark.wiring.web_services``) carry the on-call and desk settings and
     the X poster the page's actions use; without them, the defaults on ``redis`` with
     ``x_poster`` and ``clock``. ``team_timezone``: the rulebook's business hours' zone,
-    in which the pages show every time."""
+    in which the pages show every time. ``trusted_proxies``: how many proxies in front
+    append to X-Forwarded-For (0: none, the header is ignored); the client's address, for
+    the failed-login limits and the log, is then the one the outermost of them saw."""
     app = Flask(__name__)
+    _trust_proxies(app, trusted_proxies)
     services = services or Services(connection=redis, clock=clock, x_poster=x_poster)
     app.config.update(
         # The views' connection and clock are the services' own: one of each per app.
@@ -84,6 +90,15 @@ def create_app(
     else:
         app.register_error_handler(404, _pages_off)
     return app
+
+
+def _trust_proxies(app: Flask, count: int) -> None:
+    """Believe X-Forwarded-For from ``count`` proxies (werkzeug's ProxyFix), none by default:
+    without a proxy that sets it, the header is whatever the client wrote."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_PROXIES:
+        raise ValueError(f"trusted_proxies must be a whole number from 0 to {MAX_PROXIES}")
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)  # type: ignore[method-assign]
 
 
 def _favicon() -> Response:

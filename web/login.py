@@ -37,8 +37,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
 from flask_login import (
     AnonymousUserMixin,
     LoginManager,
@@ -50,13 +48,8 @@ from flask_login import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S, error_response
-from web.login_limits import (
-    forget_name_failures,
-    init_login_limits,
-    login_name,
-    minutes_blocked,
-)
+from web.errors import STORE_RETRY_AFTER_S, error_response, store_trouble
+from web.login_limits import LoginLimits, init_login_limits, login_address, login_name
 from web.login_sessions import LoginSessions
 from web.users import User, Users, WatchedUsers, role_rank
 
@@ -93,7 +86,7 @@ class Anonymous(AnonymousUserMixin):
 class _Login:
     users: Users | WatchedUsers
     sessions: LoginSessions
-    limiter: Limiter
+    limits: LoginLimits
     csrf: CSRFProtect
 
     def load_user(self, session_id: str) -> SessionUser | None:
@@ -145,7 +138,7 @@ def init_login(
     state = _Login(
         users,
         LoginSessions(connection, SESSION_LIFETIME),
-        init_login_limits(app, connection, bp),
+        init_login_limits(app, connection),
         csrf,
     )
     app.extensions[STATE] = state
@@ -226,37 +219,36 @@ def login() -> Any:
     name, password = login_name(), request.form.get("password", "")
     if not name or not password:
         return _login_page(target, name, "Enter your name and your password.", status=400)
-    state = _state()
+    state, address = _state(), login_address()
+    minutes = state.limits.minutes_blocked(name, address)
+    if minutes:
+        log.warning("login refused: too many failed logins from %s", address)
+        message = f"too many failed logins; try again in {minutes} minute{'s' * (minutes > 1)}"
+        return _login_page(target, name, message, status=429)
     user = state.users.check(name, password[:MAX_PASSWORD_CHARS])
     if user is None:
+        state.limits.count_failure(name, address)
         # The name only when it is a user's: a password typed into the name field stays out.
         who = repr(name) if state.users.get(name) else "an unknown name"
-        log.warning("failed login for %s from %s", who, request.remote_addr)
+        log.warning("failed login for %s from %s", who, address)
         return _login_page(target, name, "Wrong name or password.", status=401)
 
-    forget_name_failures(state.limiter)
+    state.limits.forget_failures(name, address)
     session.clear()  # a fresh session: no fixation, a new CSRF token
     session.permanent = True
     session_id = state.sessions.start(user.name, state.users.stamp(user.name) or "")
     login_user(SessionUser(user.name, user.role, session_id))
-    log.info("login: %s (%s) from %s", user.name, user.role, request.remote_addr)
+    log.info("login: %s (%s) from %s", user.name, user.role, address)
     return redirect(target or "/", code=303)
 
 
-@bp.errorhandler(RateLimitExceeded)
-def _too_many_failures(error: RateLimitExceeded) -> Any:
-    log.warning("login refused: too many failed logins (from %s)", request.remote_addr)
-    minutes = minutes_blocked(_state().limiter)
-    message = f"too many failed logins; try again in {minutes} minutes"
-    target = request.values.get("next", "")
-    return _login_page(target if is_safe_next(target) else "", login_name(), message, 429)
-
-
-@bp.errorhandler(redis.ConnectionError)
-@bp.errorhandler(redis.TimeoutError)
-def _store_down(error: redis.RedisError) -> Any:
-    log.warning("login: Redis unreachable: %s", type(error).__name__)
-    page, status, headers = _login_page("", login_name(), STORE_DOWN, status=503)
+@bp.errorhandler(redis.RedisError)
+def _store_trouble(error: redis.RedisError) -> Any:
+    """Redis unreachable, or refusing (out of memory, disk full, read-only): the login page
+    says so, as a page, whichever step of the login met it."""
+    status, message = store_trouble(error)
+    log.warning("login: Redis failed: %s", type(error).__name__)
+    page, _, headers = _login_page("", login_name(), message, status=status)
     return page, status, {**headers, "Retry-After": str(STORE_RETRY_AFTER_S)}
 
 

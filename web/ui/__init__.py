@@ -23,7 +23,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
-from web.errors import STORE_DOWN, STORE_RETRY_AFTER_S, error_response
+from web.errors import STORE_RETRY_AFTER_S, error_response, store_trouble
 from web.login import role_required
 
 bp = Blueprint("pages", __name__)  # templates and /static are the app's (web/)
@@ -137,13 +137,15 @@ def _unrouted(error: HTTPException):
     return render_template("error.html", code=error.code, message=error.description), error.code
 
 
-@bp.errorhandler(redis.ConnectionError)
-@bp.errorhandler(redis.TimeoutError)
-def _store_down(error):
-    """While Redis restarts the pages say so (and refresh) rather than fail with a trace."""
-    current_app.logger.warning("Redis unreachable: %s", type(error).__name__)
-    page = render_template("error.html", code=503, message=STORE_DOWN, refresh_s=5)
-    return page, 503, {"Retry-After": str(STORE_RETRY_AFTER_S)}
+@bp.errorhandler(redis.RedisError)
+def _store_down(error: redis.RedisError):
+    """While Redis restarts or refuses writes the pages say so (and refresh) rather than
+    fail with a trace."""
+    status, message = store_trouble(error)
+    current_app.logger.warning("Redis failed: %s", type(error).__name__)
+    refresh_s = STORE_RETRY_AFTER_S if status == 503 else None
+    page = render_template("error.html", code=status, message=message, refresh_s=refresh_s)
+    return page, status, {"Retry-After": str(STORE_RETRY_AFTER_S)} if refresh_s else {}
 
 
 def http_url(url: Any) -> str | None:
