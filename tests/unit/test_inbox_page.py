@@ -248,8 +248,8 @@ def test_a_refused_save_keeps_the_text_beside_the_editor(browser, services):
     html = page.text
     editor = re.search(r'<textarea id="draft-discord-20"[^>]*>(.*?)</textarea>', html, re.S)
     assert editor is not None and editor.group(1) == typed
-    assert 'aria-invalid="true"' in editor.group(0)
-    error = html[editor.end() : editor.end() + 400]
+    assert 'aria-invalid="true"' in editor.group(0) and "autofocus" in editor.group(0)
+    error = html[editor.start() - 400 : editor.start()]  # right above the text it is about
     assert 'class="field-error"' in error and "destructive command (rm -rf)" in error
     assert '<option value="P3" selected>' in html and 'value="model"' in html  # same view
     assert stored(services, "discord:20") == before

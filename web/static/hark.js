@@ -225,6 +225,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     initCounts(document);
+    /* A refused save: its reason and the kept text in view, wherever the editor sits. */
+    var refused = document.querySelector("[data-inbox] .field-error");
+    if (refused) { refused.scrollIntoView({ block: "center" }); }
     document.querySelectorAll("button[data-copy]").forEach(function (button) {
       button.hidden = false;
     });
