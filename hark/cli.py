@@ -14,7 +14,7 @@ from typing import NamedTuple
 import click
 
 from hark.cli_errors import say_error
-from hark.settings import Settings, SettingsError
+from hark.settings import SettingsError
 
 
 class Subcommand(NamedTuple):
@@ -112,7 +112,9 @@ def cli() -> None:
 @cli.command()
 def settings() -> None:
     """Print the effective settings, secrets masked."""
-    for name, value in Settings().effective().items():
+    from hark.running_instance import command_settings
+
+    for name, value in command_settings().effective().items():
         click.echo(f"{name}={value}")
 
 

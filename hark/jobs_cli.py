@@ -8,7 +8,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
-from hark.settings import Settings
+from hark.running_instance import command_settings
 from services.jobs import P0_TRIAGE_QUEUE, PAGING_QUEUE, TRIAGE_QUEUE
 
 QUEUES = (P0_TRIAGE_QUEUE, TRIAGE_QUEUE, PAGING_QUEUE)
@@ -30,7 +30,7 @@ def list_failed() -> None:
     """Every failed job, with its description and the end of its error."""
     from hark.service_cli import _connect_or_exit
 
-    connection = _connect_or_exit(Settings())
+    connection = _connect_or_exit(command_settings())
     total = 0
     for name, queue, registry in _registries(connection):
         for job_id in registry.get_job_ids():
@@ -57,7 +57,7 @@ def retry(only: str | None) -> None:
     """Put failed jobs back in their queue (the jobs are idempotent: retrying is safe)."""
     from hark.service_cli import _connect_or_exit
 
-    connection = _connect_or_exit(Settings())
+    connection = _connect_or_exit(command_settings())
     count = 0
     for name, _, registry in _registries(connection):
         if only and name != only:

@@ -20,7 +20,7 @@ import click
 from redis import Redis
 
 from desk.corrections import CorrectionLabel, CorrectionStore, latest_per_mention
-from hark.settings import Settings
+from hark.running_instance import command_settings
 
 
 def corpus_line(label: CorrectionLabel) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def export(out: Path | None) -> None:
     train` (HARK_REDIS_URL)."""
     from hark.service_cli import _connect_or_exit
 
-    connection = _connect_or_exit(Settings())
+    connection = _connect_or_exit(command_settings())
     if out is None:
         written = export_labels(connection, sys.stdout)
     else:

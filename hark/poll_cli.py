@@ -11,7 +11,7 @@ import redis
 from hark.cli_errors import say_error
 from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
-from hark.settings import Settings
+from hark.running_instance import command_settings
 from hark.wiring import pollers as build_pollers
 
 
@@ -28,7 +28,7 @@ def poll(mode: str | None, interval: float | None) -> None:
     """Poll the configured sources (X, the support mailbox) into the triage queue."""
     if (mode == "once") == (interval is not None):
         raise click.UsageError("give exactly one of --once or --every SECONDS")
-    settings = Settings()
+    settings = command_settings()
     try:
         pollers = build_pollers(settings, connect(settings), interval or 60.0)
     except ConfigError as error:

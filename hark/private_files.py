@@ -20,3 +20,27 @@ def write_private(path: Path, text: str) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+PRIVATE_UMASK = 0o077  # new files 0600 and folders 0700, in hark run and every child it starts
+
+
+def private_folder(path: Path) -> None:
+    """Make ``path`` (and its missing parents) a folder only its owner can enter."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+
+
+def make_private(root: Path) -> None:
+    """Close up what an older run left open under ``root``: folders 0700, files 0600
+    (symbolic links are left alone, and so is what they point to)."""
+    root.chmod(0o700)
+    for folder, folders, files in os.walk(root):  # does not follow links into other folders
+        for name, mode in [*((n, 0o700) for n in folders), *((n, 0o600) for n in files)]:
+            path = Path(folder, name)
+            if path.is_symlink():
+                continue
+            try:
+                path.chmod(mode)
+            except FileNotFoundError:  # a temporary file, gone between listing and chmod
+                continue

@@ -29,7 +29,7 @@ from hark.cli_errors import say_error
 from hark.json_lines import BadJson, parse_json
 from hark.options import FiniteRange
 from hark.redis_connection import ConfigError, connect
-from hark.settings import Settings
+from hark.running_instance import command_settings
 from hark.wiring import intake as build_intake
 from monitor.mention import InvalidMessage, Mention, incoming_mention
 
@@ -127,7 +127,7 @@ def replay(path: Path | None, launch_day: bool, speed: float | None) -> None:
         source = path
     else:
         raise click.UsageError("give either PATH or --launch-day")
-    settings = Settings()
+    settings = command_settings()
     try:
         intake = build_intake(settings, connect(settings))  # P0s take the fast lane
     except ConfigError as error:

@@ -13,6 +13,7 @@ import redis
 from hark.cli_errors import say_error
 from hark.options import PORT
 from hark.redis_connection import ConfigError, connect
+from hark.running_instance import command_settings
 from hark.settings import Settings
 from hark.wiring import build_web_app, worker_services_from_settings
 from rules import RulebookError
@@ -41,7 +42,7 @@ def worker(burst: bool, with_scheduler: bool) -> None:
     """Triage mentions and page the on-call (RQ worker on HARK_REDIS_URL)."""
     from hark.worker import run_worker  # rq's worker machinery only where it is used
 
-    settings = Settings()
+    settings = command_settings()
     connection = _connect_or_exit(settings)
     try:
         services = worker_services_from_settings(settings, connection)
@@ -80,7 +81,7 @@ def report(period: Period) -> None:  # the two flags' values are the only ones c
     from hark.wiring import active_rulebook
     from services.support_report import period_report
 
-    settings = Settings()
+    settings = command_settings()
     connection = _connect_or_exit(settings)
     try:
         rulebook = active_rulebook(settings).engine.rulebook

@@ -17,6 +17,13 @@ _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^/\s]*@")
 _QUERY_PASSWORD = re.compile(r"([?&](?:password|pass|pwd)=)[^&\s]*", re.IGNORECASE)
 
 
+def masked_url(text: str, mask: str = "********") -> str:
+    """``text`` with the password of any URL in it (user:pw@ or ?password=) replaced by
+    ``mask``: what may be printed of a Redis URL."""
+    text = _URL_PASSWORD.sub(rf"\1{mask}@", text)
+    return _QUERY_PASSWORD.sub(rf"\1{mask}", text)
+
+
 class SettingsError(ValueError):
     """A ``HARK_`` variable whose value is not of its kind; the message names each one."""
 
@@ -80,8 +87,7 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 value = "********" if value.get_secret_value() else "(empty)"
             elif isinstance(value, str):
-                value = _URL_PASSWORD.sub(r"\1********@", value)  # redis://:pw@host
-                value = _QUERY_PASSWORD.sub(r"\1********", value)
+                value = masked_url(value)  # redis://:pw@host
             shown[f"HARK_{name.upper()}"] = "(not set)" if value is None else str(value)
         return shown
 

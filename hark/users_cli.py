@@ -13,7 +13,7 @@ import yaml
 
 from hark.cli_errors import say_error
 from hark.private_files import write_private
-from hark.settings import Settings
+from hark.running_instance import command_settings
 from web.users import NAME, ROLES, UserEntry, UsersFileError, hash_password, load_users
 
 MIN_PASSWORD_LENGTH = 12  # the page's only lock is the password (and a slow hash)
@@ -30,7 +30,7 @@ def users() -> None:
 @click.password_option(help="The password (asked for when not given).")
 def add(name: str, role: str, password: str) -> None:
     """Add NAME with ROLE, or change the role and password of an existing NAME."""
-    path = Settings().users_file
+    path = command_settings().users_file
     if not path:
         _fail("set HARK_USERS_FILE to the users file to write")
     file = Path(path)
