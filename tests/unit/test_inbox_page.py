@@ -387,3 +387,23 @@ def test_the_api_replies_to_every_report_of_an_incident(app, services):
         headers=API,
     )
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sel=incident:",
+        "sel=incident:inc-nope",
+        "sel=%00",
+        "sel=x:11&status=answered",
+        "page=99999999999999999999",
+        "q=" + "a" * 5000,
+        "priority=&channel=&status=",
+        "mine=1&status=answered&possible_p0=1",
+    ],
+)
+def test_odd_views_still_show_the_inbox(app, browser, query):
+    assert browser("vera").get(f"/queue?{query}").status_code == 200
+    assert browser("vera").get(f"/partials/queue?{query}").status_code == 200
+    api = app.test_client().get(f"/api/queue?{query.replace('mine=1&', '')}", headers=API)
+    assert api.status_code in (200, 400)
