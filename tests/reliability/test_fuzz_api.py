@@ -13,17 +13,19 @@ methods and unknown paths answer in the same error shape.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 import redis
-from hypothesis import event, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 from rq import Queue
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
+from werkzeug.security import generate_password_hash
 
 from desk.mentions import MentionStore
 from desk.records import StoredMention
@@ -55,9 +57,11 @@ from tests.reliability.fuzz_support import (
     mostly,
     note_outcome,
     query_text,
+    seed_incident,
     snapshot,
 )
-from web import MAX_BODY_BYTES
+from web import MAX_BODY_BYTES, create_app
+from web.users import load_users
 
 
 @pytest.fixture
@@ -447,3 +451,97 @@ def test_wrong_methods_and_paths_answer_in_the_error_shape(client, redis_conn, m
     code, _ = error_of(client.open(path, method=method, headers=AUTH), 404, 405)
     assert code in ("not_found", "method_not_allowed")
     assert_unchanged(before, redis_conn, f"{method} {path}")
+
+
+# ---------------------------------------------- paging on every list endpoint and the log
+
+
+# Huge, negative, non-numeric and non-ASCII: what Python's int() and float() take and Redis
+# does not (a 20-digit cursor was a 500 on /api/queue), and cursors of every shape.
+paging_values = (
+    query_text
+    | st.integers(-(2**80), 2**80).map(str)
+    | st.floats().map(repr)
+    | st.sampled_from(["99999999999999999999", "-1", "1_0", "\u0663", "\uff11", "1e999", " 1"])
+)
+cursors = paging_values | st.tuples(paging_values, query_text).map(":".join)
+LIST_ENDPOINTS = ("/api/mentions", "/api/incidents")
+
+
+@fuzz(200)
+@given(
+    path=st.sampled_from(LIST_ENDPOINTS),
+    limit=st.none() | paging_values,
+    cursor=st.none() | cursors,
+)
+def test_every_list_endpoint_answers_any_paging_without_a_5xx(
+    client, redis_conn, shipped, path, limit, cursor
+):
+    if not redis_conn.exists("hark:mentions:by-time"):
+        _seed_mentions(redis_conn)
+        for n in range(3):
+            seed_incident(redis_conn, shipped, n)
+    query = {name: value for name, value in (("limit", limit), ("cursor", cursor)) if value}
+    response = client.get(path, query_string=query, headers=AUTH)
+    assert_not_a_crash(response)
+    note_outcome(response)
+    if response.status_code != 200:
+        code, message = error_of(response, 400)
+        assert code == "invalid_parameter" and message.startswith(("limit", "cursor")), message
+        return
+    page = response.get_json()
+    assert len(page["items"]) <= int(query.get("limit", 50))
+    if page["next"]:  # a cursor the API handed out is always accepted
+        follow = client.get(path, query_string={**query, "cursor": page["next"]}, headers=AUTH)
+        assert follow.status_code == 200, follow.get_data()[:300]
+
+
+@pytest.fixture
+def viewer(redis_conn, tmp_path):
+    """A browser signed in, through the login form, to the pages of the app under test."""
+    password = "viewer-password"
+    hashed = generate_password_hash(password, method="pbkdf2:sha256:1000")
+    users_file = tmp_path / "users.yaml"
+    users_file.write_text(
+        f'users:\n  - name: vic\n    role: viewer\n    password_hash: "{hashed}"\n',
+        encoding="utf-8",
+    )
+    app = create_app(
+        redis=redis_conn,
+        secret_key="fuzz-pages-secret-key-0123456789abcdef",
+        users=load_users(users_file),
+        insecure_cookies=True,
+        clock=lambda: NOW,
+        team_timezone="Asia/Tokyo",  # east of UTC even in year 1: the first day overflowed
+    )
+    browser = app.test_client()
+    form = browser.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    signed_in = browser.post(
+        "/login", data={"name": "vic", "password": password, "csrf_token": token}
+    )
+    assert signed_in.status_code == 303
+    return browser
+
+
+page_filters = st.dictionaries(
+    st.sampled_from(["status", "priority", "channel", "from", "to", "cursor"]),
+    paging_values
+    | cursors
+    | st.sampled_from(["P0", "P9", "triggered", "x", "0001-01-01", "9999-12-31", "2026-01-16"])
+    | st.dates().map(date.isoformat),
+    max_size=6,
+)
+
+
+@fuzz(150)
+@given(query=page_filters)
+@example(query={"from": "0001-01-01"})  # was a 500 east of UTC
+@example(query={"priority": "P9", "cursor": "99999999999999999999:99999999999999999999"})
+def test_the_incident_log_answers_any_filter_without_a_5xx(viewer, redis_conn, shipped, query):
+    if not redis_conn.exists("hark:incidents:by-time"):
+        for n in range(3):
+            seed_incident(redis_conn, shipped, n)
+    response = viewer.get("/incidents", query_string=query)
+    assert response.status_code == 200, response.get_data()[:300]
+    assert response.mimetype == "text/html" and "<h1>Incidents</h1>" in response.text
