@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=8001` when 8000 is taken; the data stays in ./var (hark run --help).
+PORT ?= 8000
 run: $(STAMP)
-	$(BIN)/hark run
+	$(BIN)/hark run --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .

@@ -112,7 +112,7 @@ def test_hark_run_from_a_clean_directory(tmp_path):
             lambda: [i for i in _get(port, "/api/incidents", token)["items"] if i["pages"]]
         )
         assert incidents[0]["pages"][0]["dry_run"] is True  # no PagerDuty key: the dry-run pager
-        assert _get(port, "/api/queue", token)["items"]
+        assert _wait_for(lambda: _get(port, "/api/queue", token)["items"])  # drafted after triage
         assert _get(port, "/api/rotation", token)["on_call"]
         # /healthz is 200 once one worker is alive: wait for the second to register too
         health = _wait_for(lambda: _healthz_with_workers(port, token, 2))
