@@ -100,6 +100,7 @@ class InboxRow(_Record):
     key: str  # the ``sel`` that selects it
     entries: tuple[Entry, ...]
     incident_id: str | None = None
+    reports: int = 0  # the incident's reports in its status, whatever the other filters
 
     @property
     def lead(self) -> ClockedItem:
@@ -231,6 +232,24 @@ def group_rows(entries: Iterable[Entry]) -> list[InboxRow]:
     return rows
 
 
+def _with_report_counts(
+    rows: list[InboxRow], entries: list[Entry], query: InboxQuery
+) -> list[InboxRow]:
+    """Each incident row with how many reports its incident has in the view's status: a
+    filter may show some of them, and one reply answers them all."""
+    in_status = _status_matches(query.status)
+    sizes: dict[str, int] = {}
+    for entry in entries:
+        if entry.incident_id and in_status(entry):
+            sizes[entry.incident_id] = sizes.get(entry.incident_id, 0) + 1
+    return [
+        row.model_copy(update={"reports": sizes.get(row.incident_id, 0)})
+        if row.incident_id
+        else row
+        for row in rows
+    ]
+
+
 def matching(entries: list[Entry], query: InboxQuery, me: str) -> list[Entry]:
     """The entries the view ``query`` shows, in their order (not folded, not paged)."""
     tests = _predicates(query, me).values()
@@ -249,6 +268,7 @@ def inbox_page(
         rows = [InboxRow(key=entry.item.mention_id, entries=(entry,)) for entry in shown]
     else:  # possible P0s first: each waits for a person to confirm or downgrade it
         rows = group_rows(sorted(shown, key=lambda entry: not entry.possible_p0))
+        rows = _with_report_counts(rows, entries, query)
     pages = max(1, -(-len(rows) // page_size))
     page = min(query.page, pages)
     start = (page - 1) * page_size

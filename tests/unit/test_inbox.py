@@ -108,6 +108,9 @@ def test_possible_p0s_come_first_and_answered_items_are_never_folded():
     entries += [entry(n, incident="inc-a", status="replied") for n in (5, 6)]
     page = inbox_page(entries, InboxQuery(), "")
     assert [row.key for row in page.rows] == ["x:2", "x:1", "incident:inc-a"]
+    assert page.rows[2].reports == 2
+    filtered = inbox_page(entries, InboxQuery(q="x:4"), "")  # one of the incident's two
+    assert filtered.rows[0].reports == 2 and len(filtered.rows[0].entries) == 1
     answered = inbox_page(entries, InboxQuery(status="answered"), "")
     assert [row.key for row in answered.rows] == ["x:5", "x:6"]
 
