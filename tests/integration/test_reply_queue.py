@@ -10,6 +10,9 @@ import pytest
 from desk.records import QueueItem
 from desk.reply_queue import ReplyQueue
 from monitor.x_api import XPoster
+from oncall.incidents import IncidentStore
+from oncall.records import IncidentReport
+from rules.result import TriageRecord
 from services import queue as desk_queue
 from services.context import Services
 from tests.fakes.x_server import FakeX
@@ -451,3 +454,70 @@ def test_an_x_mention_without_a_post_id_is_not_sent(redis_conn, client, make_ite
     assert refused.status_code == 409
     assert "not an X post id" in refused.get_json()["error"]["message"]
     assert fake_x.posted == [] and ReplyQueue(redis_conn).get("x:1").status == "open"
+
+
+def _file_crash_reports(redis_conn, make_item) -> str:
+    """Three reports of one crash (two on X, one on Discord) filed into one incident and
+    queued; returns the incident's id."""
+    crash = TriageRecord(
+        priority="P0",
+        category="installation",
+        kind="bug",
+        score=2.0,
+        pages=True,
+        scores={"P0": 2.0},
+        rules=(
+            {
+                "id": "crash-for-everyone",
+                "description": "Caro crashes on launch",
+                "levels": ["P0"],
+                "weight": 1.0,
+                "category": "installation",
+                "kind": "bug",
+                "matches": [],
+            },
+        ),
+        urgency="high",
+    )
+    incidents, queue = IncidentStore(redis_conn), ReplyQueue(redis_conn)
+    items = [
+        make_item(21, priority="P0", text="caro crashes on launch"),
+        make_item(22, priority="P0", text="caro crashes on launch, me too", author="kai"),
+        make_item(
+            23,
+            mention_id="discord:23",
+            channel="discord",
+            priority="P0",
+            text="caro crashes on launch here",
+        ),
+    ]
+    for item in items:
+        queue.add(item)
+        report = IncidentReport(mention_id=item.mention_id, channel=item.channel, text=item.text)
+        incident, _ = incidents.record_report(report, crash, NOW, timedelta(hours=2))
+    return incident.id
+
+
+def test_one_reply_to_an_incident_posts_its_x_reports_and_marks_the_rest(
+    redis_conn, client, make_item, fake_x
+):
+    incident_id = _file_crash_reports(redis_conn, make_item)
+    listed = client.get("/api/queue?q=crashes&channel=x", headers=AUTH).get_json()
+    assert [i["mention_id"] for i in listed["items"]] == ["x:21", "x:22"]
+    assert {i["incident_id"] for i in listed["items"]} == {incident_id}
+    answer = client.post(
+        f"/api/queue/incidents/{incident_id}/reply-all",
+        json={"by": "maria", "text": "Sorry {name}, a fix is on its way.", "approve": True},
+        headers=AUTH,
+    )
+    assert answer.status_code == 200, answer.get_json()
+    outcomes = {r["mention_id"]: r["outcome"] for r in answer.get_json()["outcomes"]}
+    assert outcomes == {"x:21": "posted", "x:22": "posted", "discord:23": "replied"}
+    posted = {t["reply"]["in_reply_to_tweet_id"]: t["text"] for t in fake_x.posted}
+    assert posted == {
+        "21": "Sorry sam, a fix is on its way.",
+        "22": "Sorry kai, a fix is on its way.",
+    }
+    queue = ReplyQueue(redis_conn)
+    assert queue.get("discord:23").status == "replied"
+    assert queue.get("x:21").reply_url.endswith(fake_x.posted[0]["id"])
