@@ -20,11 +20,20 @@ class FolderInUse(RuntimeError):
 
     def __init__(self, data_dir: Path, pid: int) -> None:
         self.data_dir, self.pid = data_dir, pid
-        holder = f"pid {pid}" if pid else "another process"
-        super().__init__(
-            f"hark run is already running in {data_dir} ({holder}): use that one (other "
-            "hark commands in this folder find it), stop it first, or pass another --data-dir"
-        )
+        if pid and not _alive(pid):
+            message = (
+                f"{data_dir} is still locked, though the hark run that took it (pid {pid}) "
+                f"has ended: its redis-server (working in {data_dir / 'redis'}) still runs; "
+                "stop it, or pass another --data-dir"
+            )
+        else:
+            holder = f"pid {pid}" if pid else "another process"
+            message = (
+                f"hark run is already running in {data_dir} ({holder}): use that one (other "
+                "hark commands in this folder find it), stop it first, or pass another "
+                "--data-dir"
+            )
+        super().__init__(message)
 
 
 class DataFolderLock:
@@ -53,6 +62,16 @@ class DataFolderLock:
         if self.descriptor is not None:
             os.close(self.descriptor)  # closing the last descriptor releases the lock
             self.descriptor = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 def _pid_in(descriptor: int) -> int:

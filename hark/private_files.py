@@ -31,16 +31,27 @@ def private_folder(path: Path) -> None:
     path.chmod(0o700)
 
 
-def make_private(root: Path) -> None:
-    """Close up what an older run left open under ``root``: folders 0700, files 0600
-    (symbolic links are left alone, and so is what they point to)."""
+def make_private(root: Path, entries: tuple[str, ...]) -> None:
+    """Close up what an older run left open: ``root`` and its folders 0700, files 0600,
+    for ``entries`` of ``root`` only (and everything in those that are folders): a data
+    folder given as ``--data-dir .`` must not have the user's own files changed.
+    Symbolic links are left alone, and so is what they point to."""
     root.chmod(0o700)
-    for folder, folders, files in os.walk(root):  # does not follow links into other folders
-        for name, mode in [*((n, 0o700) for n in folders), *((n, 0o600) for n in files)]:
-            path = Path(folder, name)
-            if path.is_symlink():
-                continue
-            try:
-                path.chmod(mode)
-            except FileNotFoundError:  # a temporary file, gone between listing and chmod
-                continue
+    for entry in entries:
+        top = root / entry
+        if top.is_symlink() or not top.exists():
+            continue
+        _chmod_private(top)
+        if top.is_dir():
+            for folder, folders, files in os.walk(top):  # does not follow links
+                for name in (*folders, *files):
+                    _chmod_private(Path(folder, name))
+
+
+def _chmod_private(path: Path) -> None:
+    if path.is_symlink():
+        return
+    try:
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    except FileNotFoundError:  # a temporary file, gone between listing and chmod
+        return

@@ -50,6 +50,7 @@ HARK = str(Path(sys.executable).parent / "hark")
 STOP_TIMEOUT_S = 10.0
 CONFIG_ERROR = 2  # the exit code of every hark command refusing its settings
 MAX_RESTARTS, RESTART_WINDOW_S = 5, 300.0
+DATA_ENTRIES = ("logs", "redis", "secrets.json", "users.yaml", "run.json", "run.lock")
 CHILD_SETTINGS = (  # what hark run sets for its children, and writes in run.json
     "HARK_REDIS_URL",
     "HARK_API_TOKEN",
@@ -237,7 +238,7 @@ def run(port: int, data_dir: Path, speed: float) -> None:
             f"cannot use {data_dir} for Hark's data: {error.strerror}; give --data-dir a "
             "folder you can write"
         ) from None
-    make_private(data_dir)  # what an older run left readable
+    make_private(data_dir, DATA_ENTRIES)  # what an older run left readable
     private_folder(data_dir / "logs")
     values = _secrets(data_dir)
     redis_server = None

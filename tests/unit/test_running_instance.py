@@ -94,3 +94,17 @@ def test_a_data_folder_is_locked_once_and_names_the_holder(tmp_path):
     first.release()
     DataFolderLock(tmp_path).acquire().release()  # free again once released
     assert (tmp_path / "run.lock").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_lock_outliving_its_run_says_what_still_holds_it(tmp_path):
+    held = DataFolderLock(tmp_path).acquire()
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (tmp_path / "run.lock").write_text(ended.stdout)  # as if the run was killed, Redis kept it
+    with pytest.raises(FolderInUse, match=r"still locked, though the hark run .* has ended"):
+        DataFolderLock(tmp_path).acquire()
+    held.release()
