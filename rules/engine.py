@@ -33,12 +33,13 @@ from typing import Any, NamedTuple
 import ahocorasick
 
 from rules.clauses import TOP, counters_elsewhere, is_model
-from rules.matchers import MATCHER_TYPES, WORD_CHARS
+from rules.matchers import ANY_DESTRUCTIVE, MATCHER_TYPES, WORD_CHARS
 from rules.normalize import normalize
 from rules.regex import LinearRegex, RegexSet, char_offset
 from rules.result import FiredRule, Match, Triage
 from rules.schema import LEVELS, Condition, Rule, Rulebook
 from rules.second_opinion import SecondOpinion
+from rules.shell import find_destructive
 
 _MAX_MATCHES_SHOWN = 20  # per rule, in the explanation
 _MAX_REGEX_MATCHES = 20  # per regular expression and message
@@ -138,8 +139,11 @@ class Engine:
         # literal -> {(left bounded, right bounded): [(slot, target id), ...]}
         literals: dict[str, dict[tuple[bool, bool], list]] = defaultdict(lambda: defaultdict(list))
         regexes: list[tuple[int, int, str]] = []  # (slot, target id, pattern)
+        shells: dict[str, list[tuple[int, int]]] = defaultdict(list)  # kind -> (slot, target)
         for rule_index, rule in enumerate(rulebook.rules):
-            self._compiled.append(self._compile_rule(rule_index, rule, literals, regexes))
+            self._compiled.append(self._compile_rule(rule_index, rule, literals, regexes, shells))
+        # ``shell`` conditions: what each kind of destructive command (or any) reaches.
+        self._shells = {kind: self._reach(pairs) for kind, pairs in shells.items()}
         self._automaton = self._build_automaton(literals)
         self._regexes = (
             _Regexes((pattern, self._reach([(slot, target)])) for slot, target, pattern in regexes)
@@ -186,7 +190,7 @@ class Engine:
         return automaton
 
     def _compile_rule(
-        self, rule_index: int, rule: Rule, literals: dict, regexes: list
+        self, rule_index: int, rule: Rule, literals: dict, regexes: list, shells: dict
     ) -> _CompiledRule:
         """Give each condition of ``rule`` a slot and register its patterns."""
         slots: dict[str, list[int]] = {"match": [], "require": [], "unless": [], "negation": []}
@@ -204,6 +208,9 @@ class Engine:
                     for pattern in patterns:
                         target = len(self._targets)
                         self._targets.append((f"{role}[{position}].{matcher}", pattern))
+                        if MATCHER_TYPES[matcher].detector:
+                            shells[pattern].append((slot, target))
+                            continue
                         if forms_of is None:
                             regexes.append((slot, target, pattern))
                             continue
@@ -305,6 +312,8 @@ class Engine:
                         found.append((uses, start, end + 1))
         if self._regexes is not None:
             self._regexes.add_hits(text, found, candidates)
+        if self._shells:
+            self._add_shell_hits(text, found, candidates)
         by_slot: SlotHits = defaultdict(list)
         if candidates:
             for uses, start, end in found:
@@ -312,6 +321,17 @@ class Engine:
                     if rule in candidates:
                         by_slot[slot].append((target, start, end))
         return by_slot, candidates
+
+    def _add_shell_hits(self, text: str, found: list[ReachHit], candidates: set[int]) -> None:
+        """The destructive commands in ``text`` (``rules.shell``), as hits of the ``shell``
+        conditions that name their kind or any."""
+        shells = self._shells
+        for command in find_destructive(text, _MAX_REGEX_MATCHES):
+            for kind in (ANY_DESTRUCTIVE, command.kind):
+                if kind in shells:
+                    uses, rules = shells[kind]
+                    candidates |= rules
+                    found.append((uses, command.start, command.end))
 
     def _evaluate(
         self, compiled: _CompiledRule, by_slot: SlotHits, text: str, channel: str | None

@@ -1,8 +1,10 @@
-"""The typed registry of condition types: ``keyword``, ``phrase`` and ``regex``.
+"""The typed registry of condition types: ``keyword``, ``phrase``, ``regex`` and ``shell``.
 
 Keywords and phrases become literals for one shared Aho-Corasick automaton (a single pass
 over the text finds every literal of every rule); regular expressions run on RE2, a
-linear-time engine, so a pattern such as ``(a+)+$`` cannot hang a worker.
+linear-time engine, so a pattern such as ``(a+)+$`` cannot hang a worker. ``shell`` names a
+kind of destructive command (``destructive``: any), found by ``rules.shell`` with shell
+quoting undone, the detector the drafts' refusal uses too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from dataclasses import dataclass
 
 from rules import regex
 from rules.normalize import normalize
+from rules.shell import KINDS
+
+ANY_DESTRUCTIVE = "destructive"  # the ``shell`` pattern for every kind of ``rules.shell``
+SHELL_PATTERNS = (ANY_DESTRUCTIVE, *(kind for kind, _ in KINDS))
 
 
 @dataclass(frozen=True)
@@ -114,16 +120,25 @@ def _check_regex(pattern: str) -> None:
     regex.check(pattern)
 
 
+def _check_shell(pattern: str) -> None:
+    if pattern not in SHELL_PATTERNS:
+        raise ValueError(
+            f"unknown shell pattern {pattern!r}: use {', '.join(map(repr, SHELL_PATTERNS))}"
+        )
+
+
 @dataclass(frozen=True)
 class MatcherType:
     """How one condition type is validated and compiled."""
 
     check: Callable[[str], None]
-    literal_forms: Callable[[str], list[LiteralForm]] | None  # None: a regular expression
+    literal_forms: Callable[[str], list[LiteralForm]] | None  # None: a regex or a detector
+    detector: bool = False  # found by ``rules.shell``, not by a pattern of its own
 
 
 MATCHER_TYPES: dict[str, MatcherType] = {
     "keyword": MatcherType(_check_keyword, keyword_forms),
     "phrase": MatcherType(_check_phrase, phrase_forms),
     "regex": MatcherType(_check_regex, None),
+    "shell": MatcherType(_check_shell, None, detector=True),
 }

@@ -80,6 +80,11 @@ RegexPatterns: TypeAlias = Annotated[
     BeforeValidator(_as_list),
     Field(min_length=1),
 ]
+ShellPatterns: TypeAlias = Annotated[
+    list[Annotated[str, AfterValidator(_pattern_check("shell"))]],
+    BeforeValidator(_as_list),
+    Field(min_length=1),
+]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
@@ -142,12 +147,14 @@ class Condition(Strict):
     """One condition: alternatives of one or more matcher types; any of them satisfies it.
 
     ``{keyword: [crash, segfault]}``, ``{phrase: "every command fails"}``,
-    ``{regex: 'rm\\s+-rf'}``, or ``{keyword: [launch], phrase: ["on startup"]}``.
+    ``{regex: 'rm\\s+-rf'}``, ``{shell: [destructive]}`` (a destructive command, shell
+    quoting undone: ``rules.shell``), or ``{keyword: [launch], phrase: ["on startup"]}``.
     """
 
     keyword: KeywordPatterns | None = None
     phrase: PhrasePatterns | None = None
     regex: RegexPatterns | None = None
+    shell: ShellPatterns | None = None
 
     @model_validator(mode="after")
     def _at_least_one_type(self) -> Condition:

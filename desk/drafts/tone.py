@@ -7,8 +7,10 @@ person edits a draft. Matching is case-insensitive and on whole words: "readthed
 "read the docs", "unjustly" is not "just".
 
 ``destructive_command(text)`` finds a command that destroys data or a system (``rm -rf``,
-``mkfs``, ``dd of=/dev/...``, ``chmod -R 777 /``, a fork bomb): a public reply must never show
-one, not even quoted back to the person who reported it.
+``find / -delete``, ``curl ... | sudo bash``, ``chmod -R 777 /``, a fork bomb), shell quoting
+undone first (``r''m -rf /``): a public reply must never show one, not even quoted back to the
+person who reported it. It is ``rules.shell.destructive_command``, the detector behind the
+rulebook's destructive-command signal, so that a draft refuses what triage reads as a P0.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+
+from rules.shell import destructive_command
 
 __all__ = ["ToneProblem", "destructive_command", "find_tone_problems", "tone_problems"]
 
@@ -181,35 +185,3 @@ def find_tone_problems(text: str) -> list[ToneProblem]:
 def tone_problems(text: str) -> list[str]:
     """The playbook's forbidden phrases in ``text``, one message each (empty when fine)."""
     return [str(problem) for problem in find_tone_problems(text)]
-
-
-# ---------------------------------------------------------------------------------------------
-# Destructive commands
-# ---------------------------------------------------------------------------------------------
-
-_DESTRUCTIVE = (
-    (
-        "rm -rf",
-        r"\brm\s+(?:-{1,2}[\w-]+\s+)*?(?:-[a-z]*(?:r[a-z]*f|f[a-z]*r)[a-z]*\b"
-        r"|-r\s+-f\b|-f\s+-r\b|--recursive\s+--force\b|--force\s+--recursive\b"
-        r"|--no-preserve-root\b)",
-    ),
-    ("mkfs", r"\bmkfs(?:\.\w+)?\b"),
-    ("dd of=/dev/", r"\bdd\b[^\n;|&]*\bof=/dev/"),
-    (
-        "chmod -R 777 /",
-        r"\bchmod\s+(?:-[a-z]*r[a-z]*\s+0?777|0?777\s+-[a-z]*r[a-z]*)\s+/(?:\s|\*|$)",
-    ),
-    ("fork bomb", r":\s*\(\s*\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:"),
-)
-_DESTRUCTIVE_COMPILED = tuple(
-    (name, re.compile(pattern, re.IGNORECASE | re.MULTILINE)) for name, pattern in _DESTRUCTIVE
-)
-
-
-def destructive_command(text: str) -> str | None:
-    """The kind of destructive command in ``text`` ("rm -rf", "mkfs", ...), or None."""
-    for name, pattern in _DESTRUCTIVE_COMPILED:
-        if pattern.search(text):
-            return name
-    return None

@@ -114,7 +114,7 @@ def generated() -> Engine:
     return Engine(parse_rulebook(generated_rulebook(300, seed=5, real_words=0.3), "<generated>"))
 
 
-_CONDITION = re.compile(r"(match|require)\[(\d+)\]\.(keyword|phrase|regex)")
+_CONDITION = re.compile(r"(match|require)\[(\d+)\]\.(keyword|phrase|regex|shell)")
 
 
 def _patterns_of(rule: Rule, condition: str) -> list[str]:

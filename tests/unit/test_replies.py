@@ -502,7 +502,7 @@ def test_a_destructive_command_as_the_author_name_is_not_repeated(shipped, autho
 def test_a_template_rendering_rm_rf_is_refused():
     """At load (the template is tried with sample values) and, for a command that only
     appears with some values, when the draft is made."""
-    with pytest.raises(TemplatesError, match=r"renders a destructive command \(rm -rf\)"):
+    with pytest.raises(TemplatesError, match=r"(renders|shows) a destructive command \(rm -rf\)"):
         templates(
             """\
             - id: fallback
@@ -512,7 +512,7 @@ def test_a_template_rendering_rm_rf_is_refused():
     replies = templates(
         """\
         - id: fallback
-          text: "Please run {{ 'rm' if author == 'zed' else 'ls' }} -rf / to clean up."
+          text: "Please run {{ 'r' ~ 'm' if author == 'zed' else 'ls' }} -rf / to clean up."
         """
     )
     assert draft_reply(replies, triage=triage(), channel="github", author="Ana").text
