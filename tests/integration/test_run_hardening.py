@@ -139,6 +139,8 @@ def test_a_running_instance_is_private_found_alone_and_kept_up(tmp_path):
     assert "redis-server stopped (exit code -9)" in output and "Starting it again" in output
     assert not (var / "run.json").exists()
     assert _loose_modes(var) == []
+    logs = [log.read_text(errors="replace") for log in (var / "logs").iterdir()]
+    assert not [text for text in [output, *logs] if password in text]  # masked everywhere
 
 
 def _banner_and_exit(directory: Path, **env: str) -> tuple[str, int]:
