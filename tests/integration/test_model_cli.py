@@ -64,7 +64,7 @@ def test_a_bad_corpus_line_stops_training_with_its_file_and_line(tmp_path):
     out = tmp_path / "model.json.gz"
     result = _run("train", str(corpus), "--out", str(out))
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: {corpus}:6: 'priority' must be one of P0, P1, P2, P3")
+    assert result.stderr.strip() == (f"Error: {corpus}:6: 'priority' must be one of P0, P1, P2, P3")
     assert not out.exists()
 
 
@@ -102,4 +102,4 @@ def test_a_bad_model_file_is_one_line_and_exit_2(tmp_path):
     result = _run("evaluate", "--model", str(bad), str(PROJECT))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith(f"error: {bad}: not a Hark model file")
+    assert result.stderr.startswith(f"Error: {bad}: not a Hark model file")

@@ -158,7 +158,7 @@ def test_replay_and_worker_refuse_a_broken_rulebook_in_the_same_words(
     replayed = runner.invoke(cli, ["replay", str(feed)], env=env)
     worked = runner.invoke(cli, ["worker", "--burst"], env=env)
     assert (replayed.exit_code, worked.exit_code) == (2, 2)
-    assert replayed.output.startswith("error: the rulebook does not load:\n")
+    assert replayed.output.startswith("Error: the rulebook does not load:\n")
     assert replayed.output == worked.output
     assert _queued(connection, TRIAGE_QUEUE) == _queued(connection, P0_TRIAGE_QUEUE) == []
 
