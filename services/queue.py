@@ -47,9 +47,13 @@ __all__ = [
     "send",
 ]
 
+# The settings that turn posting on X on (hark.settings: X's user-context credentials).
+X_CREDENTIALS = (
+    "HARK_X_API_KEY, HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN and HARK_X_ACCESS_TOKEN_SECRET"
+)
 NOT_SET_UP = (
-    "posting is set up for X only (HARK_X_API_KEY, HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN "
-    "and HARK_X_ACCESS_TOKEN_SECRET): copy the draft, answer by hand, then mark it replied"
+    f"posting is set up for X only ({X_CREDENTIALS}): copy the draft, answer by hand, "
+    "then mark it replied"
 )
 
 NOT_APPROVED = (

@@ -30,12 +30,10 @@ from services.context import Services
 from services.corrections import Correction, CorrectionError, correct_priority, incident_of
 from services.inbox import inbox_view
 from services.incidents import UnknownIncident, confirm_incident
-from services.queue import NAME, IncidentAnswer, QueueError
+from services.queue import NAME, X_CREDENTIALS, IncidentAnswer, QueueError
 from web.api import app_rulebook
 from web.queue import desk_services
 from web.ui import _can_respond, _is_admin, _person, bp, requires
-
-X_SETTINGS = "HARK_X_API_KEY, HARK_X_API_SECRET, HARK_X_ACCESS_TOKEN and HARK_X_ACCESS_TOKEN_SECRET"
 
 
 class Refused(BaseModel):
@@ -65,7 +63,7 @@ def _queue_context(query: InboxQuery, refused: Refused | None = None) -> dict[st
         "refused": refused,
         "priorities": list(LEVELS),
         "can_post_x": services.x_poster is not None,
-        "x_settings": X_SETTINGS,
+        "x_settings": X_CREDENTIALS,
         "name_placeholder": NAME,
         "can_respond": _can_respond(),
         "is_admin": _is_admin(),
