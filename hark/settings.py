@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     users_file: str | None = None  # the web page's users (web/users.py format)
     insecure_cookies: bool = False  # only for http://127.0.0.1 development (hark run)
     metrics_public: bool = False  # GET /metrics without the API token
+    # Proxies in front of `hark web` that append the client's address to X-Forwarded-For
+    # (0: none, and the header is ignored, since any client can write it).
+    trusted_proxies: int = Field(0, ge=0, le=5)
 
     def effective(self) -> dict[str, str]:
         """Every setting as the environment variable that sets it, secrets masked."""

@@ -339,6 +339,7 @@ def build_web_app(settings: Settings) -> Flask:
             insecure_cookies=settings.insecure_cookies,
             rulebook=explaining_rulebook(settings),
             team_timezone=rulebook.engine.rulebook.business_hours.timezone,
+            trusted_proxies=settings.trusted_proxies,
             metrics_public=settings.metrics_public,
         )
     except ValueError as error:  # e.g. a HARK_SECRET_KEY too short to sign sessions

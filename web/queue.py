@@ -21,6 +21,7 @@ from services.queue import QueueError
 from web.auth import require_token
 from web.errors import ApiError
 from web.json_body import json_object
+from web.query_params import page_limit, page_offset
 
 bp = Blueprint("queue", __name__, url_prefix="/api/queue")
 STATUS = {
@@ -65,15 +66,8 @@ def working_view() -> Response:
     and ``possible_p0``; ``counts`` has every filter value's count, ``total`` the items
     the filters match."""
     services = desk_services()
-    try:
-        limit = int(request.args.get("limit", 100))
-        offset = int(request.args.get("cursor", 0))
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", "limit and cursor must be numbers") from None
-    if not 1 <= limit <= 200 or offset < 0:
-        raise ApiError(
-            400, "invalid_parameter", "limit must be between 1 and 200, cursor 0 or more"
-        )
+    limit = page_limit(request.args, 100, 200)
+    offset = page_offset(request.args)
     query = _query(request.args)
     me = request.args.get("by", "").strip()
     queue = ReplyQueue(services.connection)

@@ -127,3 +127,21 @@ def test_the_incident_log_says_which_filter_it_ignored(viewer, query, said):
 def test_good_filters_bring_no_warning(viewer):
     page = viewer.get("/incidents?priority=P0&status=triggered&channel=x&from=2026-01-01")
     assert page.status_code == 200 and "Warning:" not in page.text, page.text[-900:]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"cursor": "99999999999999999999"},
+        {"cursor": "-1"},
+        {"cursor": "1e3"},
+        {"limit": "0"},
+        {"limit": "201"},
+        {"limit": "99999999999999999999"},
+        {"limit": "\u0663"},
+    ],
+)
+def test_the_queue_api_refuses_a_page_out_of_range(app, query):
+    response = app.test_client().get("/api/queue", query_string=query, headers=AUTH)
+    assert response.status_code == 400, response.get_data()[:300]
+    assert response.get_json()["error"]["code"] == "invalid_parameter"
