@@ -3,6 +3,8 @@
 Compilation puts every keyword and phrase of every rule into one Aho-Corasick automaton
 (pyahocorasick) and every distinct regular expression into one RE2 set, so the cost of a
 message grows with its length and with what it matches, not with the number of rules.
+``shell`` conditions (destructive commands) are found by ``rules.shell`` in one more pass,
+on the text with shell quoting undone, and their hits join the others.
 Only rules with a hit are then evaluated (requirements, exclusions, negations, channel
 filter) and scored.
 

@@ -37,7 +37,7 @@ Patterns run on RE2 (linear time) over the normalized, unquoted text; the packag
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from rules.normalize import normalize
@@ -141,10 +141,6 @@ _UNQUOTING = re.compile(
     r"|\{[^\s{},]{0,200},[^\s{}]{0,200}\}"  # a brace list: {rm,-rf,/} (linear: one way)
 )
 
-# Without these characters the only edits are quotes, removed by one ``str.translate``.
-_NOT_QUOTES = frozenset("\\${")
-_NO_QUOTES = str.maketrans("", "", "'\"")
-
 
 @dataclass(frozen=True)
 class Destructive:
@@ -161,8 +157,8 @@ class _Unquoted:
 
     def __init__(self, text: str) -> None:
         self.original = text
-        if _NOT_QUOTES.isdisjoint(text):  # quotes are the only edits: removed in C
-            self.text = text.translate(_NO_QUOTES)
+        if "\\" not in text and "$" not in text and "{" not in text:
+            self.text = text.replace("'", "").replace('"', "")  # quotes are the only edits
         else:
             self.text = _UNQUOTING.sub(_replace, text)
         self._out_starts: list[int] | None = None  # where each edit starts in ``text``
@@ -183,6 +179,10 @@ class _Unquoted:
         """The original offset of ``offset`` in the unquoted text; inside an edit, the edit's
         start (or, for the ``end`` of a span, the edit's end)."""
         out_starts = self._out_starts if self._out_starts is not None else self._map()
+        if not end:  # a span starting where edits start takes them in: "rm" shows its quote
+            first = bisect_left(out_starts, offset)
+            if first < len(out_starts) and out_starts[first] == offset:
+                return self._edits[first][0]
         index = bisect_right(out_starts, offset) - 1
         if index < 0:
             return offset

@@ -15,6 +15,8 @@ import pytest
 
 from desk.drafts import UnsafeReplyError, load_templates, parse_templates, revise_draft
 from desk.drafts.tone import destructive_command
+from rules import normalize
+from rules.shell import find_destructive
 
 DESTRUCTIVE = {
     # pipes from the network into a shell, as root or over plain http
@@ -139,3 +141,21 @@ def test_a_template_hiding_a_command_behind_quotes_is_refused_at_load():
 
 def test_the_shipped_templates_still_load():
     assert len(load_templates()) > 5
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("please r''m -rf / now", "r''m -rf"),
+        ('then "rm" -rf / ran', '"rm" -rf'),
+        ("x {rm,-rf,/} y", "{rm,-rf,/}"),
+        ("it ran rm${ifs}-rf${ifs}/ here", "rm${ifs}-rf"),
+        ("a \\rm -rf / b", "\\rm -rf"),
+    ],
+)
+def test_a_hidden_command_is_shown_where_it_was_written(shipped, text, shown):
+    """The explanation quotes the text as written, not as unquoted."""
+    (found, *_) = find_destructive(normalize(text))
+    assert normalize(text)[found.start : found.end].startswith(shown)
+    fired = {rule.id: rule for rule in shipped.classify(_generated(text)).rules}
+    assert fired["dangerous-command-generated"].matches[0].text.startswith(shown)
