@@ -31,7 +31,8 @@ import redis
 
 from hark.embedded_redis import EmbeddedRedis
 from hark.rulebook_files import read_rulebook, shipped_rulebook_path
-from oncall.incidents import BY_TIME, IncidentStore, open_incident
+from oncall.incident_changes import open_incident
+from oncall.incidents import BY_TIME, IncidentStore
 from oncall.records import Incident, IncidentReport, PageFacts, Status
 from rules.result import TriageRecord
 from web import create_app

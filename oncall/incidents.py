@@ -1,13 +1,9 @@
 """Incidents: P0 reports of the same problem grouped into one, with a state and a timeline.
 
-Launch day brings forty "crashes on launch" posts; they must page once. A report joins an
-open incident (or reopens a recently resolved one) when it arrives within the grouping
-window and either fired the same top rule, or has the same category and similar words;
-and when nothing it says sets it apart (``oncall.signatures``): a report about another Caro
-version than the incident's reports, or naming another cause (a config panic, an
-``sw_vers`` panic, a binary killed at launch, against the generic crash), is another
-problem even when the same rule fired. People correct what grouping gets wrong: a report
-split out into its own incident, two incidents merged into one.
+Which incident a report joins is ``oncall.grouping``; the records each change produces
+(opened, joined, reopened, raised, split, merged) are ``oncall.incident_changes``; this
+module keeps them in Redis. People correct what grouping gets wrong: a report split out
+into its own incident, two incidents merged into one.
 
 Every change is a read-modify-write of one record (``oncall.records.Incident``, JSON in
 Redis) under a Redis lock shared by all workers (P0 traffic is low; correctness matters
@@ -18,8 +14,6 @@ link is recorded once.
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -29,21 +23,21 @@ from redis import Redis
 from redis.client import Pipeline
 
 from desk.mentions import finite_score
-from oncall.records import (
-    Incident,
-    IncidentReport,
-    PageFacts,
-    RuleExplanation,
-    Status,
-    Urgency,
-    dedup_key_for,
-    timeline_entry,
+from oncall.grouping import closest_incident
+from oncall.incident_changes import (
+    absorbing,
+    closed_into,
+    filed,
+    incident_path,
+    merge_raises,
+    open_incident,
+    raised_by,
+    raises_urgency,
+    report_urgency,
+    without_report,
 )
-from oncall.titles import clean_title
-from rules import normalize
+from oncall.records import Incident, IncidentReport, PageFacts, Status
 from rules.result import TriageRecord
-from vocabulary.channels import CHANNELS, Channel
-from vocabulary.redact import redact
 
 RECORD = "hark:incident:{id}"
 OF_MENTION = "hark:incident-of:{mention}"
@@ -61,9 +55,6 @@ ALLOWED: dict[Status, set[Status]] = {
     "acknowledged": {"resolved"},
     "resolved": {"triggered"},
 }
-SIMILAR = 0.3  # Jaccard similarity of content words that groups same-category reports
-MAX_LINKS = 20
-_WORD = re.compile(r"[^\W\d_]{3,}")
 
 OnOpened = Callable[[Pipeline, Incident], None]
 # (pipeline, the survivor, the absorbed incident as it was before the merge, whether the
@@ -74,25 +65,6 @@ Incidents = list[Incident]  # ``IncidentStore.list`` hides the builtin inside th
 
 class IncidentError(ValueError):
     """A change the incident's state does not allow; the message says why."""
-
-
-def content_words(text: str) -> set[str]:
-    return set(_WORD.findall(normalize(text))[:200])
-
-
-def similarity(left: set[str], right: set[str]) -> float:
-    return len(left & right) / len(left | right) if left and right else 0.0
-
-
-def sets_apart(report: IncidentReport, facts: dict[str, Any]) -> bool:
-    """Whether the report is about another problem than the incident whose stored JSON is
-    ``facts``: another Caro version than any of its reports are about, or another cause
-    than the one its first report named (the generic crash names none). What neither
-    says (no version, no cause stored before these existed) sets nothing apart."""
-    version, versions = report.version, facts.get("versions") or []
-    if version and versions and version not in versions:
-        return True
-    return report.cause != facts.get("cause") and "versions" in facts
 
 
 class IncidentStore:
@@ -136,12 +108,12 @@ class IncidentStore:
             known = self.connection.get(OF_MENTION.format(mention=report.mention_id))
             if known:
                 incident = self._require(known.decode())
-                if not _raises(incident, urgency):
+                if not raises_urgency(incident, urgency):
                     return incident, "known"
-                incident, outcome = _raised_by(incident, report, now), "raised"
+                incident, outcome = raised_by(incident, report, now), "raised"
             else:
                 found = self._match(report, triage, now, window)
-                incident, outcome = _filed(found, report, triage, now, urgency)
+                incident, outcome = filed(found, report, triage, now, urgency)
             callback = on_raised if outcome == "raised" else on_opened
             with self.connection.pipeline(transaction=True) as pipe:
                 pipe.multi()  # explicit, as RQ's enqueue into this pipeline expects
@@ -178,33 +150,22 @@ class IncidentStore:
     def _match(
         self, report: IncidentReport, triage: TriageRecord, now: datetime, window: timedelta
     ) -> Incident | None:
-        """The open incident this report belongs to: the same top rule, or the same
-        category and similar words, within the window; the most similar wins.
+        """The open incident this report belongs to (``oncall.grouping``), among those
+        with a report within the window.
 
-        Every incident in the window is read, in one round trip, as plain JSON: matching
-        needs four of its fields, and validating whole records (a launch-day incident holds
-        hundreds of reports) for each P0 was most of a worker's time at volume. Only the
+        Every incident in the window is read, in one round trip, as plain JSON; only the
         winner becomes an ``Incident``."""
         since = (now - window).timestamp()
         ids = [raw.decode() for raw in self.connection.zrevrangebyscore(ACTIVE, "+inf", since)]
         if not ids:
             return None
-        words = content_words(report.text)
-        rule, category = _top_rule(triage), triage.category
-        best_id, best_score = None, 0.0
         records = self.connection.mget([RECORD.format(id=incident_id) for incident_id in ids])
-        for incident_id, raw in zip(ids, records, strict=True):
-            if raw is None:
-                continue
-            facts = json.loads(raw)
-            if facts.get("merged_into") or sets_apart(report, facts):
-                continue
-            score = similarity(words, set(facts["words"]))
-            same_rule = rule is not None and rule == facts.get("rule")
-            if (same_rule or (category == facts["category"] and score >= SIMILAR)) and (
-                best_id is None or score > best_score
-            ):
-                best_id, best_score = incident_id, score
+        candidates = (
+            (incident_id, json.loads(raw))
+            for incident_id, raw in zip(ids, records, strict=True)
+            if raw is not None
+        )
+        best_id = closest_incident(report, triage, candidates)
         return self.get(best_id) if best_id else None
 
     def transition(
@@ -299,14 +260,14 @@ class IncidentStore:
             opened = open_incident(report, triage, now, author=person)
             opened = opened.model_copy(update={"split_from": source.id})
             opened = opened.noted(
-                now, "split", f"out of {source.id}", author=person, link=_page(source.id)
+                now, "split", f"out of {source.id}", author=person, link=incident_path(source.id)
             )
-            left = _without(source, report).noted(
+            left = without_report(source, report).noted(
                 now,
                 "split",
                 f"{report.mention_id} moved to {opened.id}",
                 author=person,
-                link=_page(opened.id),
+                link=incident_path(opened.id),
             )
             with self.connection.pipeline(transaction=True) as pipe:
                 pipe.multi()
@@ -343,13 +304,13 @@ class IncidentStore:
                     f"{survivor_id} is resolved and {absorbed_id} is open: reopen"
                     f" {survivor_id} first, or merge {survivor_id} into {absorbed_id}"
                 )
-            merged = _absorbing(survivor, absorbed, now, person)
-            raises = _merge_raises(merged, absorbed)
+            merged = absorbing(survivor, absorbed, now, person)
+            raises = merge_raises(merged, absorbed)
             if raises:
                 merged = merged.raised(
                     now, "raised", f"{absorbed.id} was a sure P0: paged at high urgency"
                 )
-            closed = _closed_into(absorbed, survivor, now, person)
+            closed = closed_into(absorbed, survivor, now, person)
             with self.connection.pipeline(transaction=True) as pipe:
                 pipe.multi()
                 for mention_id in absorbed.mentions:
@@ -429,164 +390,3 @@ class IncidentStore:
             if status != incident.status:
                 pipe.zrem(BY_STATUS.format(status=status), incident.id)
         pipe.zadd(BY_STATUS.format(status=incident.status), {incident.id: opened})
-
-
-def open_incident(
-    report: IncidentReport, triage: TriageRecord, now: datetime, author: str = "Hark"
-) -> Incident:
-    """A new incident for the first report of a problem."""
-    incident_id = f"inc-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    title = clean_title(report.text)
-    urgency = report_urgency(triage)
-    kind = " (a possible P0, low urgency)" if urgency == "low" else ""
-    version = report.version
-    opened = timeline_entry(
-        now, "opened", f"{report.channel} report{kind}", author=author, link=report.url
-    )
-    return Incident(
-        id=incident_id,
-        status="triggered",
-        priority=triage.priority,
-        category=triage.category,
-        rule=_top_rule(triage),
-        dedup_key=dedup_key_for(incident_id, urgency),
-        urgency=urgency,
-        title=title,
-        opened_at=now,
-        updated_at=now,
-        last_report_at=now,
-        mentions=(report.mention_id,),
-        channels=(report.channel,),
-        links=(report.url,) if report.url else (),
-        explanation=_explanation(triage),
-        words=tuple(sorted(content_words(report.text))),
-        versions=(version,) if version else (),
-        cause=report.cause,
-        model_p0=(triage.model or {}).get("P0"),
-        timeline=(opened,),
-    )
-
-
-def report_urgency(triage: TriageRecord) -> Urgency:
-    """A report's urgency: its triage's, and high when it has none (below P0, or a triage
-    stored before urgency existed)."""
-    return "low" if triage.urgency == "low" else "high"
-
-
-def _raises(incident: Incident, urgency: Urgency) -> bool:
-    """A report at ``urgency`` makes this open possible P0 a sure one."""
-    return urgency == "high" and incident.urgency == "low" and incident.status != "resolved"
-
-
-def _filed(
-    found: Incident | None,
-    report: IncidentReport,
-    triage: TriageRecord,
-    now: datetime,
-    urgency: Urgency,
-) -> tuple[Incident, str]:
-    """A new report filed: a new incident, or ``found`` (the one it belongs to) joined,
-    reopened or raised by it; with the outcome ``record_report`` returns."""
-    if found is None:
-        return open_incident(report, triage, now), "opened"
-    joined = found.with_report(report, now, MAX_LINKS)
-    if found.status == "resolved":
-        return _reopened(joined, now, urgency), "reopened"
-    if _raises(found, urgency):
-        return _raised_by(joined, report, now), "raised"
-    return joined, "joined"
-
-
-def _raised_by(incident: Incident, report: IncidentReport, now: datetime) -> Incident:
-    detail = (
-        f"a high-urgency {report.channel} report joined: paged again at high urgency on"
-        f" {dedup_key_for(incident.id, 'high')}; the low-urgency alert is resolved"
-    )
-    return incident.raised(now, "raised", detail)
-
-
-def _reopened(incident: Incident, now: datetime, urgency: Urgency) -> Incident:
-    """A resolved incident triggered again by a new report, paged afresh at its urgency."""
-    detail = "a new report after resolution" + (", a possible P0" if urgency == "low" else "")
-    return incident.moved("triggered", now, "reopened", detail).at_urgency(urgency)
-
-
-def _page(incident_id: str) -> str:
-    """The incident's page, as a path of Hark's own site."""
-    return f"/incidents/{incident_id}"
-
-
-def _channels(mentions: tuple[str, ...]) -> tuple[Channel, ...]:
-    """The channels of these mentions, in order of first appearance ("<channel>:<id>")."""
-    found = (mention.partition(":")[0] for mention in mentions)
-    return tuple(dict.fromkeys(ch for ch in found if ch in CHANNELS))  # type: ignore[misc]
-
-
-def _without(incident: Incident, report: IncidentReport) -> Incident:
-    """The incident without one of its reports."""
-    mentions = tuple(m for m in incident.mentions if m != report.mention_id)
-    links = tuple(link for link in incident.links if link != report.url)
-    return incident.model_copy(
-        update={"mentions": mentions, "channels": _channels(mentions), "links": links}
-    )
-
-
-def _absorbing(survivor: Incident, absorbed: Incident, now: datetime, person: str) -> Incident:
-    """The survivor of a merge with the absorbed incident's reports and history."""
-    mentions = tuple(dict.fromkeys((*survivor.mentions, *absorbed.mentions)))
-    history = tuple(
-        entry.model_copy(update={"detail": f"{absorbed.id}: {entry.detail}".rstrip(": ")})
-        for entry in absorbed.timeline
-    )
-    timeline = tuple(sorted((*survivor.timeline, *history), key=lambda entry: entry.at))
-    count = len(absorbed.mentions)
-    detail = f"{absorbed.id} merged in ({count} report{'s' if count != 1 else ''})"
-    merged = survivor.model_copy(
-        update={
-            "mentions": mentions,
-            "channels": _channels(mentions),
-            "links": tuple(dict.fromkeys((*survivor.links, *absorbed.links)))[:MAX_LINKS],
-            "versions": tuple(dict.fromkeys((*survivor.versions, *absorbed.versions))),
-            "absorbed": (*survivor.absorbed, absorbed.id, *absorbed.absorbed),
-            "last_report_at": max(survivor.last_report_at, absorbed.last_report_at),
-            "timeline": timeline,
-        }
-    )
-    return merged.noted(now, "merged", detail, author=person, link=_page(absorbed.id))
-
-
-def _closed_into(absorbed: Incident, survivor: Incident, now: datetime, person: str) -> Incident:
-    """The absorbed incident of a merge: resolved (if it was not), pointing to the survivor."""
-    detail = f"merged into {survivor.id}"
-    if absorbed.status == "resolved":
-        closed = absorbed.noted(now, "merged", detail, author=person, link=_page(survivor.id))
-    else:
-        closed = absorbed.moved("resolved", now, "merged", detail, person, _page(survivor.id))
-    return closed.model_copy(update={"merged_into": survivor.id})
-
-
-def _merge_raises(survivor: Incident, absorbed: Incident) -> bool:
-    """An open sure P0 merged into an open possible one: the survivor must page high."""
-    return (
-        absorbed.status != "resolved"
-        and absorbed.urgency == "high"
-        and survivor.urgency == "low"
-        and survivor.status != "resolved"
-    )
-
-
-def _top_rule(triage: TriageRecord) -> str | None:
-    rules = [r for r in triage.rules if triage.priority in r.levels and r.weight > 0]
-    return max(rules, key=lambda r: r.weight).id if rules else None
-
-
-def _explanation(triage: TriageRecord) -> tuple[RuleExplanation, ...]:
-    return tuple(
-        RuleExplanation(
-            rule=r.id,
-            weight=r.weight,
-            levels=r.levels,
-            matched=tuple(redact(m.text) for m in r.matches[:3]),
-        )
-        for r in triage.rules
-    )

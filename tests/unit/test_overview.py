@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from oncall.incidents import open_incident
+from oncall.incident_changes import open_incident
 from oncall.records import Incident, IncidentReport, PageAction, PageFacts
 from rules.result import TriageRecord
 from services.pager_report import (
