@@ -17,15 +17,31 @@ import re2
 
 from rules import Rulebook, normalize
 from rules.matchers import MATCHER_TYPES
+from rules.shell import find_destructive
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.case_sensitive = False
 
 
-def _patterns(condition) -> list[re.Pattern]:
+class _ShellDetector:
+    """A ``shell:`` condition, searched as the engine does (``rules.shell``): a naive
+    implementation has no pattern of its own for it either."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        self.kinds = set(kinds)
+
+    def search(self, normalized: str) -> bool:
+        found = find_destructive(normalized)
+        return any("destructive" in self.kinds or hit.kind in self.kinds for hit in found)
+
+
+def _patterns(condition) -> list[re.Pattern | _ShellDetector]:
     """One compiled Python regex per pattern, as a naive implementation would hold them."""
-    compiled = []
+    compiled: list[re.Pattern | _ShellDetector] = []
     for matcher, patterns in condition.matchers():
+        if MATCHER_TYPES[matcher].detector:
+            compiled.append(_ShellDetector(list(patterns)))
+            continue
         forms_of = MATCHER_TYPES[matcher].literal_forms
         for pattern in patterns:
             if forms_of is None:  # rulebook regexes are RE2 syntax (\pL): searched with RE2

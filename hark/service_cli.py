@@ -17,6 +17,7 @@ from hark.running_instance import command_settings
 from hark.settings import Settings
 from hark.wiring import build_web_app, worker_services_from_settings
 from rules import RulebookError
+from vocabulary.loggable import install_log_redaction
 
 if TYPE_CHECKING:  # the report's modules are imported only by the command that uses them
     from services.support_report import Period
@@ -53,6 +54,7 @@ def worker(burst: bool, with_scheduler: bool) -> None:
         say_error(f"the rulebook does not load:\n{error}")
         sys.exit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    install_log_redaction()  # run_worker does too; here it covers the start as well
     ok = run_worker(services, burst=burst, with_scheduler=with_scheduler)
     if not ok:
         say_error("jobs failed in this run; `hark jobs list` shows them")
@@ -70,6 +72,7 @@ def web(host: str, port: int) -> None:
     except ConfigError as error:
         say_error(f"{error}")
         sys.exit(2)
+    install_log_redaction()  # what senders wrote reaches no log line unredacted
     app.run(host=host, port=port, threaded=True)
 
 

@@ -14,6 +14,7 @@ from flask import Flask
 from hark.redis_connection import ConfigError
 from hark.settings import Settings, SettingsError
 from hark.wiring import build_web_app
+from vocabulary.loggable import install_log_redaction
 
 __all__ = ["ConfigError", "build_web_app", "create_wsgi_app"]
 
@@ -24,4 +25,6 @@ def create_wsgi_app() -> Flask:
         settings = Settings()
     except SettingsError as error:
         raise ConfigError(str(error)) from None
-    return build_web_app(settings)
+    app = build_web_app(settings)
+    install_log_redaction()  # what senders wrote reaches no log line unredacted
+    return app

@@ -52,9 +52,10 @@ _PH = (
 # Secrets
 # ---------------------------------------------------------------------------------------------
 
-# Tokens recognisable by their prefix. The lookbehind keeps "task-..." or "xghp_..." out.
+# Tokens recognisable by their prefix. The lookbehind keeps "xghp_..." out; a hyphen before
+# one ("id-ghp_...") does not hide it.
 _KEYS = re.compile(
-    r"(?<![A-Za-z0-9_-])(?:"
+    r"(?<![A-Za-z0-9_])(?:"
     r"sk-[A-Za-z0-9_-]{16,}+"  # OpenAI sk-..., sk-proj-..., Anthropic sk-ant-...
     r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}+"  # Stripe secret and restricted keys
     r"|gh[pousr]_[A-Za-z0-9]{20,}+"  # GitHub ghp_, gho_, ghu_, ghs_, ghr_
@@ -222,8 +223,12 @@ _PHONE_00 = re.compile(
 # Payment cards and bank accounts
 # ---------------------------------------------------------------------------------------------
 
-# 13 to 19 digits, alone or in groups split by single spaces or hyphens; _luhn confirms.
-_CARD = re.compile(r"(?<![A-Za-z0-9_.+-])(?<!\d)\d{4}(?:[ -]?\d{1,4}+){2,4}+(?![0-9]|[.-]\d)")
+# 13 to 19 digits in groups split by single spaces or hyphens, or 13 to 16 in one run (a
+# longer run is an id far more often: Discord's and X's ids have 17 to 19 digits); _luhn
+# confirms.
+_CARD = re.compile(
+    r"(?<![A-Za-z0-9_.+-])(?<!\d)(?:\d{4}(?:[ -]\d{1,4}+){2,4}+|\d{13,16})(?![0-9]|[.-]\d)"
+)
 # Country code, check digits, then the account in groups of up to four; _iban confirms.
 _IBAN = re.compile(
     r"(?<![A-Za-z0-9_])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}+(?:[ ]?[A-Z0-9]{1,3})?(?![A-Za-z0-9])"

@@ -561,10 +561,13 @@ MISSED_BEFORE = [
     ("5500005555555559 expires 12/29", "[card] expires 12/29"),
     ("iban DE89 3704 0044 0532 0130 00", "iban [iban]"),
     ("GB82WEST12345698765432", "[iban]"),
+    # a prefixed token glued on with a hyphen
+    ("id-ghp_aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6", "[secret]"),
 ]
 
 STILL_UNCHANGED = [
     "timestamp 1733580000 and 1733580000123",
+    "discord:1464606793559703553 and x:1866912345678901234",  # ids: Luhn passes by chance
     "order 1234567890123",  # fails the Luhn check
     "DE00 1234 5678 9012 3456 78",  # fails the IBAN check
     "look at example dot com",
