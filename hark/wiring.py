@@ -29,7 +29,8 @@ from monitor.x_api import XApi, XPoster
 from monitor.x_poller import XPoller
 from oncall.config import DEFAULT_PAGE_RETRIES, OncallConfig, Pager
 from oncall.pagerduty import DryRunPager, PagerDutyEvents, PagerDutyRest
-from oncall.rotation import LocalRotation, PagerDutyRotation, ScheduleError
+from oncall.pagerduty_rotation import PagerDutyRotation
+from oncall.rotation import LocalRotation, ScheduleError
 from rules import Engine, RulebookError
 from services.context import Services, utc_now
 from services.intake import Intake

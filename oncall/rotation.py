@@ -1,6 +1,8 @@
-"""Who is on call: a local YAML schedule, or PagerDuty's ``GET /oncalls``, behind one API.
+"""Who is on call: a local YAML schedule, or PagerDuty's ``GET /oncalls``, behind one API
+(``Rotation``: the shifts and handoffs either answers, and the web view of them).
 
-The local schedule's YAML format is in ``oncall.schedule``. Where a layer's turns begin, and
+This module is the local rotation; PagerDuty's is ``oncall.pagerduty_rotation``. The local
+schedule's YAML format is in ``oncall.schedule``. Where a layer's turns begin, and
 how a local time in a daylight-saving gap or fold is read (handoff and override times alike),
 is in ``oncall.shifts``. How ``LocalRotation`` combines them, kept deliberately simple:
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal, Protocol
@@ -41,7 +43,6 @@ __all__ = [
     "LocalRotation",
     "OnCall",
     "Override",
-    "PagerDutyRotation",
     "Rotation",
     "RotationError",
     "Schedule",
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 Source = Literal["local", "pagerduty"]
-_WEEK_DAYS = 7
+WEEK_DAYS = 7
 
 # ----------------------------------------------------------------------------- results
 
@@ -111,7 +112,8 @@ class Rotation(Protocol):
 # ----------------------------------------------------------------------------- UTC times
 
 
-def _utc(at: datetime) -> datetime:
+def as_utc(at: datetime) -> datetime:
+    """``at`` in UTC; a ValueError for a naive datetime (whose zone nobody knows)."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{at.isoformat()} is naive: pass an aware datetime (e.g. in UTC)")
     return at.astimezone(UTC)
@@ -240,12 +242,12 @@ class LocalRotation:
         return cls(parse_schedule(text, source))
 
     def _turns(self, layer: Layer) -> Turns:
-        period = 1 if layer.rotation == "daily" else _WEEK_DAYS
+        period = 1 if layer.rotation == "daily" else WEEK_DAYS
         return Turns(tuple(layer.members), layer.start, period, layer.handoff, self.zone)
 
     def on_call(self, at: datetime) -> list[OnCall]:
         """One entry per level that has someone on call at ``at``, level 1 first."""
-        at = _utc(at)
+        at = as_utc(at)
         return [shift for level in self._levels if (shift := level.shift(at)) is not None]
 
     def describe_layer(self, layer: Layer, now: datetime, zone: tzinfo) -> str:
@@ -254,7 +256,7 @@ class LocalRotation:
         "weekly, handoff Monday 09:00 EST". When the schedule keeps another zone, its own
         wall-clock time follows: "(09:00 America/New_York)"."""
         turns = self._turns(layer)
-        handoff = turns.begins(turns.turn_at(_utc(now)) + 1).astimezone(zone)
+        handoff = turns.begins(turns.turn_at(as_utc(now)) + 1).astimezone(zone)
         day = f"{handoff:%A} " if layer.rotation == "weekly" else ""
         text = f"{layer.rotation}, handoff {day}{handoff:%H:%M} {handoff.tzname()}"
         if getattr(zone, "key", None) != self.schedule.timezone:
@@ -264,7 +266,7 @@ class LocalRotation:
     def handoffs(self, after: datetime, count: int) -> list[Handoff]:
         """The next ``count`` changes of person strictly after ``after``, all levels merged
         in time order (level order for simultaneous ones)."""
-        after = _utc(after)
+        after = as_utc(after)
         merged = heapq.merge(
             *(level.handoffs(after) for level in self._levels),
             key=lambda handoff: (handoff.at, handoff.level),
@@ -274,9 +276,9 @@ class LocalRotation:
     def week(self, start: datetime) -> list[OnCall]:
         """Every shift overlapping the 7 local calendar days from ``start`` (168 hours, or
         167/169 across a daylight-saving change), by level then start."""
-        start = _utc(start)
+        start = as_utc(start)
         wall = start.astimezone(self.zone).replace(tzinfo=None)
-        end = wall_clock_to_utc(wall + timedelta(days=_WEEK_DAYS), self.zone)
+        end = wall_clock_to_utc(wall + timedelta(days=WEEK_DAYS), self.zone)
         shifts = []
         for level in self._levels:
             point: datetime | None = start
@@ -288,136 +290,13 @@ class LocalRotation:
         return shifts
 
 
-# ----------------------------------------------------------------------------- PagerDuty
-
-
-class _OnCallsSource(Protocol):
-    def oncalls(self, schedule_ids: list[str], since: datetime, until: datetime) -> list[dict]: ...
-
-
-def _pd_time(value: object, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{field} is {value!r}, not an ISO 8601 time")
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _pd_shift(entry: object) -> OnCall:
-    """One ``GET /oncalls`` entry to an ``OnCall``; RotationError if it is not readable."""
-    try:
-        if not isinstance(entry, dict):
-            raise ValueError(f"an entry is {type(entry).__name__}, not an object")
-        level, user = entry["escalation_level"], entry["user"]
-        if not isinstance(level, int) or isinstance(level, bool):
-            raise ValueError(f"escalation_level is {level!r}")
-        person = (user.get("summary") or user.get("id")) if isinstance(user, dict) else None
-        if not isinstance(person, str):
-            raise ValueError("the user has no summary")
-        start, end = _pd_time(entry.get("start"), "start"), _pd_time(entry.get("end"), "end")
-    except (KeyError, TypeError, ValueError) as error:
-        reason = f"no {error}" if isinstance(error, KeyError) else str(error)
-        raise RotationError(
-            f"PagerDuty /oncalls returned an entry Hark cannot read: {reason}"
-        ) from None
-    return OnCall(level, person, start, end, "pagerduty", False)
-
-
-def _covers(shift: OnCall, at: datetime) -> bool:
-    return (shift.start is None or shift.start <= at) and (shift.end is None or at < shift.end)
-
-
-class PagerDutyRotation:
-    """The rotation from PagerDuty's ``GET /oncalls`` for ``schedule_ids``.
-
-    One request fetches the shifts from the minute of the asked time for ``window`` (at
-    least 7 days, for ``week``); its answer is reused for calls about the same minute for
-    ``cache_s`` seconds, measured with the times passed in (no clock is read). A failed
-    request raises ``RotationError`` and is not cached. PagerDuty may list several people
-    at one level (several schedules or escalation policies): they are all returned, and
-    identical entries (one schedule in two policies) only once. PagerDuty does not say
-    which shifts are overrides, so ``override`` is always False.
-    """
-
-    source: Source = "pagerduty"
-
-    def __init__(
-        self,
-        rest: _OnCallsSource,
-        schedule_ids: Sequence[str],
-        cache_s: float = 60,
-        window: timedelta = timedelta(days=7),
-    ) -> None:
-        self._rest, self.schedule_ids = rest, list(schedule_ids)
-        self.cache_s, self.window = cache_s, max(window, timedelta(days=_WEEK_DAYS))
-        self._cache: dict[datetime, tuple[datetime, datetime, list[OnCall]]] = {}
-
-    def _fresh(self, fetched_at: datetime, at: datetime) -> bool:
-        return abs((at - fetched_at).total_seconds()) < self.cache_s
-
-    def _shifts(self, at: datetime) -> tuple[datetime, list[OnCall]]:
-        """``(until, shifts)`` for the minute of ``at``, from the cache when fresh."""
-        minute = at.replace(second=0, microsecond=0)
-        cached = self._cache.get(minute)
-        if cached is not None and self._fresh(cached[0], at):
-            return cached[1], cached[2]
-        until = minute + self.window + timedelta(minutes=1)
-        entries = self._rest.oncalls(list(self.schedule_ids), minute, until)
-        if not isinstance(entries, list):
-            raise RotationError("PagerDuty /oncalls answered something other than a list")
-        shifts = sorted(
-            {_pd_shift(entry) for entry in entries},
-            key=lambda s: (s.level, s.start or minute, s.person),
-        )
-        self._cache = {k: v for k, v in self._cache.items() if self._fresh(v[0], at)}
-        self._cache[minute] = (at, until, shifts)
-        return until, shifts
-
-    def on_call(self, at: datetime) -> list[OnCall]:
-        at = _utc(at)
-        _, shifts = self._shifts(at)
-        return sorted((s for s in shifts if _covers(s, at)), key=lambda s: (s.level, s.person))
-
-    def handoffs(self, after: datetime, count: int) -> list[Handoff]:
-        """Changes of the people on call at a level, at the shifts' end (and start) times
-        inside the fetched window; the last shift's end is left out when PagerDuty's answer
-        does not say who comes next."""
-        after = _utc(after)
-        until, shifts = self._shifts(after)
-        found = []
-        for level in sorted({s.level for s in shifts}):
-            mine = [s for s in shifts if s.level == level]
-            points = {p for s in mine for p in (s.start, s.end) if p is not None}
-            for point in sorted(p for p in points if after < p < until):
-                before = sorted({s.person for s in mine if _covers(s, point - TICK)})
-                now = sorted({s.person for s in mine if _covers(s, point)})
-                if before != now:
-                    found.append(
-                        Handoff(point, level, ", ".join(before) or None, ", ".join(now) or None)
-                    )
-        found.sort(key=lambda handoff: (handoff.at, handoff.level))
-        return found[: max(count, 0)]
-
-    def week(self, start: datetime) -> list[OnCall]:
-        """The shifts overlapping the 168 hours from ``start``."""
-        start = _utc(start)
-        _, shifts = self._shifts(start)
-        end = start + timedelta(days=_WEEK_DAYS)
-        return [
-            s
-            for s in shifts
-            if (s.start is None or s.start < end) and (s.end is None or s.end > start)
-        ]
-
-
 # ----------------------------------------------------------------------------- the web view
 
 
 def rotation_view(rotation: Rotation, now: datetime, handoffs: int = 5) -> dict[str, Any]:
     """The JSON of ``GET /api/rotation``. A ``RotationError`` becomes ``error`` (with empty
     lists) so that the page shows why instead of breaking."""
-    now = _utc(now)
+    now = as_utc(now)
     view: dict[str, Any] = {
         "source": rotation.source,
         "now": _iso(now),

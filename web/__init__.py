@@ -11,7 +11,8 @@ from redis import Redis
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from oncall.rotation import LocalRotation, PagerDutyRotation
+from oncall.pagerduty_rotation import PagerDutyRotation
+from oncall.rotation import LocalRotation
 from rules import Engine
 from rules.schema import BusinessHours
 from services.context import ReplyPoster, Services, utc_now

@@ -19,11 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oncall.pagerduty import RotationError
+from oncall.pagerduty_rotation import PagerDutyRotation
 from oncall.rotation import (
     Handoff,
     LocalRotation,
     OnCall,
-    PagerDutyRotation,
     ScheduleError,
     parse_schedule,
     rotation_view,
