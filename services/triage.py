@@ -27,12 +27,14 @@ def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any
     connection, now = services.connection, services.clock()
     stored = MentionStore(connection).save(StoredMention.triaged(mention, triage, now))
     result: dict[str, Any] = {"id": mention["id"], "priority": triage.priority}
+    incident_id = None
     if triage.pages or (triage.priority == "P1" and services.oncall.p1_pages):
         incident, outcome = file_report(services, stored, stored.triage)
         result["incident"] = {"id": incident.id, "outcome": outcome}
+        incident_id = incident.id
     desk = services.desk
     if desk.replies is not None and desk.needs_reply(stored.channel, stored.triage.kind):
-        item = queue_item(stored, engine.rulebook, desk.replies)
+        item = queue_item(stored, engine.rulebook, desk.replies, incident_id=incident_id)
         result["queued"] = ReplyQueue(connection).add(item)
     return result
 

@@ -232,6 +232,9 @@ def test_triaged_messages_are_queued_with_a_draft_and_an_sla(redis_conn):
     assert question.due_at == datetime(2026, 1, 23, 22, tzinfo=UTC)  # Discord: 30 min
     crash = queue.get("x:4")
     assert crash.priority == "P0" and crash.draft.fits_x is True
+    filed_into = IncidentStore(redis_conn).list(None, 10, None)[0][0].id
+    assert crash.incident_id == filed_into  # the row links to its incident from the start
+    assert install.incident_id is None
     assert "kim@example.com" not in crash.draft.text
     assert crash.due_at == datetime(2026, 1, 23, 22, 30, tzinfo=UTC)  # P0 runs 24/7: one hour
 
