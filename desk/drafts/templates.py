@@ -1,11 +1,11 @@
-"""Reply templates: the team-editable YAML (``desk/data/replies.yaml``), validated and
-compiled at load, and the choice of template for a triaged message.
+"""Reply templates' file: the team-editable YAML (``desk/data/replies.yaml``) and its
+translations, validated and compiled at load into ``ReplyTemplates`` (``template_set.py``,
+which also chooses the template for a triaged message; its names are importable from here).
 
 A file is a list of templates, each with an ``id``, a ``when`` (any of ``priorities``,
 ``categories``, ``kinds``, ``channels``; missing or empty means any), a Jinja2 ``text`` and an
-optional shorter ``x_text`` for X. The most specific matching template wins (the number of
-constrained fields), ties going to the earlier one; a ``fallback`` with no ``when`` must exist.
-Templates see only ``VARIABLES``: never the message, so a reply cannot quote what was written.
+optional shorter ``x_text`` for X; a ``fallback`` with no ``when`` must exist. Templates may
+use only ``VARIABLES``.
 
 Loading reports every problem at once as ``path:line: template-id: field: message``: YAML and
 schema errors, Jinja syntax errors, unknown variables, the playbook's forbidden phrases
@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,31 +28,42 @@ from jinja2 import StrictUndefined, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from desk.drafts.facts import EVERYTHING, NOTHING
+from desk.drafts.facts import EVERYTHING
 from desk.drafts.language import LANGUAGE_NAMES, TEMPLATE_LANGUAGES
+from desk.drafts.template_set import (
+    FIXED_IN_ID,
+    NO_REPLY_ID,
+    RESERVED_IDS,
+    VARIABLES,
+    ReplyTemplate,
+    ReplyTemplates,
+    sample_context,
+)
 from desk.drafts.tone import destructive_command, find_tone_problems
 from desk.drafts.x_length import X_LIMIT, x_weighted_length
 from rules.yaml_lines import BoundedLoader, field_name, index_lines, locate
 from vocabulary.channels import CHANNELS, Channel
 from vocabulary.redact import find_pii
 
-VARIABLES = (
-    "author",
-    "channel",
-    "priority",
-    "category",
-    "kind",
-    "incident_url",
-    "version_hint",
-    "gave",
-    "fixed_version",
-    "no_reply_reason",
-)
-# Chosen by what the message is, never by ``when``: a message that needs no support answer
-# (``no_reply.py``), and the "fixed in vX.Y.Z" follow-up of an incident's reports.
-NO_REPLY_ID = "no-reply-needed"
-FIXED_IN_ID = "fixed-in"
-RESERVED_IDS = (NO_REPLY_ID, FIXED_IN_ID)
+# This module's names, and the ``template_set`` names callers import from here.
+__all__ = [
+    "CHANNELS",
+    "FIXED_IN_ID",
+    "NO_REPLY_ID",
+    "RESERVED_IDS",
+    "VARIABLES",
+    "ReplyTemplate",
+    "ReplyTemplates",
+    "TemplateProblem",
+    "TemplateSpec",
+    "TemplatesError",
+    "When",
+    "load_templates",
+    "parse_templates",
+    "sample_context",
+    "shipped_templates_path",
+]
+
 TEXT_FIELDS = ("text", "x_text")
 _SAMPLE_URL = "https://github.com/wildcard/caro/issues/1234"
 _Path = tuple[str | int, ...]
@@ -97,75 +107,6 @@ class TemplatesError(ValueError):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-@dataclass(frozen=True)
-class ReplyTemplate:
-    id: str
-    when: dict[str, frozenset[str]]  # priorities, categories, kinds, channels; empty: any
-    text: jinja2.Template
-    x_text: jinja2.Template | None
-    keep: frozenset[str]  # addresses the template itself writes (support@...): not PII
-    line: int
-
-    @property
-    def specificity(self) -> int:
-        return sum(1 for allowed in self.when.values() if allowed)
-
-    def matches(self, *, priority: str, category: str, kind: str, channel: str) -> bool:
-        values = dict(priorities=priority, categories=category, kinds=kind, channels=channel)
-        return all(not allowed or values[key] in allowed for key, allowed in self.when.items())
-
-
-class ReplyTemplates:
-    """The templates of one file, in file order, in ``language``; an English set also holds
-    its translations (``translated``), each a set of the same ids (or fewer)."""
-
-    def __init__(
-        self,
-        templates: list[ReplyTemplate],
-        source: str,
-        language: str = "en",
-        translations: dict[str, ReplyTemplates] | None = None,
-    ) -> None:
-        self.templates = tuple(templates)
-        self.source = source
-        self.language = language
-        self.translations = dict(translations or {})
-        self._by_id = {template.id: template for template in templates}
-
-    def get(self, template_id: str) -> ReplyTemplate | None:
-        return self._by_id.get(template_id)
-
-    def translated(self, template_id: str, language: str) -> ReplyTemplate | None:
-        """The template ``template_id`` in ``language``, or None when it has no translation
-        (English is this set itself)."""
-        if language == self.language:
-            return self.get(template_id)
-        translation = self.translations.get(language)
-        return translation.get(template_id) if translation else None
-
-    def select(self, *, priority: str, category: str, kind: str, channel: str) -> ReplyTemplate:
-        """The most specific matching template, the earlier one on a tie (else the fallback)."""
-        message = dict(priority=priority, category=category, kind=kind, channel=channel)
-        best: ReplyTemplate | None = None
-        for template in self.templates:
-            if template.id in RESERVED_IDS:
-                continue
-            if template.matches(**message) and (
-                not best or template.specificity > best.specificity
-            ):
-                best = template
-        return best or self._by_id["fallback"]
-
-    def __getitem__(self, template_id: str) -> ReplyTemplate:
-        return self._by_id[template_id]
-
-    def __iter__(self) -> Iterator[ReplyTemplate]:
-        return iter(self.templates)
-
-    def __len__(self) -> int:
-        return len(self.templates)
-
-
 def shipped_templates_path() -> Path:
     return Path(str(resources.files("desk") / "data" / "replies.yaml"))
 
@@ -189,24 +130,6 @@ def load_templates(path: str | os.PathLike[str] | None = None) -> ReplyTemplates
     if problems:
         raise TemplatesError(problems)
     return ReplyTemplates(list(english), english.source, "en", translations)
-
-
-def sample_context(when: dict[str, frozenset[str]], channel: str, **overrides: object) -> dict:
-    """A representative context for a template's ``when`` (its first allowed values)."""
-    first = {key: min(values) if values else None for key, values in when.items()}
-    return {
-        "author": "",
-        "channel": channel,
-        "priority": first["priorities"] or "P3",
-        "category": first["categories"] or "other",
-        "kind": first["kinds"] or "other",
-        "incident_url": "",
-        "version_hint": "caro --version",
-        "gave": NOTHING,
-        "fixed_version": "1.2.1",
-        "no_reply_reason": "unsubscribe",
-        **overrides,
-    }
 
 
 def parse_templates(

@@ -15,7 +15,7 @@ from desk.drafts import (
     load_templates,
 )
 from desk.drafts.language import TEMPLATE_LANGUAGES
-from desk.drafts.templates import RESERVED_IDS, sample_context
+from desk.drafts.template_set import RESERVED_IDS, sample_context
 from desk.drafts.tone import destructive_command
 from tests.unit.test_draft_facts import GITHUB_ISSUE
 

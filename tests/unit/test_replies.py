@@ -35,7 +35,7 @@ from desk.drafts import (
     tone_problems,
     x_weighted_length,
 )
-from desk.drafts.templates import RESERVED_IDS, sample_context
+from desk.drafts.template_set import RESERVED_IDS, sample_context
 from desk.drafts.tone import destructive_command
 from desk.drafts.x_length import find_urls
 from tests.broken_files import assert_exactly, expectations
