@@ -18,6 +18,7 @@ from rules.schema import BusinessHours
 from services.context import ReplyPoster, Services, utc_now
 from web import api, incidents, metrics, queue, rotation, webhooks
 from web.errors import error_response, register_error_handlers
+from web.ids_in_urls import MentionIdConverter
 from web.ops import register_ops
 from web.security_headers import register_security_headers
 from web.users import Users, WatchedUsers
@@ -54,6 +55,7 @@ def create_app(
     append to X-Forwarded-For (0: none, the header is ignored); the client's address, for
     the failed-login limits and the log, is then the one the outermost of them saw."""
     app = Flask(__name__)
+    app.url_map.converters["mention"] = MentionIdConverter  # ids as tokens in page URLs
     _trust_proxies(app, trusted_proxies)
     services = services or Services(connection=redis, clock=clock, x_poster=x_poster)
     app.config.update(

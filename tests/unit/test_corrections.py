@@ -40,6 +40,7 @@ from services.corrections import (
 from services.jobs import PAGING_QUEUE
 from services.support_report import period_metrics, period_report
 from services.triage import file_report, triage_mention
+from web.ids_in_urls import id_token
 from web.users import load_users
 
 NOW = datetime(2026, 1, 26, 15, 0, tzinfo=UTC)  # a Monday, in business hours
@@ -299,7 +300,7 @@ def test_a_responder_changes_a_priority_on_the_queue_page(services, browser):
     rosa = browser("rosa")
     assert "Change priority" in rosa.get("/queue").text
     page = rosa.post(
-        f"/queue/{mention_id}/priority",
+        f"/queue/{id_token(mention_id)}/priority",
         data={"priority": "P1", "reason": "every tar command"},
         follow_redirects=True,
     )
@@ -315,7 +316,7 @@ def test_the_page_refuses_an_empty_reason_and_changes_nothing(services, browser)
     rosa = browser("rosa")
     before = snapshot(services)
     form = {"priority": "P1", "reason": " "}
-    page = rosa.post(f"/queue/{mention_id}/priority", data=form, follow_redirects=True)
+    page = rosa.post(f"/queue/{id_token(mention_id)}/priority", data=form, follow_redirects=True)
     assert "Could not change the priority: reason: say why" in page.text
     assert snapshot(services) == before
 
@@ -325,7 +326,9 @@ def test_a_viewer_sees_no_priority_form_and_cannot_post_one(services, browser):
     vera = browser("vera")
     assert "Change priority" not in vera.get("/queue").text
     before = snapshot(services)
-    refused = vera.post(f"/queue/{mention_id}/priority", data={"priority": "P1", "reason": "x"})
+    refused = vera.post(
+        f"/queue/{id_token(mention_id)}/priority", data={"priority": "P1", "reason": "x"}
+    )
     assert refused.status_code == 403
     assert snapshot(services) == before
 
@@ -340,7 +343,7 @@ def test_possible_p0s_sit_at_the_top_and_are_confirmed(services, browser):
     assert "Possible P0: confirm or downgrade" in html
     assert html.count('id="item-x-9"') == 1  # at the top only, not again below
 
-    page = browser("rosa").post(f"/queue/{suspect}/confirm", follow_redirects=True)
+    page = browser("rosa").post(f"/queue/{id_token(suspect)}/confirm", follow_redirects=True)
     assert f"Confirmed: incident {incident_id} is a P0, paged at high urgency." in page.text
     assert IncidentStore(services.connection).get(incident_id).urgency == "high"
     assert 'id="possible-p0"' not in page.text
@@ -351,7 +354,7 @@ def test_a_possible_p0_downgraded_leaves_the_top_and_its_incident_is_resolved(se
     suspect = possible_p0(services, "9", "caro ran rm -rf on my build folder, I think")
     incident_id = incident_of(services, suspect)
     page = browser("rosa").post(
-        f"/queue/{suspect}/priority",
+        f"/queue/{id_token(suspect)}/priority",
         data={"priority": "P2", "reason": "it asked first; they said yes"},
         follow_redirects=True,
     )

@@ -22,6 +22,7 @@ from rules.result import TriageRecord
 from services import queue as desk_queue
 from services.context import Services
 from services.queue import QueueError
+from web.ids_in_urls import id_token
 from web.users import load_users
 
 NOW = datetime(2026, 1, 26, 15, 0, tzinfo=UTC)
@@ -228,7 +229,7 @@ def test_an_incidents_reports_are_one_row_answered_at_once_on_the_page(browser, 
 
 def test_dismiss_all_on_the_page_says_which_were_left(browser, services):
     incident = incident_id(services)
-    browser("ana").post("/queue/github:13/claim")
+    browser("ana").post(f"/queue/{id_token('github:13')}/claim")
     rosa = browser("rosa")
     page = rosa.post(f"/queue/incidents/{incident}/dismiss-all", data={"reason": "a test post"})
     html = rosa.get(page.headers["Location"]).text
@@ -242,7 +243,8 @@ def test_a_refused_save_keeps_the_text_beside_the_editor(browser, services):
     before = stored(services, "discord:20")
     typed = "Easy: run rm -rf ~/.caro and start again, lena"
     page = browser("rosa").post(
-        "/queue/discord:20/draft", data={"text": typed, "view": "priority=P3&q=model"}
+        f"/queue/{id_token('discord:20')}/draft",
+        data={"text": typed, "view": "priority=P3&q=model"},
     )
     assert page.status_code == 422  # the page itself, not a redirect that loses the text
     html = page.text
@@ -295,7 +297,8 @@ def test_the_selected_item_says_what_its_draft_knows(app, browser, services):
     assert "Posting on X is off: set HARK_X_API_KEY, HARK_X_API_SECRET" in html
     assert 'data-copy="draft-x-30"' in html  # the copy button (shown by hark.js)
     page = browser("rosa").post(
-        "/queue/x:30/dismiss", data={"reason": "no reply needed: No Spanish template yet"}
+        f"/queue/{id_token('x:30')}/dismiss",
+        data={"reason": "no reply needed: No Spanish template yet"},
     )
     assert page.status_code == 302 and stored(services, "x:30").status == "dismissed"
     app.config["SERVICES"] = replace(services, x_poster=object())

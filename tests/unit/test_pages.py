@@ -32,6 +32,7 @@ from services import queue as desk_queue
 from services.context import Services
 from services.jobs import PAGING_QUEUE
 from web import charts
+from web.ids_in_urls import id_token
 from web.users import load_users
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -384,28 +385,34 @@ def test_every_form_carries_the_csrf_token(responder, app, csrf_token_of):
 
 
 def test_viewer_cannot_act(viewer, app):
-    assert viewer.post("/queue/x:100/claim").status_code == 403
+    assert viewer.post(f"/queue/{id_token('x:100')}/claim").status_code == 403
     assert viewer.post(f"/incidents/{_incident_id(app)}/acknowledge").status_code == 403
     assert ReplyQueue(app.config["REDIS"]).get("x:100").status == "open"
 
 
 def test_responder_claims_edits_and_dismisses(responder, app):
     queue = ReplyQueue(app.config["REDIS"])
-    page = responder.post("/queue/x:100/claim", follow_redirects=True)
+    page = responder.post(f"/queue/{id_token('x:100')}/claim", follow_redirects=True)
     assert page.status_code == 200 and "You are answering x:100" in page.get_data(as_text=True)
     assert queue.get("x:100").claimed_by == "rosa"
 
     page = responder.post(
-        "/queue/x:100/draft", data={"text": "Thanks! Please read the docs."}, follow_redirects=True
+        f"/queue/{id_token('x:100')}/draft",
+        data={"text": "Thanks! Please read the docs."},
+        follow_redirects=True,
     )
     html = page.get_data(as_text=True)
     assert "Draft saved" in html and "Tone warnings" in html and "read the docs" in html
     assert queue.get("x:100").draft.text == "Thanks! Please read the docs."
     assert 'data-x-count="count-x-100"' in html
 
-    page = responder.post("/queue/x:100/dismiss", data={"reason": ""}, follow_redirects=True)
+    page = responder.post(
+        f"/queue/{id_token('x:100')}/dismiss", data={"reason": ""}, follow_redirects=True
+    )
     assert "say why" in page.get_data(as_text=True)
-    page = responder.post("/queue/x:100/dismiss", data={"reason": "spam"}, follow_redirects=True)
+    page = responder.post(
+        f"/queue/{id_token('x:100')}/dismiss", data={"reason": "spam"}, follow_redirects=True
+    )
     assert "Dismissed x:100" in page.get_data(as_text=True)
     assert queue.get("x:100").status == "dismissed"
 
@@ -421,14 +428,16 @@ def test_answered_items_are_resolved_and_reopened_on_the_page(responder, app):
     assert "What was sent" in answered and "Try caro --model" in answered
 
     page = responder.post(
-        "/queue/discord:5/resolve", data={"view": "status=answered"}, follow_redirects=True
+        f"/queue/{id_token('discord:5')}/resolve",
+        data={"view": "status=answered"},
+        follow_redirects=True,
     )
     html = page.get_data(as_text=True)
     assert "Resolved discord:5." in html
     assert queue.get("discord:5").resolved_at == NOW
     assert "Mark resolved" not in html[html.index('id="answered-discord-5"') :]
 
-    page = responder.post("/queue/discord:5/reopen", follow_redirects=True)
+    page = responder.post(f"/queue/{id_token('discord:5')}/reopen", follow_redirects=True)
     html = page.get_data(as_text=True)
     assert "Reopened discord:5: it is back in the queue." in html
     item = queue.get("discord:5")
@@ -438,7 +447,7 @@ def test_answered_items_are_resolved_and_reopened_on_the_page(responder, app):
 
 
 def test_an_item_that_is_not_answered_cannot_be_resolved(responder, app):
-    page = responder.post("/queue/x:100/resolve", follow_redirects=True)
+    page = responder.post(f"/queue/{id_token('x:100')}/resolve", follow_redirects=True)
     assert page.status_code == 200
     assert ReplyQueue(app.config["REDIS"]).get("x:100").status == "open"
     assert "cannot resolve: the item is open" in page.get_data(as_text=True)
@@ -447,19 +456,19 @@ def test_an_item_that_is_not_answered_cannot_be_resolved(responder, app):
 def test_viewers_see_answered_items_but_cannot_resolve_them(viewer, app):
     html = viewer.get("/queue?status=answered").get_data(as_text=True)
     assert "Replied by Rosa" in html and "Mark resolved" not in html
-    assert viewer.post("/queue/discord:5/resolve").status_code == 403
+    assert viewer.post(f"/queue/{id_token('discord:5')}/resolve").status_code == 403
     assert ReplyQueue(app.config["REDIS"]).get("discord:5").resolved_at is None
 
 
 def test_someone_elses_claim_is_a_message_not_an_error(sign_in):
-    sign_in("ana").post("/queue/github:7/claim")
-    page = sign_in("ben").post("/queue/github:7/claim", follow_redirects=True)
+    sign_in("ana").post(f"/queue/{id_token('github:7')}/claim")
+    page = sign_in("ben").post(f"/queue/{id_token('github:7')}/claim", follow_redirects=True)
     assert page.status_code == 200
     assert "ana is already answering this" in page.get_data(as_text=True)
 
 
 def test_send_needs_approval_and_a_poster(responder, app):
-    page = responder.post("/queue/x:100/send", follow_redirects=True)
+    page = responder.post(f"/queue/{id_token('x:100')}/send", follow_redirects=True)
     assert "Approve and post" in page.get_data(as_text=True)
 
     class Poster:
@@ -475,17 +484,17 @@ def test_send_needs_approval_and_a_poster(responder, app):
     page = responder.get("/queue").get_data(as_text=True)
     assert "Send on X" in page
     shown = {"approve": "yes", "draft_digest": _shown_digest(page, "x:100")}
-    responder.post("/queue/x:100/send", data=shown)
+    responder.post(f"/queue/{id_token('x:100')}/send", data=shown)
     assert poster.sent == [("Sorry!", "100")]
     assert ReplyQueue(app.config["REDIS"]).get("x:100").status == "replied"
-    again = responder.post("/queue/x:100/send", data=shown, follow_redirects=True)
+    again = responder.post(f"/queue/{id_token('x:100')}/send", data=shown, follow_redirects=True)
     assert "cannot send: the item is replied" in again.get_data(as_text=True)
     assert poster.sent == [("Sorry!", "100")], "a second press posted again"
 
 
 def _shown_digest(page: str, mention_id: str) -> str:
     """The draft digest a browser would send back with the item's send form."""
-    action = f'action="/queue/{mention_id}/send"'
+    action = f'action="/queue/{id_token(mention_id)}/send"'
     form = page[page.index(action) :]
     return re.search(r'name="draft_digest" value="([0-9a-f]+)"', form).group(1)
 
@@ -501,9 +510,11 @@ def test_a_draft_edited_after_it_was_read_is_not_sent(app, sign_in):
     app.config["SERVICES"] = replace(app.config["SERVICES"], x_poster=Poster())
     reader, editor = sign_in("cam"), sign_in("dee")
     digest = _shown_digest(reader.get("/queue").get_data(as_text=True), "x:100")
-    editor.post("/queue/x:100/draft", data={"text": "lol we broke it again"})
+    editor.post(f"/queue/{id_token('x:100')}/draft", data={"text": "lol we broke it again"})
     page = reader.post(
-        "/queue/x:100/send", data={"approve": "yes", "draft_digest": digest}, follow_redirects=True
+        f"/queue/{id_token('x:100')}/send",
+        data={"approve": "yes", "draft_digest": digest},
+        follow_redirects=True,
     )
     assert sent == []
     assert "dee is answering this" in page.get_data(as_text=True)  # the edit claimed it
@@ -511,7 +522,7 @@ def test_a_draft_edited_after_it_was_read_is_not_sent(app, sign_in):
 
 def test_a_saved_draft_loses_personal_data_and_says_so(responder, app):
     page = responder.post(
-        "/queue/x:100/draft",
+        f"/queue/{id_token('x:100')}/draft",
         data={"text": "Sorry! Mail ana@example.com the log from /Users/ana/caro.log"},
         follow_redirects=True,
     )
@@ -550,7 +561,7 @@ def test_a_browser_gets_pages_for_errors_and_the_api_keeps_json(viewer, app, cap
     html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     missing = viewer.get("/no-such-page", headers=html)
     assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.get_data(as_text=True)
-    wrong_method = viewer.get("/queue/x:100/claim", headers=html)
+    wrong_method = viewer.get(f"/queue/{id_token('x:100')}/claim", headers=html)
     assert wrong_method.status_code == 405 and "<h1>Error 405</h1>" in wrong_method.get_data(
         as_text=True
     )
@@ -588,12 +599,12 @@ def test_each_target_is_shown_in_its_own_unit(name, row, expected):
 
 
 def test_an_admin_takes_back_a_claim_left_by_someone_off_shift(app, sign_in):
-    sign_in("ana").post("/queue/github:7/claim")
-    other = sign_in("ben").post("/queue/github:7/release", follow_redirects=True)
+    sign_in("ana").post(f"/queue/{id_token('github:7')}/claim")
+    other = sign_in("ben").post(f"/queue/{id_token('github:7')}/release", follow_redirects=True)
     assert "ana is answering this: ask them to release it" in other.get_data(as_text=True)
     admin = sign_in("ada")
     assert "Take back from ana" in admin.get("/queue?sel=github:7").get_data(as_text=True)
-    admin.post("/queue/github:7/release")
+    admin.post(f"/queue/{id_token('github:7')}/release")
     item = ReplyQueue(app.config["REDIS"]).get("github:7")
     assert (item.status, item.claimed_by) == ("open", None)
     assert item.history[-1].detail == "taken back from ana"

@@ -12,6 +12,7 @@ import pytest
 import web
 from desk.records import QueueItem
 from desk.reply_queue import ITEM, ReplyQueue
+from web.ids_in_urls import id_token
 from web.users import load_users
 
 NOW = datetime(2026, 1, 26, 15, 0, tzinfo=UTC)
@@ -81,7 +82,7 @@ def stored(app) -> bytes:
 
 
 def test_a_claim_on_the_page_holds_against_the_api(page_of, api, app):
-    page_of("ana").post("/queue/x:1/claim")
+    page_of("ana").post(f"/queue/{id_token('x:1')}/claim")
     refused = api("claim", by="ben")
     assert refused.status_code == 409
     assert refused.get_json()["error"]["message"] == "ana is already answering this"
@@ -93,9 +94,9 @@ def test_a_claim_through_the_api_holds_on_the_page(page_of, api):
     assert api("claim", by="ben").status_code == 200
     page = page_of("ana")
     assert "claimed by ben" in page.get("/queue").text
-    refused = page.post("/queue/x:1/claim", follow_redirects=True)
+    refused = page.post(f"/queue/{id_token('x:1')}/claim", follow_redirects=True)
     assert "ben is already answering this" in refused.text
-    edit = page.post("/queue/x:1/draft", data={"text": "Hi!"}, follow_redirects=True)
+    edit = page.post(f"/queue/{id_token('x:1')}/draft", data={"text": "Hi!"}, follow_redirects=True)
     assert "ben is answering this: ask them to release it" in edit.text
 
 
@@ -104,9 +105,13 @@ def test_a_refused_draft_leaves_the_item_unchanged_wherever_it_is_sent(page_of, 
     unsafe = "Just run rm -rf / and reinstall"
     refused = api("draft", by="ben", text=unsafe)
     assert refused.status_code == 422 and "destructive command" in refused.text
-    page = page_of("ana").post("/queue/x:1/draft", data={"text": unsafe}, follow_redirects=True)
+    page = page_of("ana").post(
+        f"/queue/{id_token('x:1')}/draft", data={"text": unsafe}, follow_redirects=True
+    )
     assert "destructive command" in page.text
-    empty = page_of("ana").post("/queue/x:1/draft", data={"text": " "}, follow_redirects=True)
+    empty = page_of("ana").post(
+        f"/queue/{id_token('x:1')}/draft", data={"text": " "}, follow_redirects=True
+    )
     assert "text: the new draft" in empty.text
     assert stored(app) == before
 
@@ -124,20 +129,25 @@ def test_an_unapproved_send_is_refused_alike_and_posts_nothing(page_of, api, app
     app.config["SERVICES"] = replace(app.config["SERVICES"], x_poster=poster)
     refused = api("send", by="ben")
     assert refused.status_code == 422
-    page = page_of("ana").post("/queue/x:1/send", follow_redirects=True)
+    page = page_of("ana").post(f"/queue/{id_token('x:1')}/send", follow_redirects=True)
     assert refused.get_json()["error"]["message"].split(" (")[0] in page.text
     assert poster.sent == []
     sent = api("send", by="ben", approve=True)
     assert sent.status_code == 200 and sent.get_json()["reply_url"].endswith("/2001")
     assert poster.sent == [("Thanks, we are on it!", "1001")]
-    again = page_of("ana").post("/queue/x:1/send", data={"approve": "yes"}, follow_redirects=True)
+    again = page_of("ana").post(
+        f"/queue/{id_token('x:1')}/send", data={"approve": "yes"}, follow_redirects=True
+    )
     assert "cannot send: the item is replied" in again.text and len(poster.sent) == 1
 
 
 def test_an_item_answered_through_the_api_is_resolved_and_reopened_on_the_page(page_of, api, app):
     assert api("replied", by="ben").status_code == 200
     page = page_of("ana")
-    assert "Resolved x:1." in page.post("/queue/x:1/resolve", follow_redirects=True).text
+    assert (
+        "Resolved x:1."
+        in page.post(f"/queue/{id_token('x:1')}/resolve", follow_redirects=True).text
+    )
     reopened = api("reopen", by="ben").get_json()
     assert (reopened["status"], reopened["reopened"]) == ("open", 1)
     assert [entry["actor"] for entry in reopened["history"]] == ["ben", "ana", "ben"]

@@ -136,7 +136,7 @@ ACTIONS: dict[str, tuple[Action, str]] = {
 
 
 @bp.post(
-    "/queue/<path:mention_id>"
+    "/queue/<mention:mention_id>"
     "/<any(claim, release, draft, send, replied, dismiss, resolve, reopen):action>"
 )
 @requires("responder")
@@ -226,7 +226,7 @@ def _flash_draft_notes(item: QueueItem) -> None:
         flash(f"Tone: {warning}", "warning")
 
 
-@bp.post("/queue/<path:mention_id>/priority")
+@bp.post("/queue/<mention:mention_id>/priority")
 @requires("responder")
 def correct_priority_action(mention_id: str) -> Response:
     """Change a mention's priority with a reason (the "Change priority" and "Downgrade"
@@ -267,7 +267,7 @@ def _corrected_text(done: Correction) -> str:
     return f"{said} {INCIDENT_CHANGE[done.incident_change].format(id=incident.id)}"
 
 
-@bp.post("/queue/<path:mention_id>/confirm")
+@bp.post("/queue/<mention:mention_id>/confirm")
 @requires("responder")
 def confirm_p0(mention_id: str) -> Response:
     """Confirm a possible P0: its incident is paged again at high urgency."""
