@@ -7,7 +7,7 @@ variable to set when something it needs is missing.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +67,23 @@ class Settings(BaseSettings):
     page_retries: str | None = None  # seconds before each retry of a page, e.g. "0,5,15,60"
     public_url: str = "http://127.0.0.1:8000"
     github_webhook_secret: SecretStr | None = None
+    # GitHub write-back (labels, comments): a fine-grained token or an App installation
+    # token; repositories as owner/name, comma-separated.
+    github_token: SecretStr | None = None
+    github_repos: str | None = None
+    github_api_url: str = "https://api.github.com"
+    # Discord #help: the bot's token, the channel or forum ids to read, whose ✅ counts.
+    discord_bot_token: SecretStr | None = None
+    discord_channel_ids: str | None = None
+    discord_staff_ids: str | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    # The support mailbox's auto-reply (RFC 3834), through SMTP.
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65_535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
     imap_host: str | None = None
     imap_port: int = Field(993, ge=1, le=65_535)
     imap_user: str | None = None
