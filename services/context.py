@@ -12,6 +12,7 @@ from typing import Protocol
 from redis import Redis
 
 from desk.config import DeskConfig
+from desk.records import StoredMention
 from oncall.config import OncallConfig, Pager
 from oncall.pagerduty import DryRunPager
 from rules import Engine
@@ -35,6 +36,19 @@ class ReplyPoster(Protocol):
     def reply(self, text: str, in_reply_to_tweet_id: str) -> str: ...
 
 
+class ChannelBot(Protocol):
+    """A channel that talks back (GitHub labels and comments, Discord tags and replies, the
+    mailbox's auto-reply): told of each mention once it is triaged and stored, it queues
+    its own write-back job (``services.bots``) and returns at once. A bot never raises
+    into triage: what it sends, it sends from its job, retried and recorded there."""
+
+    name: str
+
+    def after_triage(
+        self, services: Services, mention: StoredMention, incident_id: str | None
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Services:
     connection: Redis
@@ -48,3 +62,5 @@ class Services:
     # Posts approved replies on X: set with the four X user-context settings, else None
     # (the desk then answers by hand).
     x_poster: ReplyPoster | None = None
+    # The channels that talk back, each off until its settings are set (hark.wiring).
+    bots: tuple[ChannelBot, ...] = ()

@@ -16,6 +16,7 @@ from desk.reply_queue import ReplyQueue
 from oncall.incidents import IncidentStore
 from oncall.records import Incident, IncidentReport
 from rules.result import TriageRecord
+from services.bots import tell_bots
 from services.context import Services
 from services.paging import enqueue_page, page_raised, schedule_escalation
 
@@ -36,6 +37,7 @@ def triage_mention(services: Services, mention: dict[str, Any]) -> dict[str, Any
     if desk.replies is not None and desk.needs_reply(stored.channel, stored.triage.kind):
         item = queue_item(stored, engine.rulebook, desk.replies, incident_id=incident_id)
         result["queued"] = ReplyQueue(connection).add(item)
+    tell_bots(services, stored, incident_id)
     return result
 
 

@@ -1,0 +1,45 @@
+"""Every bot is told of each triaged mention, with its incident; a bot that fails costs the
+mention nothing (it is stored, filed and queued all the same)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import fakeredis
+
+from desk.mentions import MentionStore
+from desk.records import StoredMention
+from monitor.mention import make_mention
+from services.context import Services
+from services.triage import triage_mention
+
+
+@dataclass
+class Recorder:
+    name: str = "recorder"
+    seen: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def after_triage(self, services, mention: StoredMention, incident_id: str | None) -> None:
+        self.seen.append((mention.id, incident_id))
+
+
+class Broken:
+    name = "broken"
+
+    def after_triage(self, services, mention, incident_id) -> None:
+        raise RuntimeError("the bot fell over")
+
+
+def test_bots_are_told_of_each_mention_and_a_broken_one_blocks_nothing(shipped, caplog):
+    recorder = Recorder()
+    services = Services(connection=fakeredis.FakeRedis(), engine=lambda: shipped)
+    services = replace(services, bots=(Broken(), recorder))
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    crash = make_mention(channel="x", native_id="1", text="caro crashes on launch", now=now)
+    question = make_mention(channel="x", native_id="2", text="how do I set the model?", now=now)
+    filed = triage_mention(services, crash.model_dump(mode="json"))
+    triage_mention(services, question.model_dump(mode="json"))
+    assert recorder.seen == [("x:1", filed["incident"]["id"]), ("x:2", None)]
+    assert MentionStore(services.connection).get("x:1") is not None
+    assert "bot broken could not take x:1" in caplog.text
