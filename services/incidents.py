@@ -24,6 +24,7 @@ are the survivor's now.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Literal
 
 from redis.client import Pipeline
@@ -37,6 +38,7 @@ from services.paging import enqueue_page, page_raised, schedule_escalation
 
 Action = Literal["acknowledge", "resolve"]
 STATUS_AFTER: dict[Action, Status] = {"acknowledge": "acknowledged", "resolve": "resolved"}
+_log = logging.getLogger(__name__)
 
 
 class UnknownIncident(LookupError):
@@ -121,7 +123,20 @@ def resolve_incident(
     )
     if changed and version:
         _draft_follow_ups(services, incident_id, version, person)
+        _offer_github_fixed_in(services, incident_id, version)
     return incident, changed
+
+
+def _offer_github_fixed_in(services: Services, incident_id: str, version: str) -> None:
+    """Queue the "Fixed in" comment on the incident's GitHub issues (``services.github_bot``:
+    the worker posts it, or records it in a dry run); a failure to queue it is logged and
+    costs the resolution nothing."""
+    from services.github_bot import offer_fixed_in  # the GitHub side, loaded when used
+
+    try:
+        offer_fixed_in(services, incident_id, version)
+    except Exception:
+        _log.exception("could not queue the GitHub fixed-in comment for %s", incident_id)
 
 
 def _draft_follow_ups(services: Services, incident_id: str, version: str, person: str) -> None:
