@@ -1,0 +1,306 @@
+"""A local fake of the Discord REST API (v10) endpoints Hark uses, enforcing the contract.
+
+- ``Authorization: Bot <token>`` on every request, else 401 ``{"message": "401:
+  Unauthorized", "code": 0}``;
+- snowflake ids (time-ordered, Discord's epoch); ``GET /channels/{id}/messages`` with
+  ``limit`` (1-100, default 50) and ``after``: the ``limit`` messages just after it, newest
+  first; without ``after``, the newest ``limit``, newest first; a non-numeric id: 400;
+- forum channels (type 15) with ``available_tags`` (PATCH replaces the list, new tags get
+  ids, at most 20), posts as threads (type 11, ``parent_id``) whose starter message has the
+  thread's id; ``applied_tags`` must name the forum's tags (at most 5), else 400;
+- ``GET /guilds/{id}/threads/active``; reactions on messages (``reactions`` counts on the
+  message, ``GET .../reactions/{emoji}`` the users);
+- ``POST /channels/{id}/messages`` (content at most 2000 characters) with ``nonce`` and
+  ``enforce_nonce``: the same nonce from the same author returns the first message;
+- ``X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`` on every answer; scripted 429s
+  with a JSON ``retry_after`` (seconds, a float), ``global`` and ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+FORUM, TEXT, PUBLIC_THREAD = 15, 0, 11
+BOT_USER = {"id": "999000000000000001", "username": "hark-bot", "bot": True}
+
+
+class FakeDiscord:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> oldest first
+        self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}  # -> emoji -> users
+        self.rate_limits: list[tuple[float, bool]] = []  # the next requests' 429s
+        self.requests: list[str] = []
+        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
+        self._sequence = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/v10"
+
+    def start(self) -> FakeDiscord:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- the world a test sets up ----------------------------------------------------------
+
+    def snowflake(self) -> str:
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return str((ms << 22) | (next(self._sequence) & 0xFFF))
+
+    def add_channel(self, guild_id: str, *, forum: bool = False, tags: tuple[str, ...] = ()):
+        channel_id = self.snowflake()
+        channel: dict[str, Any] = {
+            "id": channel_id,
+            "guild_id": guild_id,
+            "type": FORUM if forum else TEXT,
+            "name": "help",
+        }
+        if forum:
+            channel["available_tags"] = [self._tag(name) for name in tags]
+        self.channels[channel_id] = channel
+        self.messages[channel_id] = []
+        return channel_id
+
+    def add_post(self, forum_id: str, title: str, author: dict[str, Any], content: str) -> str:
+        """A forum post: a thread whose starter message has the thread's id."""
+        thread_id = self.snowflake()
+        self.channels[thread_id] = {
+            "id": thread_id,
+            "guild_id": self.channels[forum_id]["guild_id"],
+            "type": PUBLIC_THREAD,
+            "parent_id": forum_id,
+            "name": title,
+            "applied_tags": [],
+        }
+        self.messages[thread_id] = [self._message(thread_id, author, content, thread_id)]
+        return thread_id
+
+    def post(
+        self,
+        channel_id: str,
+        author: dict[str, Any],
+        content: str,
+        reply_to: str | None = None,
+        at: str | None = None,
+    ) -> str:
+        message = self._message(channel_id, author, content, self.snowflake(), reply_to)
+        if at:
+            message["timestamp"] = at
+        self.messages[channel_id].append(message)
+        return str(message["id"])
+
+    def react(self, channel_id: str, message_id: str, emoji: str, user_id: str) -> None:
+        users = self.reactions.setdefault((channel_id, message_id), {}).setdefault(emoji, [])
+        if user_id not in users:
+            users.append(user_id)
+
+    def bot_messages(self, channel_id: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages[channel_id] if m["author"].get("bot")]
+
+    def _tag(self, name: str) -> dict[str, Any]:
+        return {"id": self.snowflake(), "name": name, "moderated": False, "emoji_name": None}
+
+    def _message(
+        self,
+        channel_id: str,
+        author: dict[str, Any],
+        content: str,
+        message_id: str,
+        reply_to: str | None = None,
+    ) -> dict[str, Any]:
+        ms = (int(message_id) >> 22) + DISCORD_EPOCH_MS
+        message: dict[str, Any] = {
+            "id": message_id,
+            "channel_id": channel_id,
+            "type": 19 if reply_to else 0,
+            "author": author,
+            "content": content,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000))
+            + f".{ms % 1000:03d}000+00:00",
+        }
+        if reply_to:
+            message["message_reference"] = {"message_id": reply_to, "channel_id": channel_id}
+        return message
+
+    def _with_reactions(self, message: dict[str, Any]) -> dict[str, Any]:
+        found = self.reactions.get((message["channel_id"], message["id"]), {})
+        counts = [
+            {"emoji": {"id": None, "name": emoji}, "count": len(users), "me": False}
+            for emoji, users in found.items()
+            if users
+        ]
+        return {**message, "reactions": counts} if counts else message
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple:
+        parts = path.strip("/").split("/")
+        if parts[:2] != ["api", "v10"]:
+            return 404, {"message": "404: Not Found", "code": 0}
+        parts = parts[2:]
+        if len(parts) == 4 and parts[0] == "guilds" and parts[2:] == ["threads", "active"]:
+            threads = [
+                c
+                for c in self.channels.values()
+                if c["type"] == PUBLIC_THREAD and c["guild_id"] == parts[1]
+            ]
+            return 200, {"threads": threads, "members": []}
+        if not parts or parts[0] != "channels" or len(parts) < 2:
+            return 404, {"message": "404: Not Found", "code": 0}
+        channel_id = parts[1]
+        if not all(p.isdigit() for p in parts[1:] if p not in ("messages", "reactions")):
+            if not (len(parts) == 6 and parts[4] == "reactions"):
+                return 400, {"message": "Invalid Form Body", "code": 50035}
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        if len(parts) == 2:
+            if method == "GET":
+                return 200, channel
+            if method == "PATCH":
+                return self._modify(channel, body or {})
+        if len(parts) == 3 and parts[2] == "messages":
+            if method == "GET":
+                return self._list(channel_id, query)
+            if method == "POST":
+                return self._create(channel_id, body or {})
+        if len(parts) >= 4 and parts[2] == "messages":
+            message = next((m for m in self.messages[channel_id] if m["id"] == parts[3]), None)
+            if message is None:
+                return 404, {"message": "Unknown Message", "code": 10008}
+            if len(parts) == 4 and method == "GET":
+                return 200, self._with_reactions(message)
+            if len(parts) == 6 and parts[4] == "reactions" and method == "GET":
+                found = self.reactions.get((channel_id, parts[3]), {}).get(unquote(parts[5]), [])
+                return 200, [{"id": user, "username": f"user{user[-4:]}"} for user in found]
+        return 405, {"message": "405: Method Not Allowed", "code": 0}
+
+    def _list(self, channel_id: str, query: dict[str, str]) -> tuple:
+        try:
+            limit = int(query.get("limit", "50"))
+        except ValueError:
+            limit = 0
+        after = query.get("after")
+        if not 1 <= limit <= 100 or (after is not None and not after.isdigit()):
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        found = self.messages[channel_id]
+        if after is not None:
+            chosen = [m for m in found if int(m["id"]) > int(after)][:limit]
+        else:
+            chosen = found[-limit:]
+        return 200, [self._with_reactions(m) for m in reversed(chosen)]
+
+    def _create(self, channel_id: str, body: dict[str, Any]) -> tuple:
+        content = body.get("content", "")
+        if not content or len(content) > 2000:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        nonce = body.get("nonce")
+        if nonce is not None and len(str(nonce)) > 25:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        key = (BOT_USER["id"], str(nonce))
+        if nonce is not None and body.get("enforce_nonce") and key in self._nonces:
+            return 200, self._nonces[key]
+        message = self._message(channel_id, BOT_USER, content, self.snowflake())
+        message["allowed_mentions"] = body.get("allowed_mentions")
+        self.messages[channel_id].append(message)
+        if nonce is not None:
+            self._nonces[key] = message
+        return 200, message
+
+    def _modify(self, channel: dict[str, Any], body: dict[str, Any]) -> tuple:
+        if "available_tags" in body:
+            if channel["type"] != FORUM or len(body["available_tags"]) > 20:
+                return 400, {"message": "Invalid Form Body", "code": 50035}
+            channel["available_tags"] = [
+                tag if tag.get("id") else {**self._tag(tag["name"]), **tag, "id": self.snowflake()}
+                for tag in body["available_tags"]
+            ]
+        if "applied_tags" in body:
+            forum = self.channels.get(channel.get("parent_id", ""))
+            known = {t["id"] for t in (forum or {}).get("available_tags", [])}
+            tags = [str(t) for t in body["applied_tags"]]
+            if forum is None or len(tags) > 5 or not set(tags) <= known:
+                return 400, {"message": "Invalid Form Body", "code": 50035}
+            channel["applied_tags"] = tags
+        return 200, channel
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _serve(self, method: str) -> None:
+                parsed = urlparse(self.path)
+                fake.requests.append(f"{method} {parsed.path}")
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                with fake._lock:
+                    if self.headers.get("Authorization") != f"Bot {fake.token}":
+                        status, payload, limited = 401, {"message": "401: Unauthorized"}, None
+                        payload["code"] = 0
+                    elif fake.rate_limits:
+                        limited = fake.rate_limits.pop(0)
+                        status, payload = (
+                            429,
+                            {
+                                "message": "You are being rate limited.",
+                                "retry_after": limited[0],
+                                "global": limited[1],
+                            },
+                        )
+                    else:
+                        limited = None
+                        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+                        try:
+                            body = json.loads(raw) if raw else None
+                        except ValueError:
+                            body = None
+                        status, payload = fake.handle(method, parsed.path, query, body)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                reset_after = limited[0] if limited else 1.0
+                self.send_header("X-RateLimit-Limit", "5")
+                self.send_header("X-RateLimit-Remaining", "0" if limited else "4")
+                self.send_header("X-RateLimit-Reset", f"{time.time() + reset_after:.3f}")
+                self.send_header("X-RateLimit-Reset-After", f"{reset_after:.3f}")
+                self.send_header("X-RateLimit-Bucket", "fake-bucket")
+                if limited:
+                    self.send_header("Retry-After", str(int(limited[0]) + 1))
+                    if limited[1]:
+                        self.send_header("X-RateLimit-Global", "true")
+                    self.send_header("X-RateLimit-Scope", "global" if limited[1] else "user")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._serve("GET")
+
+            def do_POST(self):
+                self._serve("POST")
+
+            def do_PATCH(self):
+                self._serve("PATCH")
+
+        return Handler
