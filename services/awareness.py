@@ -113,9 +113,7 @@ def _count_key(window_s: int, scope: str, start: datetime) -> str:
     return COUNT.format(window_s=window_s, scope=scope, start=int(start.timestamp()))
 
 
-def read_counts(
-    connection: Redis, window_s: int, scope: str, starts: list[datetime]
-) -> list[int]:
+def read_counts(connection: Redis, window_s: int, scope: str, starts: list[datetime]) -> list[int]:
     """The count of each window (0 for one nobody wrote in), in the order of ``starts``."""
     pipe = connection.pipeline(transaction=False)
     for start in starts:
@@ -216,11 +214,71 @@ def page_spike(services: Services, spike_data: str) -> dict[str, Any]:
         services.pager.send(event)
     except PagingError as error:
         PagerHealth(connection).failed(now, f"spike page: {error}")
-        connection.set(marker, f"failed: {error}", keepttl=True)
+        connection.set(marker, f"failed: {error}", xx=True, keepttl=True)
         if error.retryable:
             raise
         return {"spike": event.dedup_key, "sent": False}
     if not services.pager.dry_run:
         PagerHealth(connection).succeeded(now)
-    connection.set(marker, "dry run" if services.pager.dry_run else "sent", keepttl=True)
+    connection.set(marker, "dry run" if services.pager.dry_run else "sent", xx=True, keepttl=True)
     return {"spike": event.dedup_key, "sent": True, "dry_run": services.pager.dry_run}
+
+
+# -- what the overview shows ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeSeries:
+    """One scope's counts over the overview's span, with its spikes and the bar the next
+    count would have to reach."""
+
+    scope: str
+    starts: tuple[datetime, ...]
+    counts: tuple[int, ...]
+    spikes: tuple[Spike, ...]
+    next_threshold: int
+
+    @property
+    def latest(self) -> int:
+        return self.counts[-1] if self.counts else 0
+
+    @property
+    def spiking(self) -> bool:
+        """The current window (or the one before) is a spike."""
+        return any(spike.window_start >= self.starts[-2] for spike in self.spikes)
+
+
+@dataclass(frozen=True)
+class VolumeView:
+    window: timedelta
+    series: tuple[VolumeSeries, ...]  # "all" first, then each channel, then "unflagged"
+    spikes: tuple[tuple[Spike, str | None], ...]  # newest first, with what its page did
+
+
+def volume_view(
+    connection: Redis, now: datetime, channels: tuple[str, ...], span: int = KEPT_WINDOWS
+) -> VolumeView:
+    """The counts the volume watch kept, for the overview (reads only)."""
+    raw = connection.get(WINDOW_KEY)
+    window_s = int(raw) if raw else int(SpikeRule().window.total_seconds())
+    rule = SpikeRule(window=timedelta(seconds=window_s))
+    starts = window_starts(now, span, rule.window)
+    scopes = (ALL, *channels, UNFLAGGED)
+    seen = [(s, w) for s, w in recent_spikes(connection, starts[0]) if w == window_s]
+    series = []
+    for scope in scopes:
+        counts = read_counts(connection, window_s, scope, starts)
+        history = counts[-rule.baseline :]
+        series.append(
+            VolumeSeries(
+                scope=scope,
+                starts=tuple(starts),
+                counts=tuple(counts),
+                spikes=tuple(spike for spike, _ in seen if spike.scope == scope),
+                next_threshold=rule.threshold(scope, history),
+            )
+        )
+    spikes = tuple(
+        (spike, page_state(connection, window_s, spike.window_start)) for spike, _ in seen
+    )
+    return VolumeView(rule.window, tuple(series), tuple(reversed(spikes)))

@@ -183,3 +183,48 @@ def histogram(buckets: Sequence[tuple[str, int]], title: str) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def sparkline(
+    starts: Sequence[datetime],
+    counts: Sequence[int],
+    spike_starts: Sequence[datetime],
+    title: str,
+    *,
+    width: int = 240,
+    height: int = 40,
+) -> Markup:
+    """A small bar per window, a spike's bar marked (``class="spark-bar spike"``, a darker
+    colour and a dot above it, and "spike" in its ``<title>``), so a spike is told by more
+    than colour. The description gives the figures in words."""
+    marked = set(spike_starts)
+    peak = max(counts, default=0) or 1
+    spikes = [start for start in starts if start in marked]
+    desc = (
+        f"{sum(counts)} over {len(counts)} windows; latest {counts[-1] if counts else 0}, "
+        f"busiest {max(counts, default=0)}; "
+        + (
+            "spikes at " + ", ".join(f"{start:%H:%M}" for start in spikes) + " UTC"
+            if spikes
+            else "no spike"
+        )
+    )
+    _, svg = _open("spark", width, height, title, desc)
+    parts = [svg.replace('class="chart"', 'class="chart sparkline"', 1)]
+    top, plot_h = 6, height - 8
+    slot = width / max(len(counts), 1)
+    bar_w = max(slot - 1, 1)
+    for index, (start, value) in enumerate(zip(starts, counts, strict=True)):
+        x, h = index * slot, plot_h * value / peak
+        spike = start in marked
+        label = f"{start:%H:%M} UTC: {value}{' (spike)' if spike else ''}"
+        parts.append(
+            f'<g class="spark-bar{" spike" if spike else ""}"><title>{escape(label)}</title>'
+            f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
+            f'height="{max(h, 0.5):.1f}" fill="{COLORS["P0"] if spike else BAR_COLOR}"/>'
+        )
+        if spike:
+            parts.append(f'<circle cx="{x + bar_w / 2:.1f}" cy="3" r="2.5" fill="{COLORS["P0"]}"/>')
+        parts.append("</g>")
+    parts.append("</svg>")
+    return Markup("".join(parts))

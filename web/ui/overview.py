@@ -1,4 +1,5 @@
-"""The overview: who is on call, open P0 incidents, the queue's size and the sources' health."""
+"""The overview: who is on call, open P0 incidents, the queue's size, the sources' health, and
+the volume of mentions per window with its spikes (``services.awareness``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from monitor.store import MonitorState
 from oncall.incidents import IncidentStore
 from oncall.pager_health import PagerHealth
 from oncall.records import Incident
+from services.awareness import VolumeView, volume_view
 from services.pager_report import dry_run_text, escalated_text, pages_in_words, recent_pages
+from vocabulary.channels import CHANNELS
+from web import charts
 from web.ops import QUEUES, queue_report, workers_report
 from web.ui import _now, _redis, bp, requires
 from web.ui.rotation import _rotation
 
+SCOPE_LABELS = {"all": "All mentions", "unflagged": "Unflagged (no rule's keyword)"}
 OPEN_P0 = ("triggered", "escalated", "page-failed", "acknowledged")
 
 
@@ -35,7 +40,29 @@ def _overview() -> dict:
         "warning": counts["warning"],
         "sources": MonitorState(_redis()).health(_now()),
         "service": _service(),
+        "volume": _volume(),
     }
+
+
+def _volume() -> dict:
+    """Each scope's windows as a sparkline (all mentions, each channel, unflagged reports),
+    and the spikes of the span, newest first, with what their page did."""
+    view: VolumeView = volume_view(_redis(), _now(), CHANNELS)
+    minutes = int(view.window.total_seconds() // 60) or 1
+    rows = [
+        {
+            "series": series,
+            "label": SCOPE_LABELS.get(series.scope, series.scope),
+            "chart": charts.sparkline(
+                series.starts,
+                series.counts,
+                [spike.window_start for spike in series.spikes],
+                f"{SCOPE_LABELS.get(series.scope, series.scope)} per {minutes} minutes",
+            ),
+        }
+        for series in view.series
+    ]
+    return {"window_minutes": minutes, "rows": rows, "spikes": view.spikes, "view": view}
 
 
 def _service() -> dict:
