@@ -166,9 +166,9 @@ class FakeDiscord:
         if not parts or parts[0] != "channels" or len(parts) < 2:
             return 404, {"message": "404: Not Found", "code": 0}
         channel_id = parts[1]
-        if not all(p.isdigit() for p in parts[1:] if p not in ("messages", "reactions")):
-            if not (len(parts) == 6 and parts[4] == "reactions"):
-                return 400, {"message": "Invalid Form Body", "code": 50035}
+        ids = parts[1:4:2]  # the channel's and the message's: snowflakes
+        if not all(p.isdigit() for p in ids):
+            return 400, {"message": "Invalid Form Body", "code": 50035}
         channel = self.channels.get(channel_id)
         if channel is None:
             return 404, {"message": "Unknown Channel", "code": 10003}
