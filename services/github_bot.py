@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -441,8 +442,10 @@ def _reschedule(
     if attempt >= MAX_RESCHEDULES:
         _record(services, {"job": job.__name__, "args": list(args), "error": "rate-limited"})
         return "gave up: rate-limited"
+    # RQ's scheduler keeps whole seconds and may run a job up to one early: one more second
+    # makes sure the pause has lifted when it runs.
     _queue(services).enqueue_in(
-        timedelta(seconds=wait_s),
+        timedelta(seconds=math.ceil(wait_s) + 1),
         job,
         *args,
         attempt + 1,

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from redis import Redis
 
 from monitor.mention import encodable
 from monitor.sources.github import PayloadError, mention_from_delivery
 from oncall.incidents import IncidentError
+from services.github_bot import record_label_event
 from services.incidents import Action, apply_pagerduty_event
 from services.intake import Intake
 from web.errors import ApiError
@@ -63,6 +66,8 @@ def github():
     key = DELIVERY_KEY.format(id=delivery)
     if connection.exists(key):
         return jsonify({"duplicate": True, "delivery": delivery})
+    if event == "issues" and payload.get("action") == "labeled":
+        return _labeled(connection, key, delivery, payload)
     try:
         mention = mention_from_delivery(event, payload, current_app.config["CLOCK"]())
     except PayloadError as error:
@@ -73,6 +78,19 @@ def github():
     return jsonify(
         {"delivery": delivery, "mention": mention.id if mention else None, "enqueued": enqueued}
     ), 202
+
+
+def _labeled(
+    connection: Redis, key: str, delivery: str, payload: dict[str, Any]
+) -> tuple[Response, int]:
+    """A label added on GitHub: a priority label a person set is a correction, Hark's own
+    labels are not (``services.github_bot.record_label_event``)."""
+    try:
+        outcome = record_label_event(current_app.config["SERVICES"], payload)
+    except ValueError as error:
+        raise ApiError(422, "invalid_payload", f"issues labeled: {error}") from None
+    connection.set(key, 1, ex=DELIVERY_TTL_S)
+    return jsonify({"delivery": delivery, "labeled": outcome}), 202
 
 
 PD_EVENT_KEY = "hark:pagerduty:event:{id}"
