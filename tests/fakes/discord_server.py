@@ -32,7 +32,7 @@ BOT_USER = {"id": "999000000000000001", "username": "hark-bot", "bot": True}
 
 
 class FakeDiscord:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, port: int = 0) -> None:
         self.token = token
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> oldest first
@@ -42,7 +42,7 @@ class FakeDiscord:
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
@@ -304,3 +304,29 @@ class FakeDiscord:
                 self._serve("PATCH")
 
         return Handler
+
+
+def main() -> None:
+    """``python -m tests.fakes.discord_server [PORT]``: a fake #help forum on loopback, with
+    one post, for ``make run`` (prints the settings to use); stops on Ctrl-C."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8099
+    fake = FakeDiscord("fake-discord-token", port)
+    forum = fake.add_channel("200000000000000001", forum=True, tags=("question",))
+    asker = {"id": "100000000000000001", "username": "sam"}
+    fake.add_post(forum, "caro crashes on start every time", asker, "since 1.2, macOS 15")
+    print(
+        f"HARK_DISCORD_API_URL={fake.url} HARK_DISCORD_BOT_TOKEN={fake.token} "
+        f"HARK_DISCORD_CHANNEL_IDS={forum} HARK_DISCORD_STAFF_IDS=300000000000000001",
+        flush=True,
+    )
+    fake._thread.start()
+    try:
+        fake._thread.join()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
