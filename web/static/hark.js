@@ -217,6 +217,18 @@
     }
   });
 
+  /* "Use this reply": an answered item's reply into the editor (still to be saved). */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-use-reply]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-use-reply"));
+    var editor = document.getElementById(button.getAttribute("data-into"));
+    if (!source || !editor) { return; }
+    editor.value = source.textContent;
+    editor.dispatchEvent(new Event("input", { bubbles: true }));  /* X's count, unsaved */
+    editor.focus();
+  });
+
   /* A filter applies as soon as it changes (the Filter button stays, for no-JS use). */
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("form[data-autosubmit]");
@@ -228,7 +240,7 @@
     /* A refused save: its reason and the kept text in view, wherever the editor sits. */
     var refused = document.querySelector("[data-inbox] .field-error");
     if (refused) { refused.scrollIntoView({ block: "center" }); }
-    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    document.querySelectorAll("button[data-copy], button[data-use-reply]").forEach(function (button) {
       button.hidden = false;
     });
     document.querySelectorAll("[data-poll]").forEach(function (container) {

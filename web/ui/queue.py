@@ -31,6 +31,7 @@ from services.corrections import Correction, CorrectionError, correct_priority, 
 from services.inbox import inbox_view
 from services.incidents import UnknownIncident, confirm_incident
 from services.queue import NAME, X_CREDENTIALS, IncidentAnswer, QueueError
+from services.similar_items import alike
 from web.api import app_rulebook
 from web.queue import desk_services
 from web.ui import _can_respond, _is_admin, _person, bp, requires
@@ -56,7 +57,10 @@ def _view_query(sel: str | None = None) -> InboxQuery:
 def _queue_context(query: InboxQuery, refused: Refused | None = None) -> dict[str, Any]:
     services = desk_services()
     view = inbox_view(services, query, _person())
+    selected = view.selected
     return {
+        # answered before and the same problem on other channels, for one selected item
+        "alike": alike(services, selected.item) if selected and not selected.grouped else None,
         "view": view,
         "query": view.page.query,
         "view_args": view.page.query.args(),
