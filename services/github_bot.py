@@ -68,6 +68,7 @@ DRY_RUN_DONE = "hark:github:dry-run:{digest}"
 KEEP_WRITE_BACKS = 500
 MAX_RESCHEDULES = 48  # rate-limit waits before a job gives up (and says so)
 RETRIES = Retry(max=3, interval=[10, 60, 300])  # 5xx, timeouts: RQ retries
+_REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+")
 _ISSUE_URL = re.compile(r"https?://[^/]+/([^/]+/[^/]+)/issues/([0-9]+)")
 
 
@@ -113,10 +114,13 @@ class GitHubBot:
 
 
 def github_bot_from(token: str | None, repos: str | None, api_url: str) -> GitHubBot:
-    """The bot for the settings: live with a token and repositories, else a dry run."""
-    names = frozenset(
-        name.strip().lower() for name in (repos or "").split(",") if name.strip().count("/") == 1
-    )
+    """The bot for the settings: live with a token and repositories, else a dry run.
+    Raises ``ValueError`` naming HARK_GITHUB_REPOS for an entry that is not owner/name."""
+    entries = [entry.strip() for entry in (repos or "").split(",") if entry.strip()]
+    wrong = [entry for entry in entries if not _REPO_NAME.fullmatch(entry)]
+    if wrong:
+        raise ValueError(f"HARK_GITHUB_REPOS: {wrong[0][:60]!r} is not owner/name")
+    names = frozenset(entry.lower() for entry in entries)
     if not token or not names:
         return GitHubBot(None)
     return GitHubBot(GitHubClient(token, api_url), names)

@@ -66,7 +66,9 @@ class Answer(Exception):
 
 
 class FakeGitHub:
-    def __init__(self, token: str = "ghs_faketoken0123456789", rate_limit: int = 5000) -> None:
+    def __init__(
+        self, token: str = "ghs_faketoken0123456789", rate_limit: int = 5000, port: int = 0
+    ) -> None:
         self.token = token
         self.repos: dict[str, Repo] = {}
         self.requests: list[RecordedRequest] = []
@@ -76,7 +78,7 @@ class FakeGitHub:
         self._secondary: list[tuple[int, float]] = []  # (status, retry-after) per request
         self._next_id = 1000
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
@@ -301,3 +303,29 @@ def _invalid(resource: str, field_name: str, code: str) -> Answer:
             "documentation_url": DOCS,
         },
     )
+
+
+def main() -> None:
+    """``python -m tests.fakes.github_server [PORT]``: a fake GitHub on loopback for ``make
+    run``, with the repository and issue of tests/data/github's deliveries (wildcard/caro
+    #318) and issues 1-20; prints the settings to use; stops on Ctrl-C."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8098
+    fake = FakeGitHub(port=port)
+    for number in (318, *range(1, 21)):
+        fake.add_issue("wildcard/caro", number)
+    print(
+        f"HARK_GITHUB_API_URL={fake.url} HARK_GITHUB_TOKEN={fake.token} "
+        "HARK_GITHUB_REPOS=wildcard/caro",
+        flush=True,
+    )
+    fake._thread.start()
+    try:
+        fake._thread.join()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -225,6 +225,12 @@ def test_without_a_token_it_is_a_dry_run_recorded_once(shipped):
     assert [e.event for e in incident.timeline].count("github-dry-run") == 1
 
 
+def test_a_repository_setting_that_is_not_owner_slash_name_is_refused():
+    with pytest.raises(ValueError, match="HARK_GITHUB_REPOS: 'caro' is not owner/name"):
+        github_bot_from(TOKEN, "wildcard/caro, caro", "http://127.0.0.1:9")
+    assert github_bot_from(TOKEN, "", "http://127.0.0.1:9").dry_run  # no repositories: off
+
+
 # -------------------------------------------------------- a person's label, from the webhook
 
 
