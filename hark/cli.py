@@ -41,7 +41,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "poll": Subcommand(
         "hark.poll_cli:poll",
-        "Poll the configured sources (X, the support mailbox) into the triage queue.",
+        "Poll the configured sources (X, the support mailbox, Discord #help) into the triage"
+        " queue.",
     ),
     "replay": Subcommand(
         "hark.replay:replay",

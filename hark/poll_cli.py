@@ -25,7 +25,8 @@ from hark.wiring import pollers as build_pollers
     help="Poll every SECONDS, until stopped.",
 )
 def poll(mode: str | None, interval: float | None) -> None:
-    """Poll the configured sources (X, the support mailbox) into the triage queue."""
+    """Poll the configured sources (X, the support mailbox, Discord #help) into the triage
+    queue."""
     if (mode == "once") == (interval is not None):
         raise click.UsageError("give exactly one of --once or --every SECONDS")
     settings = command_settings()

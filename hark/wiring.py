@@ -20,10 +20,13 @@ from pydantic import SecretStr
 
 from desk.config import DeskConfig
 from desk.drafts import load_templates
+from hark.discord_wiring import discord_bot_from, discord_poller_from
 from hark.redis_connection import ConfigError, connect
 from hark.rulebook_files import RulebookReloader, shipped_rulebook_path
 from hark.settings import Settings
+from monitor.discord_poller import DiscordPoller
 from monitor.imap_source import ImapPoller, ImapSettings
+from monitor.smtp_sender import SmtpSettingsError
 from monitor.store import MonitorState
 from monitor.x_api import XApi, XPoster
 from monitor.x_poller import XPoller
@@ -32,8 +35,9 @@ from oncall.pagerduty import DryRunPager, PagerDutyEvents, PagerDutyRest
 from oncall.pagerduty_rotation import PagerDutyRotation
 from oncall.rotation import LocalRotation, ScheduleError
 from rules import Engine, RulebookError
-from services.context import Services, utc_now
+from services.context import ChannelBot, Services, utc_now
 from services.intake import Intake
+from services.mail_bot import mail_bot_from
 from vocabulary.channels import CHANNELS
 
 log = logging.getLogger(__name__)
@@ -198,12 +202,12 @@ def _require_http_url(variable: str, url: str) -> None:
 
 def pollers(
     settings: Settings, connection: redis.Redis, interval_s: float
-) -> list[XPoller | ImapPoller]:
+) -> list[XPoller | ImapPoller | DiscordPoller]:
     """One poller per configured source, with an intake on the active rulebook; a
     ConfigError names what to set (or says that the rulebook does not load)."""
     mention_sink, state = intake(settings, connection), MonitorState(connection)
     clock = utc_now
-    found: list[XPoller | ImapPoller] = []
+    found: list[XPoller | ImapPoller | DiscordPoller] = []
     if settings.x_bearer_token:
         queries = [q.strip() for q in (settings.x_queries or "").split(";") if q.strip()]
         if not (settings.x_user_id or settings.x_username or queries):
@@ -245,10 +249,15 @@ def pollers(
             settings.imap_cafile,
         )
         found.append(ImapPoller(imap, mention_sink, state, clock, interval_s=interval_s))
+    discord = discord_poller_from(settings, mention_sink, state, interval_s)
+    if discord is not None:
+        _require_http_url("HARK_DISCORD_API_URL", settings.discord_api_url)
+        found.append(discord)
     if not found:
         raise ConfigError(
             "no source to poll: set HARK_X_BEARER_TOKEN (with HARK_X_USER_ID or "
-            "HARK_X_USERNAME, or HARK_X_QUERIES), and/or HARK_IMAP_HOST"
+            "HARK_X_USERNAME, or HARK_X_QUERIES), and/or HARK_IMAP_HOST, and/or "
+            "HARK_DISCORD_BOT_TOKEN with HARK_DISCORD_CHANNEL_IDS"
         )
     return found
 
@@ -263,6 +272,7 @@ def worker_services(
     oncall: OncallConfig | None = None,
     desk: DeskConfig | None = None,
     pager: Pager | None = None,
+    bots: tuple[ChannelBot, ...] = (),
 ) -> Services:
     """A worker's services: the rulebook at ``rules``, reloaded when the file changes (the
     last good one kept); raises ``RulebookError`` when it does not load at start. A reloader
@@ -274,6 +284,7 @@ def worker_services(
         desk=desk or DeskConfig(),
         pager=pager or DryRunPager(),
         engine=reloader.current,
+        bots=bots,
     )
 
 
@@ -284,7 +295,17 @@ def worker_services_from_settings(settings: Settings, connection: redis.Redis) -
         oncall=oncall_config(settings),
         desk=desk_config(settings),
         pager=pager(settings),
+        bots=channel_bots(settings),
     )
+
+
+def channel_bots(settings: Settings) -> tuple[ChannelBot, ...]:
+    """The channels that talk back, each a dry run until its settings are set."""
+    try:
+        mail = mail_bot_from(settings)
+    except SmtpSettingsError as error:
+        raise ConfigError(str(error)) from None
+    return (mail, discord_bot_from(settings))
 
 
 def web_services(

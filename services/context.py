@@ -42,7 +42,8 @@ class ChannelBot(Protocol):
     its own write-back job (``services.bots``) and returns at once. A bot never raises
     into triage: what it sends, it sends from its job, retried and recorded there."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def after_triage(
         self, services: Services, mention: StoredMention, incident_id: str | None

@@ -18,6 +18,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 
 from monitor.mention import Mention, make_mention
+from monitor.sources.email_headers import HEADERS_KEY, kept_headers
 
 _REPLY_HEADER = re.compile(
     r"^(On .{0,200}wrote:|Le .{0,200}a écrit ?:|Am .{0,200}schrieb .{0,100}:|El .{0,200}escribió:"
@@ -100,5 +101,11 @@ def mention_from_email(raw: bytes, fallback_id: str, now: datetime) -> Mention:
         text=f"{subject}\n\n{body_text(message)}".strip(),
         created_at=created,
         thread_id=str(message.get("In-Reply-To", "")).strip("<> ") or None,
-        raw={"message_id": message_id, "subject": subject, "from": address, "uid": fallback_id},
+        raw={
+            "message_id": message_id,
+            "subject": subject,
+            "from": address,
+            "uid": fallback_id,
+            HEADERS_KEY: kept_headers(message),  # what the auto-reply needs (RFC 3834)
+        },
     )

@@ -51,9 +51,10 @@ def stored_email(
     message.set_content(body)
     raw = message.as_bytes()
     mention = mention_from_email(raw, "uid-1-1", NOW).model_dump(mode="json")
-    if keep_headers:
-        parsed = message_from_bytes(raw, policy=policy.default)
-        mention["raw"][HEADERS_KEY] = kept_headers(parsed)
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert mention["raw"][HEADERS_KEY] == kept_headers(parsed)  # the parser keeps them
+    if not keep_headers:  # a mention stored before the headers were kept
+        del mention["raw"][HEADERS_KEY]
     triage = engine.classify(mention["text"], "email").record()
     return StoredMention.triaged(mention, triage, NOW)
 

@@ -37,7 +37,11 @@ ALLOWED_LIBRARIES = {
     "rules": {"pydantic", "yaml", "ahocorasick", "re2"},
 }
 # Only one module talks to each outside system.
-SOLE_IMPORTERS = {"tweepy": "monitor/x_api.py", "pdpyras": "oncall/pagerduty.py"}
+SOLE_IMPORTERS = {
+    "tweepy": "monitor/x_api.py",
+    "pdpyras": "oncall/pagerduty.py",
+    "smtplib": "monitor/smtp_sender.py",
+}
 # scikit-learn stays inside the classifier package: the rest of Hark sees a SecondOpinion.
 
 
