@@ -8,7 +8,7 @@ every incident exactly once). Prints p50/p95 per size and the ratios last/first 
 200 (it needs a login when the web issue wires it), that page is timed too.
 
 Incidents are written the way the workers write them: records opened by
-``oncall.incidents.open_incident`` (from the launch-day sample's P0 reports, classified by
+``oncall.incident_changes.open_incident`` (from the launch-day sample's P0 reports, classified by
 the shipped rulebook), then grown with reports, pages and status changes by the record's
 own methods, then stored by ``IncidentStore._save`` itself; only its per-incident MULTI/EXEC
 round trip is batched into one pipeline per few thousand incidents, so the keys and values

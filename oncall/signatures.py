@@ -1,6 +1,6 @@
 """What a report says about its problem beyond its words: the Caro version it is about, the
 platform, and a cause it names. Grouping uses the version and the cause to keep different
-problems apart (``oncall.incidents``); the escalation uses the version and the platform.
+problems apart (``oncall.grouping``); the escalation uses the version and the platform.
 
 Every function reads the text after redaction (``vocabulary.redact``), so nothing it returns
 can carry personal data, and takes only version-shaped text as a version: three numbers

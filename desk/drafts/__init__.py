@@ -4,7 +4,7 @@
 (``no_reply.py``), what it already gave (``facts.py``: the version, platform, command and error
 are not asked again) and its language (``language.py``: the draft is in the writer's language
 where a translation exists, else in English with a note saying so). Then it picks the most
-specific template for the triaged message (``templates.py``),
+specific template for the triaged message (``template_set.py``),
 renders it for the channel (X gets the shorter ``x_text`` and is fitted into 280 weighted
 characters, ``x_length.py``), removes personal data with ``vocabulary.redact``, refuses to show a
 destructive command, and lists the playbook's tone problems (``tone.py``) for the person who
