@@ -41,14 +41,16 @@ system-packages:
 	  echo "install these Debian packages first: $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES)
 
-# Every tier, as CI runs it: unit and integration over both cores, then reliability
-# (bounded; faults and load that want the machine to themselves) and e2e (Chromium).
+# Every tier, as CI runs it: unit, integration and system (whole `hark run` instances) over
+# both cores, then reliability (bounded; faults and load that want the machine to themselves)
+# and e2e (Chromium).
 test: $(STAMP) system-packages lint
-	$(BIN)/python -m pytest -m "unit or integration" -n 2 --dist worksteal -q tests/unit tests/integration
+	$(BIN)/python -m pytest -m "unit or integration or system" -n 2 --dist worksteal -q tests/unit tests/integration tests/system
 	$(BIN)/python -m pytest -m "reliability or e2e" tests/reliability tests/e2e
 
 # The development loop, under 2 minutes on 2 cores: lint, types, unit and integration tiers,
-# spread over the cores (each pytest-xdist worker starts its own redis-server).
+# spread over the cores (each pytest-xdist worker starts its own redis-server). The system
+# tier (whole `hark run` instances, about a minute of CPU) is left to `make test`.
 check: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest -m "unit or integration" -n 2 --dist worksteal -q tests/unit tests/integration
 

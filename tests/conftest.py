@@ -70,12 +70,12 @@ def redis_conn(redis_url) -> Iterator[redis.Redis]:
     connection.close()
 
 
-TIERS = ("unit", "integration", "reliability", "e2e")  # one folder of tests/ each
+TIERS = ("unit", "integration", "system", "reliability", "e2e")  # one folder of tests/ each
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test with its tier, the folder it lives in, so ``-m`` selects tiers
-    (``make check`` runs unit and integration)."""
+    (``make check`` runs unit and integration; ``make test`` every tier)."""
     for item in items:
         tier = item.path.relative_to(ROOT / "tests").parts[0]
         if tier in TIERS:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from hark.embedded_redis import free_port
 from hark.replay import launch_day_sample
-from tests.integration.test_hark_run import _get, _start, _stop, _wait_for
+from tests.system.test_hark_run import _get, _start, _stop, _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

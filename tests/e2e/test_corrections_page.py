@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.integration.test_hark_run import _get
+from tests.system.test_hark_run import _get
 
 # the shared `hark run` set-up may count against this test: more than the 120 s default
 pytestmark = pytest.mark.timeout(300)

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.integration.test_hark_run import _get, _wait_for
+from tests.system.test_hark_run import _get, _wait_for
 
 # the shared `hark run` set-up may count against the first test: more than the 120 s default
 pytestmark = pytest.mark.timeout(300)

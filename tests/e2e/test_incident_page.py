@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.integration.test_hark_run import _get
+from tests.system.test_hark_run import _get
 
 
 def _incidents(running) -> list[dict]:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.integration.test_hark_run import _get
+from tests.system.test_hark_run import _get
 
 PAGES = ("/", "/incidents", "/queue", "/rotation", "/support-metrics", "/rules")
 # Recorded in the page by the browser itself (an init script is not subject to the policy).

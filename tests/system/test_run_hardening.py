@@ -16,8 +16,8 @@ import pytest
 import redis
 
 from hark.embedded_redis import free_port
-from tests.integration.test_hark_run import _get, _ours, _start, _stop, _wait_for
 from tests.integration.test_triage_quality import hark
+from tests.system.test_hark_run import _get, _ours, _start, _stop, _wait_for
 
 
 def _plain_env(**extra: str) -> dict[str, str]:
