@@ -307,13 +307,13 @@ def _invalid(resource: str, field_name: str, code: str) -> Answer:
 
 def main() -> None:
     """``python -m tests.fakes.github_server [PORT]``: a fake GitHub on loopback for ``make
-    run``, with the repository and issue of tests/data/github's deliveries (wildcard/caro
-    #318) and issues 1-20; prints the settings to use; stops on Ctrl-C."""
+    run``, with wildcard/caro's issues 1-1000 (tests/data/github's deliveries are #318, the
+    launch-day sample links to others); prints the settings to use; stops on Ctrl-C."""
     import sys
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8098
     fake = FakeGitHub(port=port)
-    for number in (318, *range(1, 21)):
+    for number in range(1, 1001):
         fake.add_issue("wildcard/caro", number)
     print(
         f"HARK_GITHUB_API_URL={fake.url} HARK_GITHUB_TOKEN={fake.token} "

@@ -23,16 +23,19 @@ from monitor.github_api import (
     GitHubNotFound,
     GitHubRateLimited,
 )
+from monitor.mention import make_mention
 from monitor.sources.github import mention_from_delivery
 from oncall.incidents import IncidentStore
 from services.context import Services
 from services.github_bot import (
     GitHubBot,
     github_bot_from,
+    offer_fixed_in,
     record_label_event,
     write_back_issue,
     write_backs,
 )
+from services.incidents import resolve_incident
 from services.jobs import TRIAGE_QUEUE
 from services.triage import triage_mention
 from tests.conftest import GITHUB_FIXTURES
@@ -223,6 +226,16 @@ def test_without_a_token_it_is_a_dry_run_recorded_once(shipped):
     assert "P0" in record["labels"] and record["comment"] == "p0-first"
     incident = IncidentStore(services.connection).get(filed["incident"]["id"])
     assert [e.event for e in incident.timeline].count("github-dry-run") == 1
+
+
+def test_resolving_an_incident_without_github_reports_queues_no_comment(shipped):
+    services = _services(shipped, github_bot_from(TOKEN, REPO, "http://127.0.0.1:9"))
+    mention = make_mention(channel="x", native_id="1", text="caro crashes on launch", now=NOW)
+    filed = triage_mention(services, mention.model_dump(mode="json"))
+    queue = Queue(TRIAGE_QUEUE, connection=services.connection, serializer=JSONSerializer)
+    resolve_incident(services, filed["incident"]["id"], "rosa", "fixed", fixed_in="1.2.1")
+    assert not offer_fixed_in(services, filed["incident"]["id"], "1.2.1")
+    assert queue.count == 0
 
 
 def test_a_repository_setting_that_is_not_owner_slash_name_is_refused():
