@@ -189,8 +189,13 @@ def _stored_secrets(path: Path) -> dict[str, str]:
     return values
 
 
+def _polls(settings: Settings) -> bool:
+    """Whether a source is configured to poll; otherwise the launch-day sample is replayed."""
+    return bool(settings.x_bearer_token or settings.imap_host or settings.discord_bot_token)
+
+
 def _children(settings: Settings, port: int, speed: float) -> list[Child]:
-    if settings.x_bearer_token or settings.imap_host:
+    if _polls(settings):
         source = Child("poll", [HARK, "poll", "--every", "60"])
     else:
         source = Child(
@@ -259,6 +264,9 @@ def run(port: int, data_dir: Path, speed: float) -> None:
         say_error(f"cannot start the embedded Redis: {error}")
         sys.exit(1)
     env = {**os.environ, **_children_settings(data_dir, port, redis_url, values)}
+    if not _polls(settings) and "HARK_VOLUME_WINDOW_S" not in os.environ:
+        # the sample's day runs ``speed`` times faster: so do the volume windows
+        env["HARK_VOLUME_WINDOW_S"] = f"{600 / speed:g}"
     children = _children(settings, port, speed)
     password = None if os.environ.get("HARK_USERS_FILE") else values.get("admin_password")
     supervised = SupervisedRedis(redis_server) if redis_server else None

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Reports of one problem within it share an incident (a week at most).
     group_window_minutes: float = Field(120.0, ge=0, le=10_080, allow_inf_nan=False)
     launch_day: bool = False
+    # The window volume spikes are counted in (10 minutes; `hark run` shortens it as it
+    # speeds up the launch-day sample).
+    volume_window_s: float = Field(600.0, gt=0, le=86_400, allow_inf_nan=False)
     p1_pages: bool = False
     page_retries: str | None = None  # seconds before each retry of a page, e.g. "0,5,15,60"
     public_url: str = "http://127.0.0.1:8000"

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from desk.config import DeskConfig
 from desk.drafts import load_templates
+from desk.volume import SpikeRule
 from hark.discord_wiring import discord_bot_from, discord_poller_from
 from hark.redis_connection import ConfigError, connect
 from hark.rulebook_files import RulebookReloader, shipped_rulebook_path
@@ -35,7 +36,9 @@ from oncall.pagerduty import DryRunPager, PagerDutyEvents, PagerDutyRest
 from oncall.pagerduty_rotation import PagerDutyRotation
 from oncall.rotation import LocalRotation, ScheduleError
 from rules import Engine, RulebookError
+from services.awareness import VolumeWatch
 from services.context import ChannelBot, Services, utc_now
+from services.github_bot import github_bot_from
 from services.intake import Intake
 from services.mail_bot import mail_bot_from
 from vocabulary.channels import CHANNELS
@@ -305,7 +308,17 @@ def channel_bots(settings: Settings) -> tuple[ChannelBot, ...]:
         mail = mail_bot_from(settings)
     except SmtpSettingsError as error:
         raise ConfigError(str(error)) from None
-    return (mail, discord_bot_from(settings))
+    volume = VolumeWatch(
+        page_spikes=settings.launch_day,
+        rule=SpikeRule(window=timedelta(seconds=settings.volume_window_s)),
+    )
+    try:
+        github = github_bot_from(
+            secret(settings.github_token), settings.github_repos, settings.github_api_url
+        )
+    except ValueError as error:  # HARK_GITHUB_REPOS: an entry that is not owner/name
+        raise ConfigError(str(error)) from None
+    return (mail, discord_bot_from(settings), github, volume)
 
 
 def web_services(

@@ -43,3 +43,24 @@ def test_bots_are_told_of_each_mention_and_a_broken_one_blocks_nothing(shipped, 
     assert recorder.seen == [("x:1", filed["incident"]["id"]), ("x:2", None)]
     assert MentionStore(services.connection).get("x:1") is not None
     assert "bot broken could not take x:1" in caplog.text
+
+
+def test_a_worker_has_every_bot_each_a_dry_run_until_set():
+    from hark.settings import Settings
+    from hark.wiring import channel_bots
+
+    bots = channel_bots(Settings(_env_file=None))
+    assert {bot.name for bot in bots} >= {"email", "volume"} and len(bots) == 4
+
+
+def test_a_bad_bot_setting_names_its_variable():
+    import pytest
+
+    from hark.redis_connection import ConfigError
+    from hark.settings import Settings
+    from hark.wiring import channel_bots
+
+    with pytest.raises(ConfigError, match="HARK_GITHUB_REPOS"):
+        channel_bots(Settings(_env_file=None, github_token="t", github_repos="not-a-repo"))
+    with pytest.raises(ConfigError, match="HARK_SMTP"):
+        channel_bots(Settings(_env_file=None, smtp_host="mail.example.com"))
