@@ -41,7 +41,7 @@ system-packages:
 	  echo "install these Debian packages first: $(SYSTEM_PACKAGES)"; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES)
 
-# Every tier, as CI runs it: unit, integration and system (whole `hark run` instances) over
+# Every tier, as CI runs it: unit, integration and system (whole `hark` processes) over
 # both cores, then reliability (bounded; faults and load that want the machine to themselves)
 # and e2e (Chromium).
 test: $(STAMP) system-packages lint
@@ -50,9 +50,10 @@ test: $(STAMP) system-packages lint
 
 # The development loop, under 2 minutes on 2 cores: lint, types, unit and integration tiers,
 # spread over the cores (each pytest-xdist worker starts its own redis-server). The system
-# tier (whole `hark run` instances, about a minute of CPU) is left to `make test`.
+# tier (whole `hark` processes and `hark run` instances: tests/system, and the tests marked
+# `system` in tests/integration) is left to `make test`.
 check: $(STAMP) system-packages lint
-	$(BIN)/python -m pytest -m "unit or integration" -n 2 --dist worksteal -q tests/unit tests/integration
+	$(BIN)/python -m pytest -m "(unit or integration) and not system" -n 2 --dist worksteal -q tests/unit tests/integration
 
 # The reliability suite's long form: minutes-long outages, 5,000 mentions in 60 s, bigger
 # kill runs (about 15 minutes). Figures land in test-artifacts/reliability/*.json.

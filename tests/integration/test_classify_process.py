@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.integration.test_triage_quality import hark
+
+# Whole `hark` processes: the system tier (make test), not make check's loop.
+pytestmark = pytest.mark.system
 
 LINE = {"channel": "github", "text": "Caro crashes on launch on macOS 14. " + "details " * 60}
 

@@ -73,6 +73,7 @@ def test_a_p0_queued_behind_200_mentions_is_triaged_and_paged_first(redis_conn, 
         assert p0_triaged > max(ordinary_triaged)
 
 
+@pytest.mark.system  # a whole `hark` process
 def test_hark_replay_puts_the_p0_ahead_for_hark_worker(redis_url, redis_conn, fake_pd, tmp_path):
     feed = tmp_path / "feed.jsonl"
     rows = [

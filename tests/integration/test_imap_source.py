@@ -109,6 +109,7 @@ def test_untrusted_certificate_is_refused(dovecot, redis_conn):
     assert "SSLCertVerificationError" in report.errors[0]
 
 
+@pytest.mark.system  # a whole `hark` process
 def test_hark_poll_reads_the_mailbox(dovecot, redis_url, redis_conn):
     import os
     import subprocess

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
 from click.testing import CliRunner
 
 from classifier.model_file import load_model
@@ -41,6 +42,7 @@ def _small_corpus(tmp_path: Path, lines: int = 80) -> Path:
     return path
 
 
+@pytest.mark.system  # a whole `hark` process
 def test_train_writes_a_model_that_loads(tmp_path):
     corpus = _small_corpus(tmp_path)
     out = tmp_path / "model.json.gz"

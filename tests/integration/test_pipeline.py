@@ -99,6 +99,7 @@ def test_list_filters_and_pages(redis_conn, make_mention_, shipped_rules):
     assert "raw" not in p0.items[0].public()  # the API's shape leaves the payload out
 
 
+@pytest.mark.system  # a whole `hark` process
 def test_replay_then_worker_as_a_user_runs_them(redis_url, redis_conn, tmp_path):
     feed = tmp_path / "feed.jsonl"
     rows = [
@@ -123,6 +124,7 @@ def test_replay_then_worker_as_a_user_runs_them(redis_url, redis_conn, tmp_path)
     assert store.get("email:<a@b>").triage.category == "privacy"
 
 
+@pytest.mark.system  # a whole `hark` process
 def test_worker_without_redis_url_names_the_setting():
     env = {key: value for key, value in os.environ.items() if "REDIS_URL" not in key}
     result = subprocess.run([hark(), "worker", "--burst"], env=env, capture_output=True, text=True)

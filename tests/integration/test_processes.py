@@ -19,6 +19,9 @@ from tests.fakes.x_server import FakeX
 from tests.integration.test_triage_quality import hark
 from web import create_app
 
+# Whole `hark` processes: the system tier (make test), not make check's loop.
+pytestmark = pytest.mark.system
+
 TOKEN = "cli-bearer-token"
 
 

@@ -22,6 +22,9 @@ import pytest
 from hark.embedded_redis import free_port
 from hark.settings import Settings
 
+# Whole `hark` processes: the system tier (make test), not make check's loop.
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parents[2]
 PROCFILE = ROOT / "Procfile"
 ENV_EXAMPLE = ROOT / ".env.example"

@@ -9,6 +9,8 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+import pytest
+
 from desk.mentions import MentionStore
 from hark.replay import launch_day_sample
 from hark.rulebook_files import shipped_rulebook_path
@@ -16,6 +18,9 @@ from hark.wiring import worker_services
 from hark.worker import run_worker
 from oncall.incidents import IncidentStore
 from tests.integration.test_triage_quality import hark
+
+# Whole `hark` processes: the system tier (make test), not make check's loop.
+pytestmark = pytest.mark.system
 
 
 def _replay(redis_url: str, *args: str) -> subprocess.CompletedProcess:

@@ -19,7 +19,6 @@ from rq.serializers import JSONSerializer
 import web
 from desk.config import DeskConfig
 from desk.corrections import CorrectionStore
-from desk.drafts import load_templates
 from desk.mentions import MentionStore
 from desk.reply_queue import ReplyQueue
 from hark.cli import cli
@@ -51,12 +50,12 @@ QUESTION = "how do I change the default model?"
 
 
 @pytest.fixture
-def services(shipped) -> Services:
+def services(shipped, shipped_replies) -> Services:
     return Services(
         connection=fakeredis.FakeRedis(),
         clock=lambda: NOW,
         engine=lambda: shipped,
-        desk=DeskConfig(replies=load_templates()),
+        desk=DeskConfig(replies=shipped_replies),
     )
 
 
