@@ -61,6 +61,9 @@ CHILD_SETTINGS = (  # what hark run sets for its children, and writes in run.jso
 )
 
 
+MIN_VOLUME_WINDOW_S = 10  # seconds: volume windows are counted in whole seconds
+
+
 @dataclass
 class Child:
     name: str
@@ -189,6 +192,12 @@ def _stored_secrets(path: Path) -> dict[str, str]:
     return values
 
 
+def volume_window_s(speed: float) -> str:
+    """The volume windows for the sample replayed ``speed`` times faster than its day: ten
+    minutes of the day, but never under 10 s (the windows are counted in whole seconds)."""
+    return f"{max(MIN_VOLUME_WINDOW_S, 600 / speed):g}"
+
+
 def _polls(settings: Settings) -> bool:
     """Whether a source is configured to poll; otherwise the launch-day sample is replayed."""
     return bool(settings.x_bearer_token or settings.imap_host or settings.discord_bot_token)
@@ -265,8 +274,7 @@ def run(port: int, data_dir: Path, speed: float) -> None:
         sys.exit(1)
     env = {**os.environ, **_children_settings(data_dir, port, redis_url, values)}
     if not _polls(settings) and "HARK_VOLUME_WINDOW_S" not in os.environ:
-        # the sample's day runs ``speed`` times faster: so do the volume windows
-        env["HARK_VOLUME_WINDOW_S"] = f"{600 / speed:g}"
+        env["HARK_VOLUME_WINDOW_S"] = volume_window_s(speed)
     children = _children(settings, port, speed)
     password = None if os.environ.get("HARK_USERS_FILE") else values.get("admin_password")
     supervised = SupervisedRedis(redis_server) if redis_server else None

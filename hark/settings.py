@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     launch_day: bool = False
     # The window volume spikes are counted in (10 minutes; `hark run` shortens it as it
     # speeds up the launch-day sample).
-    volume_window_s: float = Field(600.0, gt=0, le=86_400, allow_inf_nan=False)
+    volume_window_s: float = Field(600.0, ge=10, le=86_400, allow_inf_nan=False)
     p1_pages: bool = False
     page_retries: str | None = None  # seconds before each retry of a page, e.g. "0,5,15,60"
     public_url: str = "http://127.0.0.1:8000"

@@ -260,7 +260,13 @@ def volume_view(
 ) -> VolumeView:
     """The counts the volume watch kept, for the overview (reads only)."""
     raw = connection.get(WINDOW_KEY)
-    window_s = int(raw) if raw else int(SpikeRule().window.total_seconds())
+    default_s = int(SpikeRule().window.total_seconds())
+    try:
+        window_s = int(raw) if raw else default_s
+    except ValueError:
+        window_s = default_s
+    if window_s < 1:  # a window no worker can have counted in: show the default's
+        window_s = default_s
     rule = SpikeRule(window=timedelta(seconds=window_s))
     starts = window_starts(now, span, rule.window)
     scopes = (ALL, *channels, UNFLAGGED)

@@ -64,3 +64,15 @@ def test_a_bad_bot_setting_names_its_variable():
         channel_bots(Settings(_env_file=None, github_token="t", github_repos="not-a-repo"))
     with pytest.raises(ConfigError, match="HARK_SMTP"):
         channel_bots(Settings(_env_file=None, smtp_host="mail.example.com"))
+
+
+def test_hark_run_shortens_the_volume_window_with_the_replay_but_not_below_10_s():
+    import pytest
+
+    from hark.run import volume_window_s
+    from hark.settings import Settings, SettingsError
+
+    assert volume_window_s(1) == "600" and volume_window_s(60) == "10"
+    assert volume_window_s(3600) == "10"  # the e2e tests' speed: 0.17 s would be no window
+    with pytest.raises(SettingsError, match="HARK_VOLUME_WINDOW_S"):
+        Settings(_env_file=None, volume_window_s=0.5)

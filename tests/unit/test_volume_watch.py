@@ -159,3 +159,17 @@ def test_the_overview_shows_the_sparklines_and_the_spike(app, viewer):  # noqa: 
     assert html.count('class="chart sparkline"') == 2 + len(CHANNELS)
     assert "15:20 UTC: 12 (spike)" in html  # the spike's bar says so in words
     assert 'data-scope="x"' in html
+
+
+def test_the_overview_survives_a_window_no_worker_could_count_in():
+    from datetime import UTC, datetime
+
+    import fakeredis
+
+    from services.awareness import WINDOW_KEY, volume_view
+
+    connection = fakeredis.FakeRedis()
+    for stored in (b"0", b"not a number"):
+        connection.set(WINDOW_KEY, stored)
+        view = volume_view(connection, datetime(2026, 12, 7, 12, tzinfo=UTC), ("x",))
+        assert view.window.total_seconds() == 600
