@@ -23,7 +23,6 @@ are the survivor's now.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Literal
 
@@ -122,7 +121,10 @@ def resolve_incident(
         ),
     )
     if changed and version:
-        _draft_follow_ups(services, incident_id, version, person)
+        # imported here: services.follow_ups imports this module (UnknownIncident)
+        from services.follow_ups import draft_fixed_in_follow_ups
+
+        draft_fixed_in_follow_ups(services, incident_id, version, person)
         _offer_github_fixed_in(services, incident_id, version)
     return incident, changed
 
@@ -137,24 +139,6 @@ def _offer_github_fixed_in(services: Services, incident_id: str, version: str) -
         offer_fixed_in(services, incident_id, version)
     except Exception:
         _log.exception("could not queue the GitHub fixed-in comment for %s", incident_id)
-
-
-def _draft_follow_ups(services: Services, incident_id: str, version: str, person: str) -> None:
-    """Each reporter's "fixed in" follow-up draft (``services.follow_ups``); noted in the
-    timeline when that part of the desk is not installed."""
-    try:  # written by the desk's side; imported here, where it is needed
-        follow_ups = importlib.import_module("services.follow_ups")
-        draft_fixed_in_follow_ups = follow_ups.draft_fixed_in_follow_ups
-    except (ImportError, AttributeError):
-        IncidentStore(services.connection).note(
-            incident_id,
-            services.clock(),
-            "follow-ups",
-            f"no follow-up drafts for {version}: the desk cannot draft them",
-            author="Hark",
-        )
-        return
-    draft_fixed_in_follow_ups(services, incident_id, version, person)
 
 
 def reopen_incident(services: Services, incident_id: str, person: str, reason: str) -> Incident:

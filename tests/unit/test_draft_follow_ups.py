@@ -112,3 +112,17 @@ def test_a_version_that_is_no_release_number_changes_nothing(services, version):
 def test_an_unknown_incident_is_refused(services):
     with pytest.raises(UnknownIncident):
         draft_fixed_in_follow_ups(services, "inc-404", "1.2.1", "ana")
+
+
+def test_resolving_the_incident_with_a_version_drafts_the_follow_ups(services):
+    from oncall.records import Incident
+    from services.incidents import resolve_incident
+
+    stored = services.connection.get(RECORD.format(id="inc-1"))
+    open_again = Incident.model_validate_json(stored).model_copy(update={"status": "triggered"})
+    services.connection.set(RECORD.format(id="inc-1"), open_again.model_dump_json())
+    incident, changed = resolve_incident(services, "inc-1", "ana", "config loader fixed", "1.2.1")
+    assert changed and incident.status == "resolved" and incident.fixed_in == "1.2.1"
+    items = ReplyQueue(services.connection)
+    assert "fixed in v1.2.1" in items.get("github:2").draft.text
+    assert "v1.2.1" in items.get("x:3").draft.text
