@@ -66,11 +66,15 @@ class Spike:
     baseline_mean: float
     threshold: int
 
-    def describe(self, window: timedelta = WINDOW) -> str:
-        minutes = int(window.total_seconds() // 60)
+    def describe(self, window: timedelta = WINDOW, start: str | None = None) -> str:
+        """In words; ``start``: the window's start as the reader's clock shows it (the
+        pages pass the team's time), by default UTC, as PagerDuty gets it."""
+        seconds = int(window.total_seconds())
+        length = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
         what = "mentions" if self.scope == ALL else f"{self.scope} mentions"
+        start = start or f"{self.window_start:%H:%M} UTC"
         return (
-            f"{self.count} {what} in {minutes} min from {self.window_start:%H:%M} UTC "
+            f"{self.count} {what} in {length} from {start} "
             f"(usual {self.baseline_mean:.1f}, spike from {self.threshold})"
         )
 

@@ -42,6 +42,12 @@ class PageTally:
     def dry_run_total(self) -> int:
         return sum(self.dry_run.values())
 
+    def is_dry_run(self, pager_is_dry: bool) -> bool:
+        """Whether to say the pager is a dry run: this process's pager is one
+        (``pager_is_dry``; the workers share its settings) and no page in the window was
+        sent to PagerDuty (a worker that did send one has a key, whatever this process has)."""
+        return pager_is_dry and not sum(self.sent.values())
+
 
 def tally_pages(incidents: Iterable[Incident], since: datetime) -> PageTally:
     """The pages recorded at or after ``since`` in ``incidents`` (pure)."""

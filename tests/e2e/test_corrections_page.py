@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.system.test_hark_run import _get
+from web.ids_in_urls import id_from_token
 
 # the shared `hark run` set-up may count against this test: more than the 120 s default
 pytestmark = pytest.mark.timeout(300)
@@ -47,7 +48,7 @@ def test_change_a_priority_with_a_reason_on_the_queue_page(page, running):
     )
     moved.screenshot(path=str(ARTIFACTS / "queue-corrected.png"))
     action = form.get_attribute("action")
-    mention_id = urllib.parse.unquote(action.removeprefix("/queue/").removesuffix("/priority"))
+    mention_id = id_from_token(action.removeprefix("/queue/").removesuffix("/priority"))
     stored = _mentions(int(base.rsplit(":", 1)[1]), token, target)
     assert stored[mention_id]["correction"]["from_priority"] == current
     assert stored[mention_id]["correction"]["by"] == "admin"

@@ -88,3 +88,12 @@ def test_actions_in_words_and_the_tally_puts_triggers_first():
         [paged(paged(incident(1, NOW), NOW, "escalate"), NOW, "trigger")], DAY_AGO
     )
     assert list(ordered.dry_run) == ["trigger", "escalate"]
+
+
+def test_the_dry_run_is_judged_by_the_pages_the_workers_recorded():
+    from services.pager_report import PageTally
+
+    assert PageTally(dry_run={"trigger": 4}).is_dry_run(pager_is_dry=True)
+    assert not PageTally(dry_run={"trigger": 4}).is_dry_run(pager_is_dry=False)  # key now set
+    assert not PageTally(sent={"trigger": 2}).is_dry_run(pager_is_dry=True)  # workers have one
+    assert PageTally().is_dry_run(pager_is_dry=True)

@@ -151,10 +151,11 @@ def test_the_overview_shows_the_sparklines_and_the_spike(app, viewer):  # noqa: 
             services, _mention(number, NOW - timedelta(minutes=2), channel="x"), None
         )
     html = viewer.get("/").get_data(as_text=True)
-    assert "Volume per 10 minutes" in html
+    assert "Volume per 10 min" in html
     # found as it happened: at the 6th mention on X, and the 10th in all (one earlier)
-    assert "6 x mentions in 10 min from 15:20 UTC (usual 0.0, spike from 6)" in html
-    assert "10 mentions in 10 min from 15:20 UTC (usual 0.5, spike from 10)" in html
+    # the overview tells it on the team's clock (New York), PagerDuty in UTC
+    assert "6 x mentions in 10 min from 2026-01-24 10:20 EST (usual 0.0, spike from 6)" in html
+    assert "10 mentions in 10 min from 2026-01-24 10:20 EST (usual 0.5, spike from 10)" in html
     assert html.count("page: queued") == 2  # the one page of the window, not yet sent
     assert html.count('class="chart sparkline"') == 2 + len(CHANNELS)
     assert "15:20 UTC: 12 (spike)" in html  # the spike's bar says so in words

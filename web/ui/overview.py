@@ -15,7 +15,7 @@ from services.pager_report import dry_run_text, escalated_text, pages_in_words, 
 from vocabulary.channels import CHANNELS
 from web import charts
 from web.ops import QUEUES, queue_report, workers_report
-from web.ui import _now, _redis, bp, requires
+from web.ui import _now, _redis, bp, duration_text, requires
 from web.ui.rotation import _rotation
 
 SCOPE_LABELS = {"all": "All mentions", "unflagged": "Unflagged (no rule's keyword)"}
@@ -48,7 +48,7 @@ def _volume() -> dict:
     """Each scope's windows as a sparkline (all mentions, each channel, unflagged reports),
     and the spikes of the span, newest first, with what their page did."""
     view: VolumeView = volume_view(_redis(), _now(), CHANNELS)
-    minutes = int(view.window.total_seconds() // 60) or 1
+    window = duration_text(view.window.total_seconds())  # "10 min"; "10 s" under `hark run`
     rows = [
         {
             "series": series,
@@ -57,12 +57,12 @@ def _volume() -> dict:
                 series.starts,
                 series.counts,
                 [spike.window_start for spike in series.spikes],
-                f"{SCOPE_LABELS.get(series.scope, series.scope)} per {minutes} minutes",
+                f"{SCOPE_LABELS.get(series.scope, series.scope)} per {window}",
             ),
         }
         for series in view.series
     ]
-    return {"window_minutes": minutes, "rows": rows, "spikes": view.spikes, "view": view}
+    return {"window_text": window, "rows": rows, "spikes": view.spikes, "view": view}
 
 
 def _service() -> dict:
@@ -74,7 +74,9 @@ def _service() -> dict:
     return {
         "workers": workers_report(connection)["count"],
         "pagerduty": PagerHealth(connection).report(),
-        "dry_run": bool(getattr(current_app.config["SERVICES"].pager, "dry_run", False)),
+        "dry_run": pages.is_dry_run(
+            bool(getattr(current_app.config["SERVICES"].pager, "dry_run", False))
+        ),
         "dry_run_text": dry_run_text(pages),
         "pages_sent": pages_in_words(pages.sent),
         "escalated": escalated_text(pages),
