@@ -208,7 +208,7 @@ def _page_context(found: Incident) -> dict:
         "escalation": incident_view.escalation(found, store, services.oncall.escalate_after),
         "escalate_after": services.oncall.escalate_after,
         "merge_choices": _merge_choices(found),
-        "dry_run": bool(getattr(services.pager, "dry_run", False)),
+        "dry_run": services.pager.dry_run,
     }
 
 
@@ -271,7 +271,7 @@ def incident_resolve(incident_id: str):
             incident=found,
             note=note,
             fixed_in=fixed_in,
-            dry_run=bool(getattr(current_app.config["SERVICES"].pager, "dry_run", False)),
+            dry_run=current_app.config["SERVICES"].pager.dry_run,
         )
     try:
         incident, changed = resolve_incident(

@@ -74,9 +74,7 @@ def _service() -> dict:
     return {
         "workers": workers_report(connection)["count"],
         "pagerduty": PagerHealth(connection).report(),
-        "dry_run": pages.is_dry_run(
-            bool(getattr(current_app.config["SERVICES"].pager, "dry_run", False))
-        ),
+        "dry_run": pages.is_dry_run(current_app.config["SERVICES"].pager.dry_run),
         "dry_run_text": dry_run_text(pages),
         "pages_sent": pages_in_words(pages.sent),
         "escalated": escalated_text(pages),
