@@ -9,9 +9,9 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from hark.running_instance import command_settings
-from services.jobs import P0_TRIAGE_QUEUE, PAGING_QUEUE, TRIAGE_QUEUE
+from services.jobs import WORKER_QUEUES
 
-QUEUES = (P0_TRIAGE_QUEUE, TRIAGE_QUEUE, PAGING_QUEUE)
+QUEUES = WORKER_QUEUES
 
 
 def _registries(connection):

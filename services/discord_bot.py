@@ -46,7 +46,7 @@ from monitor.discord_threads import DiscordThreads
 from monitor.sources.discord import CHANNEL, PLACE_KEY
 from services import queue as queue_services
 from services.context import Services
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import WRITE_BACK_QUEUE
 
 _log = logging.getLogger(__name__)
 
@@ -316,7 +316,7 @@ def _bot(services: Services) -> DiscordBot | None:
 
 
 def _queue(connection: Redis) -> Queue:
-    return Queue(TRIAGE_QUEUE, connection=connection, serializer=JSONSerializer)
+    return Queue(WRITE_BACK_QUEUE, connection=connection, serializer=JSONSerializer)
 
 
 def _job_key(mention_id: str) -> str:

@@ -53,7 +53,7 @@ from monitor.github_labels import wanted_labels as labels_for
 from monitor.sources.github import mention_native_issue
 from oncall.incidents import OF_MENTION, IncidentStore
 from services.context import Services
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import WRITE_BACK_QUEUE
 from vocabulary.redact import redact
 
 _log = logging.getLogger(__name__)
@@ -471,7 +471,7 @@ def _incident_of(services: Services, mention_id: str) -> str | None:
 
 
 def _queue(services: Services) -> Queue:
-    return Queue(TRIAGE_QUEUE, connection=services.connection, serializer=JSONSerializer)
+    return Queue(WRITE_BACK_QUEUE, connection=services.connection, serializer=JSONSerializer)
 
 
 def _digest(*parts: str) -> str:

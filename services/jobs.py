@@ -19,10 +19,15 @@ TRIAGE_QUEUE = "triage"
 # behind the burst (the intake picks the lane; the triage job itself is the same).
 P0_TRIAGE_QUEUE = "p0-triage"
 PAGING_QUEUE = "paging"
+# What the bots write back to the channels (GitHub labels and comments, Discord tags and
+# answers, e-mail confirmations): served last, so a slow or rate-limited channel never
+# holds up a triage or a page.
+WRITE_BACK_QUEUE = "write-back"
 # The order a worker serves them in. Paging first: a page is the last step of a P0 already
 # triaged (oldest P0 work first), and with grouping a storm of P0 reports pages once, so the
-# page never waits behind the storm's other triages. Then the P0 lane, then everything else.
-WORKER_QUEUES = (PAGING_QUEUE, P0_TRIAGE_QUEUE, TRIAGE_QUEUE)
+# page never waits behind the storm's other triages. Then the P0 lane, then every other
+# triage, and the write-backs last.
+WORKER_QUEUES = (PAGING_QUEUE, P0_TRIAGE_QUEUE, TRIAGE_QUEUE, WRITE_BACK_QUEUE)
 
 
 class ServiceJob(Job):

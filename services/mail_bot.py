@@ -41,7 +41,7 @@ from monitor.smtp_sender import (
     TlsMode,
 )
 from services.context import Services
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import WRITE_BACK_QUEUE
 from vocabulary.loggable import loggable
 
 _log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class MailBot:
         if mention.channel != "email":
             return
         digest = hashlib.sha256(mention.id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        Queue(TRIAGE_QUEUE, connection=services.connection, serializer=JSONSerializer).enqueue(
+        Queue(WRITE_BACK_QUEUE, connection=services.connection, serializer=JSONSerializer).enqueue(
             send_auto_reply,
             mention.id,
             job_id=f"auto-reply-{digest}",

@@ -34,12 +34,12 @@ from desk.reply_queue import BY_DUE
 from monitor.store import MonitorState
 from oncall.incidents import BY_STATUS, STATUSES
 from oncall.pager_health import PagerHealth
-from services.jobs import P0_TRIAGE_QUEUE, PAGING_QUEUE, TRIAGE_QUEUE
+from services.jobs import WORKER_QUEUES
 from web.auth import require_token
 
 bp = Blueprint("ops", __name__)
 
-QUEUES = (PAGING_QUEUE, P0_TRIAGE_QUEUE, TRIAGE_QUEUE)  # the order workers serve them
+QUEUES = WORKER_QUEUES  # the order workers serve them
 PING_TIMEOUT_S = 1.0
 REGISTRY = "hark_metrics_registry"
 TRUTHY = {"1", "true", "yes", "on"}

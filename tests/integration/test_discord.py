@@ -26,7 +26,7 @@ from monitor.store import MonitorState
 from services.context import utc_now
 from services.discord_bot import DiscordBot, DiscordResolutions
 from services.intake import Intake
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import WRITE_BACK_QUEUE
 from tests.fakes.discord_server import FakeDiscord
 
 TOKEN = "bot-token-for-tests"
@@ -86,7 +86,7 @@ def _post(fake: FakeDiscord, forum: str, title: str, at: str) -> str:
 
 def _run_scheduler_once(connection) -> None:
     """What a worker's scheduler does each second: move due jobs to their queue."""
-    scheduler = RQScheduler([TRIAGE_QUEUE], connection=connection, serializer=JSONSerializer)
+    scheduler = RQScheduler([WRITE_BACK_QUEUE], connection=connection, serializer=JSONSerializer)
     scheduler.acquire_locks()
     scheduler.enqueue_scheduled_jobs()
     scheduler.release_locks()

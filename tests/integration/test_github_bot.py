@@ -25,7 +25,7 @@ from oncall.incidents import IncidentStore
 from services.context import Services
 from services.github_bot import github_bot_from, write_backs
 from services.incidents import resolve_incident
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import WRITE_BACK_QUEUE
 from tests.conftest import GITHUB_FIXTURES
 from tests.fakes.github_server import FakeGitHub
 from web import create_app
@@ -142,11 +142,11 @@ def test_a_secondary_rate_limit_is_waited_out_not_hammered(redis_conn, web, fake
     assert [r.status for r in fake.requests] == [429]
     assert fake.labels_on(REPO, NUMBER) == []
 
-    registry = ScheduledJobRegistry(TRIAGE_QUEUE, connection=redis_conn)
+    registry = ScheduledJobRegistry(WRITE_BACK_QUEUE, connection=redis_conn)
     deadline = time.monotonic() + 30
     while registry.get_jobs_to_schedule(int(time.time())) == [] and time.monotonic() < deadline:
         time.sleep(0.2)
-    scheduler = RQScheduler([TRIAGE_QUEUE], connection=redis_conn, serializer=JSONSerializer)
+    scheduler = RQScheduler([WRITE_BACK_QUEUE], connection=redis_conn, serializer=JSONSerializer)
     scheduler.acquire_locks()
     scheduler.enqueue_scheduled_jobs()
     scheduler.release_locks()

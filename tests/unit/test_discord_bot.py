@@ -32,7 +32,7 @@ from services.discord_bot import (
     discord_resolved,
     discord_write_back,
 )
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import WRITE_BACK_QUEUE
 from services.triage import triage_mention
 from tests.fakes.discord_server import FakeDiscord
 
@@ -103,7 +103,7 @@ def _tag_names(fake: FakeDiscord, forum: str, thread: str) -> list[str]:
 
 def test_triage_queues_the_write_back_and_the_hour_check(world):
     thread = world["post"]("how do I change the default model?")
-    queue = Queue(TRIAGE_QUEUE, connection=world["connection"], serializer=JSONSerializer)
+    queue = Queue(WRITE_BACK_QUEUE, connection=world["connection"], serializer=JSONSerializer)
     assert [job.func_name for job in queue.jobs][-1] == "services.discord_bot.discord_write_back"
     scheduled = ScheduledJobRegistry(queue=queue).get_job_ids()
     assert len(scheduled) == 1 and "unanswered" in scheduled[0]
@@ -212,7 +212,7 @@ def test_a_relayed_discord_message_gets_no_write_back(world):
     relayed = make_mention(channel="discord", native_id="r1", text="caro crashes", now=NOW)
     services = world["services"]()
     triage_mention(services, relayed.model_dump(mode="json"))
-    queue = Queue(TRIAGE_QUEUE, connection=world["connection"], serializer=JSONSerializer)
+    queue = Queue(WRITE_BACK_QUEUE, connection=world["connection"], serializer=JSONSerializer)
     assert queue.jobs == []
     assert discord_write_back(services, relayed.id)["done"] == []
 

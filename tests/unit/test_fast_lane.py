@@ -97,8 +97,8 @@ def test_the_worker_takes_a_p0_before_mentions_queued_earlier(connection, lane_i
     assert all(p0.triaged_at < stored.get(f"x:{n}").triaged_at for n in range(5))
 
 
-def test_paging_then_the_p0_lane_then_the_rest():
-    assert WORKER_QUEUES == ("paging", P0_TRIAGE_QUEUE, TRIAGE_QUEUE)
+def test_paging_then_the_p0_lane_then_the_rest_and_the_write_backs_last():
+    assert WORKER_QUEUES == ("paging", P0_TRIAGE_QUEUE, TRIAGE_QUEUE, "write-back")
 
 
 def test_without_a_rulebook_every_mention_takes_the_normal_lane(connection):

@@ -36,7 +36,7 @@ from services.github_bot import (
     write_backs,
 )
 from services.incidents import resolve_incident
-from services.jobs import TRIAGE_QUEUE
+from services.jobs import WRITE_BACK_QUEUE
 from services.triage import triage_mention
 from tests.conftest import GITHUB_FIXTURES
 from tests.fakes.github_server import FakeGitHub
@@ -137,7 +137,7 @@ def test_a_secondary_limit_says_to_wait_retry_after(client, fake, status):
 def test_a_triaged_issue_is_labelled_once_with_colours(shipped, fake):
     services = _services(shipped, github_bot_from(TOKEN, f" {REPO} ,other/repo", fake.url))
     _triage(services, *NARROW)
-    (job,) = Queue(TRIAGE_QUEUE, connection=services.connection, serializer=JSONSerializer).jobs
+    (job,) = Queue(WRITE_BACK_QUEUE, connection=services.connection, serializer=JSONSerializer).jobs
     assert job.func is write_back_issue  # queued, not done in the triage
     assert fake.requests == []
 
@@ -196,7 +196,7 @@ def test_a_rate_limit_pauses_and_reschedules_without_hammering(shipped, fake):
     # a second job while paused sends nothing and waits too
     assert write_back_issue(services, MENTION_ID).startswith("rate-limited")
     assert len(fake.requests) == 1
-    registry = ScheduledJobRegistry(TRIAGE_QUEUE, connection=services.connection)
+    registry = ScheduledJobRegistry(WRITE_BACK_QUEUE, connection=services.connection)
     assert len(registry.get_job_ids()) == 1  # one job waits, whoever asked
 
 
@@ -211,7 +211,10 @@ def test_a_missing_issue_is_recorded_and_not_retried(shipped, fake):
 def test_issues_of_other_repositories_are_not_touched(shipped, fake):
     services = _services(shipped, github_bot_from(TOKEN, "someone/else", fake.url))
     _triage(services, *NARROW)
-    assert Queue(TRIAGE_QUEUE, connection=services.connection, serializer=JSONSerializer).count == 0
+    assert (
+        Queue(WRITE_BACK_QUEUE, connection=services.connection, serializer=JSONSerializer).count
+        == 0
+    )
 
 
 def test_without_a_token_it_is_a_dry_run_recorded_once(shipped):
@@ -232,7 +235,7 @@ def test_resolving_an_incident_without_github_reports_queues_no_comment(shipped)
     services = _services(shipped, github_bot_from(TOKEN, REPO, "http://127.0.0.1:9"))
     mention = make_mention(channel="x", native_id="1", text="caro crashes on launch", now=NOW)
     filed = triage_mention(services, mention.model_dump(mode="json"))
-    queue = Queue(TRIAGE_QUEUE, connection=services.connection, serializer=JSONSerializer)
+    queue = Queue(WRITE_BACK_QUEUE, connection=services.connection, serializer=JSONSerializer)
     resolve_incident(services, filed["incident"]["id"], "rosa", "fixed", fixed_in="1.2.1")
     assert not offer_fixed_in(services, filed["incident"]["id"], "1.2.1")
     assert queue.count == 0

@@ -77,7 +77,7 @@ def test_healthz_is_503_without_workers(client):
     assert "no RQ workers alive" in body["reasons"]
     assert body["redis"]["ok"] is True
     assert body["workers"]["count"] == 0
-    assert set(body["queues"]) == {"paging", "p0-triage", "triage"}
+    assert set(body["queues"]) == {"paging", "p0-triage", "triage", "write-back"}
     assert set(body) >= {"status", "redis", "workers", "sources", "queues", "reasons"}
 
 
