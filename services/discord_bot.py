@@ -53,6 +53,9 @@ _log = logging.getLogger(__name__)
 BOT_NAME = "discord"
 PRIORITY_TAGS = ("P0", "P1", "P2", "P3")
 UNANSWERED_AFTER = timedelta(hours=1)  # the playbook: "if unsolved after 1 hour, escalate"
+# A post read late is checked no sooner than this after it was read: time for the poller to
+# read the rest of its thread (a staff answer among it) before the check runs.
+READ_GRACE = timedelta(minutes=2)
 DONE = "hark:discord:done:{conversation}"  # step -> when it was done
 DRY_RUN = "hark:discord:dry-run"  # newest first, capped: what the bot would have sent
 DRY_RUN_KEPT = 500
@@ -77,13 +80,14 @@ class DiscordBot:
     api: DiscordApi | None
     staff_ids: tuple[str, ...] = ()
     unanswered_after: timedelta = UNANSWERED_AFTER
+    read_grace: timedelta = READ_GRACE
     name: str = BOT_NAME
 
     def after_triage(
         self, services: Services, mention: StoredMention, incident_id: str | None
     ) -> None:
         """Queue the write-back of a message read by the poller and, for a conversation's
-        first message, the check an hour later; returns at once."""
+        first message, the check an hour after it was posted; returns at once."""
         place = place_of(mention)
         if place is None:  # relayed through the API, not read by the poller: nowhere to write
             return
@@ -100,8 +104,8 @@ class DiscordBot:
             failure_ttl=30 * 86_400,
         )
         if place.get("starter"):
-            queue.enqueue_in(
-                self.unanswered_after,
+            queue.enqueue_at(
+                self.check_due(mention.created_at, services.clock()),
                 discord_check_unanswered,
                 mention.id,
                 job_id=f"discord-unanswered-{key}",
@@ -111,6 +115,12 @@ class DiscordBot:
                 result_ttl=0,
                 failure_ttl=30 * 86_400,
             )
+
+    def check_due(self, posted_at: datetime, read_at: datetime) -> datetime:
+        """When to check that a post was answered: an hour after it was posted (not after
+        Hark read it, which is later when Hark was down or the thread was read from the
+        archive), but no sooner than ``read_grace`` after it was read."""
+        return max(posted_at + self.unanswered_after, read_at + self.read_grace)
 
 
 class DiscordResolutions:

@@ -8,12 +8,29 @@
 - forum channels (type 15) with ``available_tags`` (PATCH replaces the list, new tags get
   ids, at most 20), posts as threads (type 11, ``parent_id``) whose starter message has the
   thread's id; ``applied_tags`` must name the forum's tags (at most 5), else 400;
-- ``GET /guilds/{id}/threads/active``; reactions on messages (``reactions`` counts on the
-  message, ``GET .../reactions/{emoji}`` the users);
+- threads carry ``thread_metadata`` (``archived``, ``archive_timestamp``, ``locked``) and
+  ``last_message_id``; ``GET /guilds/{id}/threads/active`` lists the unarchived ones, ``GET
+  /channels/{id}/threads/archived/public`` (``before``: an ISO 8601 timestamp, ``limit``
+  2-100, default 50) the archived ones, latest archived first, with ``has_more``; a PATCH of
+  an archived thread that does not unarchive it is refused (50083), a message in one
+  unarchives it unless it is locked (then 50083);
+- reactions on messages (``reactions`` counts on the message, ``GET .../reactions/{emoji}``
+  the users);
 - ``POST /channels/{id}/messages`` (content at most 2000 characters) with ``nonce`` and
   ``enforce_nonce``: the same nonce from the same author returns the first message;
 - ``X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`` on every answer; scripted 429s
   with a JSON ``retry_after`` (seconds, a float), ``global`` and ``Retry-After``.
+
+Run standalone (``main``), it also takes orders under ``/_fake/`` (not Discord's API, no
+auth, loopback only), so that a person can play the #help forum's users and staff beside a
+running Hark: ``POST /_fake/posts`` ``{"title", "content", "at"?}`` opens a forum post (``at``:
+an ISO 8601 moment, the post's time, e.g. an off-hours one, or one over an hour old);
+``/_fake/messages`` ``{"channel_id", "content", "staff"?}`` posts in a thread;
+``/_fake/reactions`` ``{"channel_id", "message_id", "emoji"?, "staff"?}`` reacts (✅ by
+default); ``/_fake/archive`` ``{"thread_id"}`` archives a thread; ``/_fake/rate-limits``
+``{"retry_after", "global"?, "count"?}`` answers the next requests with 429s. ``GET
+/_fake/threads/{id}`` shows a thread and its messages; ``GET /_fake/requests`` the requests
+seen.
 """
 
 from __future__ import annotations
@@ -22,6 +39,7 @@ import itertools
 import json
 import threading
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -29,6 +47,21 @@ from urllib.parse import parse_qs, unquote, urlparse
 DISCORD_EPOCH_MS = 1_420_070_400_000
 FORUM, TEXT, PUBLIC_THREAD = 15, 0, 11
 BOT_USER = {"id": "999000000000000001", "username": "hark-bot", "bot": True}
+ASKER = {"id": "100000000000000001", "username": "sam"}  # the standalone fake's users
+STAFF_USER = {"id": "300000000000000001", "username": "caro-team"}
+ARCHIVED = 50083  # Discord's code: "Operation cannot be performed on an archived thread"
+
+
+def _iso(epoch_s: float) -> str:
+    """Discord's timestamp form: ``2026-12-07T17:42:53.123000+00:00``."""
+    ms = int(epoch_s * 1000)
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}000+00:00"
+    )
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 class FakeDiscord:
@@ -61,8 +94,9 @@ class FakeDiscord:
 
     # -- the world a test sets up ----------------------------------------------------------
 
-    def snowflake(self) -> str:
-        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    def snowflake(self, at_s: float | None = None) -> str:
+        """A new id, time-ordered as Discord's: of ``at_s`` (epoch seconds), else of now."""
+        ms = int((time.time() if at_s is None else at_s) * 1000) - DISCORD_EPOCH_MS
         return str((ms << 22) | (next(self._sequence) & 0xFFF))
 
     def add_channel(self, guild_id: str, *, forum: bool = False, tags: tuple[str, ...] = ()):
@@ -79,9 +113,17 @@ class FakeDiscord:
         self.messages[channel_id] = []
         return channel_id
 
-    def add_post(self, forum_id: str, title: str, author: dict[str, Any], content: str) -> str:
-        """A forum post: a thread whose starter message has the thread's id."""
-        thread_id = self.snowflake()
+    def add_post(
+        self,
+        forum_id: str,
+        title: str,
+        author: dict[str, Any],
+        content: str,
+        at_s: float | None = None,
+    ) -> str:
+        """A forum post: a thread whose starter message has the thread's id; ``at_s``
+        (epoch seconds) when it was posted, else now."""
+        thread_id = self.snowflake(at_s)
         self.channels[thread_id] = {
             "id": thread_id,
             "guild_id": self.channels[forum_id]["guild_id"],
@@ -89,9 +131,22 @@ class FakeDiscord:
             "parent_id": forum_id,
             "name": title,
             "applied_tags": [],
+            "last_message_id": thread_id,
+            "thread_metadata": {
+                "archived": False,
+                "archive_timestamp": _iso(at_s if at_s is not None else time.time()),
+                "auto_archive_duration": 1440,
+                "locked": False,
+            },
         }
         self.messages[thread_id] = [self._message(thread_id, author, content, thread_id)]
         return thread_id
+
+    def archive(self, thread_id: str, *, locked: bool = False) -> None:
+        """Archive a thread now, as its poster closing it or Discord's inactivity timer."""
+        self.channels[thread_id]["thread_metadata"].update(
+            archived=True, archive_timestamp=_iso(time.time()), locked=locked
+        )
 
     def post(
         self,
@@ -104,8 +159,13 @@ class FakeDiscord:
         message = self._message(channel_id, author, content, self.snowflake(), reply_to)
         if at:
             message["timestamp"] = at
-        self.messages[channel_id].append(message)
+        self._append(channel_id, message)
         return str(message["id"])
+
+    def _append(self, channel_id: str, message: dict[str, Any]) -> None:
+        self.messages[channel_id].append(message)
+        if "thread_metadata" in self.channels[channel_id]:
+            self.channels[channel_id]["last_message_id"] = message["id"]
 
     def react(self, channel_id: str, message_id: str, emoji: str, user_id: str) -> None:
         users = self.reactions.setdefault((channel_id, message_id), {}).setdefault(emoji, [])
@@ -133,8 +193,7 @@ class FakeDiscord:
             "type": 19 if reply_to else 0,
             "author": author,
             "content": content,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000))
-            + f".{ms % 1000:03d}000+00:00",
+            "timestamp": _iso(ms / 1000),
         }
         if reply_to:
             message["message_reference"] = {"message_id": reply_to, "channel_id": channel_id}
@@ -160,7 +219,9 @@ class FakeDiscord:
             threads = [
                 c
                 for c in self.channels.values()
-                if c["type"] == PUBLIC_THREAD and c["guild_id"] == parts[1]
+                if c["type"] == PUBLIC_THREAD
+                and c["guild_id"] == parts[1]
+                and not c["thread_metadata"]["archived"]
             ]
             return 200, {"threads": threads, "members": []}
         if not parts or parts[0] != "channels" or len(parts) < 2:
@@ -177,6 +238,8 @@ class FakeDiscord:
                 return 200, channel
             if method == "PATCH":
                 return self._modify(channel, body or {})
+        if parts[2:] == ["threads", "archived", "public"] and method == "GET":
+            return self._archived(channel_id, query)
         if len(parts) == 3 and parts[2] == "messages":
             if method == "GET":
                 return self._list(channel_id, query)
@@ -208,10 +271,39 @@ class FakeDiscord:
             chosen = found[-limit:]
         return 200, [self._with_reactions(m) for m in reversed(chosen)]
 
+    def _archived(self, channel_id: str, query: dict[str, str]) -> tuple:
+        """The channel's archived public threads, latest archived first, ``before`` a moment."""
+        try:
+            limit = int(query.get("limit", "50"))
+            before = _epoch(query["before"]) if "before" in query else None
+        except ValueError:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        if not 2 <= limit <= 100:
+            return 400, {"message": "Invalid Form Body", "code": 50035}
+        archived = sorted(
+            (
+                c
+                for c in self.channels.values()
+                if c.get("parent_id") == channel_id and c["thread_metadata"]["archived"]
+            ),
+            key=lambda c: _epoch(c["thread_metadata"]["archive_timestamp"]),
+            reverse=True,
+        )
+        if before is not None:
+            archived = [
+                c for c in archived if _epoch(c["thread_metadata"]["archive_timestamp"]) < before
+            ]
+        return 200, {"threads": archived[:limit], "members": [], "has_more": len(archived) > limit}
+
     def _create(self, channel_id: str, body: dict[str, Any]) -> tuple:
         content = body.get("content", "")
         if not content or len(content) > 2000:
             return 400, {"message": "Invalid Form Body", "code": 50035}
+        metadata = self.channels[channel_id].get("thread_metadata")
+        if metadata and metadata["archived"]:
+            if metadata["locked"]:
+                return 400, {"message": "Thread is locked", "code": ARCHIVED}
+            metadata["archived"] = False  # a message in an archived thread unarchives it
         nonce = body.get("nonce")
         if nonce is not None and len(str(nonce)) > 25:
             return 400, {"message": "Invalid Form Body", "code": 50035}
@@ -220,12 +312,17 @@ class FakeDiscord:
             return 200, self._nonces[key]
         message = self._message(channel_id, BOT_USER, content, self.snowflake())
         message["allowed_mentions"] = body.get("allowed_mentions")
-        self.messages[channel_id].append(message)
+        self._append(channel_id, message)
         if nonce is not None:
             self._nonces[key] = message
         return 200, message
 
     def _modify(self, channel: dict[str, Any], body: dict[str, Any]) -> tuple:
+        metadata = channel.get("thread_metadata")
+        if metadata and metadata["archived"]:
+            if body.get("archived") is not False:
+                return 400, {"message": "Thread is archived", "code": ARCHIVED}
+            metadata["archived"] = False
         if "available_tags" in body:
             if channel["type"] != FORUM or len(body["available_tags"]) > 20:
                 return 400, {"message": "Invalid Form Body", "code": 50035}
@@ -242,6 +339,47 @@ class FakeDiscord:
             channel["applied_tags"] = tags
         return 200, channel
 
+    # -- orders from a person driving a standalone fake (not Discord's API) ---------------
+
+    def control(self, method: str, path: str, body: dict[str, Any]) -> tuple:
+        """``/_fake/...``: see the module's docstring. Uses the first forum, the seeded
+        asker and staff member."""
+        what = path.removeprefix("/_fake/").strip("/")
+        forum = next((c for c in self.channels.values() if c["type"] == FORUM), None)
+        try:
+            if method == "GET" and what == "requests":
+                return 200, self.requests[-200:]
+            if method == "GET" and what.startswith("threads/"):
+                thread_id = what.removeprefix("threads/")
+                return 200, {**self.channels[thread_id], "messages": self.messages[thread_id]}
+            if method != "POST":
+                return 405, {"message": "405: Method Not Allowed"}
+            return self._order(what, body, forum)
+        except (KeyError, TypeError, ValueError) as error:
+            return 400, {"message": f"bad order: {error!r}"}
+
+    def _order(self, what: str, body: dict[str, Any], forum: dict[str, Any] | None) -> tuple:
+        who = STAFF_USER if body.get("staff") else ASKER
+        if what == "posts" and forum is not None:
+            at = _epoch(body["at"]) if body.get("at") else None
+            thread_id = self.add_post(forum["id"], body["title"], who, body["content"], at)
+            return 200, {"thread_id": thread_id}
+        if what == "messages":
+            return 200, {"message_id": self.post(body["channel_id"], who, body["content"])}
+        if what == "reactions":
+            user = STAFF_USER["id"] if body.get("staff", True) else ASKER["id"]
+            emoji = body.get("emoji", "✅")
+            self.react(body["channel_id"], body["message_id"], emoji, user)
+            return 200, {"reacted": emoji, "by": user}
+        if what == "archive":
+            self.archive(body["thread_id"], locked=bool(body.get("locked")))
+            return 200, self.channels[body["thread_id"]]
+        if what == "rate-limits":
+            limit = (float(body["retry_after"]), bool(body.get("global")))
+            self.rate_limits.extend([limit] * int(body.get("count", 1)))
+            return 200, {"queued_429s": len(self.rate_limits)}
+        return 404, {"message": f"no order {what!r}"}
+
     def _handler(self):
         fake = self
 
@@ -251,11 +389,19 @@ class FakeDiscord:
 
             def _serve(self, method: str) -> None:
                 parsed = urlparse(self.path)
-                fake.requests.append(f"{method} {parsed.path}")
+                if not parsed.path.startswith("/_fake/"):
+                    fake.requests.append(f"{method} {parsed.path}")
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 with fake._lock:
-                    if self.headers.get("Authorization") != f"Bot {fake.token}":
+                    limited = None
+                    if parsed.path.startswith("/_fake/"):
+                        try:
+                            order = json.loads(raw) if raw else {}
+                        except ValueError:
+                            order = None
+                        status, payload = fake.control(method, parsed.path, order or {})
+                    elif self.headers.get("Authorization") != f"Bot {fake.token}":
                         status, payload, limited = 401, {"message": "401: Unauthorized"}, None
                         payload["code"] = 0
                     elif fake.rate_limits:
@@ -314,11 +460,10 @@ def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8099
     fake = FakeDiscord("fake-discord-token", port)
     forum = fake.add_channel("200000000000000001", forum=True, tags=("question",))
-    asker = {"id": "100000000000000001", "username": "sam"}
-    fake.add_post(forum, "caro crashes on start every time", asker, "since 1.2, macOS 15")
+    fake.add_post(forum, "caro crashes on start every time", ASKER, "since 1.2, macOS 15")
     print(
         f"HARK_DISCORD_API_URL={fake.url} HARK_DISCORD_BOT_TOKEN={fake.token} "
-        f"HARK_DISCORD_CHANNEL_IDS={forum} HARK_DISCORD_STAFF_IDS=300000000000000001",
+        f"HARK_DISCORD_CHANNEL_IDS={forum} HARK_DISCORD_STAFF_IDS={STAFF_USER['id']}",
         flush=True,
     )
     fake._thread.start()

@@ -68,7 +68,9 @@ def desk():
             [forum],
             frozenset({STAFF["id"]}),
         )
-        bot = DiscordBot(api, (STAFF["id"],), unanswered_after=timedelta(0))
+        bot = DiscordBot(
+            api, (STAFF["id"],), unanswered_after=timedelta(0), read_grace=timedelta(0)
+        )
         services = replace(
             worker_services(redis_conn, shipped_rules, desk=DeskConfig(replies=load_templates())),
             bots=(bot,),
@@ -123,7 +125,7 @@ def test_the_forum_is_read_tagged_answered_escalated_and_resolved(
     assert run_worker(services, burst=True)
     assert len(fake.bot_messages(crash)) == 1
 
-    # An hour on (the bot's window is 0 here): the unanswered post is escalated, once.
+    # An hour on (the bot's window and grace are 0 here): the unanswered post is escalated, once.
     _run_scheduler_once(redis_conn)
     assert run_worker(services, burst=True)
     escalation = fake.bot_messages(crash)[-1]

@@ -4,7 +4,7 @@ once, a ✅ from the team resolving the queue item, and the dry run when it is o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import fakeredis
 import pytest
@@ -27,6 +27,7 @@ from services import queue as queue_services
 from services.context import Services
 from services.discord_bot import (
     DRY_RUN,
+    READ_GRACE,
     DiscordBot,
     discord_check_unanswered,
     discord_resolved,
@@ -108,6 +109,25 @@ def test_triage_queues_the_write_back_and_the_hour_check(world):
     scheduled = ScheduledJobRegistry(queue=queue).get_job_ids()
     assert len(scheduled) == 1 and "unanswered" in scheduled[0]
     assert thread
+
+
+def _check_due(world) -> datetime:
+    queue = Queue(WRITE_BACK_QUEUE, connection=world["connection"], serializer=JSONSerializer)
+    registry = ScheduledJobRegistry(queue=queue)
+    (job_id,) = registry.get_job_ids()
+    return registry.get_scheduled_time(job_id)
+
+
+def test_the_hour_is_counted_from_the_post_not_from_when_hark_read_it(world):
+    """Read 90 minutes late (Hark was down, or the post was archived and read late): the
+    check is due as soon as the rest of the thread had time to be read, not an hour on."""
+    world["post"]("caro hangs when I run it in tmux", at=MONDAY)  # NOW - 90 minutes
+    assert _check_due(world) == NOW + READ_GRACE
+
+
+def test_a_fresh_post_is_checked_an_hour_after_it_was_posted(world):
+    world["post"]("caro hangs when I run it in tmux", at=(NOW - timedelta(minutes=5)).isoformat())
+    assert _check_due(world) == NOW + timedelta(minutes=55)
 
 
 def test_a_forum_post_is_tagged_with_its_priority_once(fake, world):
