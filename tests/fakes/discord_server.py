@@ -390,7 +390,7 @@ class FakeDiscord:
             def _serve(self, method: str) -> None:
                 parsed = urlparse(self.path)
                 if not parsed.path.startswith("/_fake/"):
-                    fake.requests.append(f"{method} {parsed.path}")
+                    fake.requests.append(f"{method} {self.path}")  # with its query
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 with fake._lock:
