@@ -25,7 +25,7 @@ Run standalone (``main``), it also takes orders under ``/_fake/`` (not Discord's
 auth, loopback only), so that a person can play the #help forum's users and staff beside a
 running Hark: ``POST /_fake/posts`` ``{"title", "content", "at"?}`` opens a forum post (``at``:
 an ISO 8601 moment, the post's time, e.g. an off-hours one, or one over an hour old);
-``/_fake/messages`` ``{"channel_id", "content", "staff"?}`` posts in a thread;
+``/_fake/messages`` ``{"channel_id", "content", "staff"?, "at"?}`` posts in a thread;
 ``/_fake/reactions`` ``{"channel_id", "message_id", "emoji"?, "staff"?}`` reacts (✅ by
 default); ``/_fake/archive`` ``{"thread_id"}`` archives a thread; ``/_fake/rate-limits``
 ``{"retry_after", "global"?, "count"?}`` answers the next requests with 429s. ``GET
@@ -365,7 +365,8 @@ class FakeDiscord:
             thread_id = self.add_post(forum["id"], body["title"], who, body["content"], at)
             return 200, {"thread_id": thread_id}
         if what == "messages":
-            return 200, {"message_id": self.post(body["channel_id"], who, body["content"])}
+            at = body.get("at")  # the message's time (its id stays of now)
+            return 200, {"message_id": self.post(body["channel_id"], who, body["content"], at=at)}
         if what == "reactions":
             user = STAFF_USER["id"] if body.get("staff", True) else ASKER["id"]
             emoji = body.get("emoji", "✅")
