@@ -3,6 +3,11 @@ how many each filter would show, and an incident's reports folded into one row. 
 caller (``services.inbox``) reads the items, the incidents they belong to and the possible
 P0s, and passes them in as ``Entry`` records.
 
+An escalated item (``ESCALATED``: a bot found it unanswered for an hour, as the Discord bot
+does for #help) is flagged and, while it waits, listed on top of the ordinary rows: it is a
+person told "we'll respond soon" and still waiting, where the team looks first; the
+"Escalated" filter finds every one of them beyond the first page.
+
 A view is an ``InboxQuery``, read from a page's URL query or the API's arguments: it is
 lenient (a value it does not know is dropped, never an error), so that an old or edited link
 still opens the inbox.
@@ -23,7 +28,8 @@ PAGE_SIZE = 25  # rows a page: one line each, so the page stays short at launch-
 GROUP = "incident:"  # a selected row's key for an incident's reports: "incident:<id>"
 Status = Literal["waiting", "open", "claimed", "answered"]
 STATUSES: tuple[Status, ...] = ("waiting", "open", "claimed", "answered")
-TOGGLES = ("mine", "unclaimed", "overdue", "possible_p0")
+TOGGLES = ("mine", "unclaimed", "overdue", "possible_p0", "escalated")
+ESCALATED = "escalated"  # the history event of an item left unanswered too long
 SEARCH_MAX = 200  # characters of a search kept
 
 
@@ -39,6 +45,15 @@ class Entry(_Record):
     incident_id: str | None = None
     possible_p0: bool = False
 
+    @property
+    def escalated(self) -> bool:
+        """Escalated for want of an answer, and still never answered (a reply settles it,
+        a reopening after one does not bring it back)."""
+        item = self.item
+        return item.first_response_at is None and any(
+            entry.event == ESCALATED for entry in item.history
+        )
+
 
 class InboxQuery(_Record):
     """What a view shows: the filters, the search, the page and the selected row."""
@@ -50,6 +65,7 @@ class InboxQuery(_Record):
     unclaimed: bool = False
     overdue: bool = False
     possible_p0: bool = False
+    escalated: bool = False
     q: str = ""
     page: int = 1
     sel: str | None = None  # a mention id, or "incident:<id>"
@@ -115,6 +131,10 @@ class InboxRow(_Record):
         return any(entry.possible_p0 for entry in self.entries)
 
     @property
+    def escalated(self) -> bool:
+        return any(entry.escalated for entry in self.entries)
+
+    @property
     def claimers(self) -> tuple[str, ...]:
         return tuple(
             sorted({entry.item.claimed_by for entry in self.entries if entry.item.claimed_by})
@@ -175,6 +195,8 @@ def _predicates(query: InboxQuery, me: str) -> dict[str, Predicate]:
         tests["overdue"] = lambda entry: entry.item.sla_state == "overdue"
     if query.possible_p0:
         tests["possible_p0"] = lambda entry: entry.possible_p0
+    if query.escalated:
+        tests["escalated"] = lambda entry: entry.escalated
     if query.q:
         tests["q"] = _search_matches(query.q)
     return tests
@@ -261,13 +283,16 @@ def inbox_page(
 ) -> InboxPage:
     """The view ``query`` asks of ``entries`` (waiting items soonest due first, then answered
     ones latest first), as ``me`` sees it: its page of rows and every filter's count.
-    Waiting possible P0s come first; answered items are never folded into an incident
-    row (each says what was sent)."""
+    Waiting possible P0s come first, then escalated items; answered items are never folded
+    into an incident row (each says what was sent)."""
     shown = matching(entries, query, me)
     if query.status == "answered":
         rows = [InboxRow(key=entry.item.mention_id, entries=(entry,)) for entry in shown]
-    else:  # possible P0s first: each waits for a person to confirm or downgrade it
-        rows = group_rows(sorted(shown, key=lambda entry: not entry.possible_p0))
+    else:  # possible P0s first (each waits for a person to confirm or downgrade it), then
+        # the escalated ones; the sort is stable, so each group stays soonest due first
+        rows = group_rows(
+            sorted(shown, key=lambda entry: (not entry.possible_p0, not entry.escalated))
+        )
         rows = _with_report_counts(rows, entries, query)
     pages = max(1, -(-len(rows) // page_size))
     page = min(query.page, pages)

@@ -132,3 +132,36 @@ def test_the_url_query_is_read_leniently_and_written_short():
     paged = query.model_copy(update={"page": 3})
     assert paged.args(sel="x:1")["page"] == "3"  # selecting keeps the page
     assert "page" not in paged.args(overdue=True)  # a new filter starts at page 1
+
+
+def escalated(number: int, **fields) -> Entry:
+    """An item a bot escalated: no answer from the team within the hour."""
+    history = [
+        {"at": NOW - timedelta(minutes=5), "actor": "Hark", "event": "escalated", "detail": "1 h"}
+    ]
+    return entry(number, history=history, **fields)
+
+
+def test_escalated_items_are_listed_on_top_after_the_possible_p0s_and_flagged():
+    entries = [entry(1), escalated(3), entry(2, suspect=True), escalated(4), entry(5)]
+    page = inbox_page(entries, InboxQuery(), "")
+    assert [row.key for row in page.rows] == ["x:2", "x:3", "x:4", "x:1", "x:5"]
+    assert [row.escalated for row in page.rows] == [False, True, True, False, False]
+
+
+def test_the_escalated_filter_finds_them_and_counts_them():
+    entries = [entry(1), escalated(2), escalated(3, status="claimed", claimed_by="ana")]
+    only = inbox_page(entries, InboxQuery(escalated=True), "rosa")
+    assert [row.key for row in only.rows] == ["x:2", "x:3"]
+    assert only.counts["escalated"]["true"] == 2
+    assert facet_counts(entries, InboxQuery(status="open"), "rosa")["escalated"]["true"] == 1
+    assert InboxQuery.from_args({"escalated": "1"}).args() == {"escalated": "1"}
+
+
+def test_an_answer_settles_an_escalation_even_if_the_item_is_reopened():
+    answered = escalated(1, status="replied", replied_by="ana", first_response_at=NOW)
+    reopened = escalated(2, first_response_at=NOW, reopened=1)
+    assert not answered.escalated and not reopened.escalated
+    page = inbox_page([entry(0), reopened], InboxQuery(), "")
+    assert [row.key for row in page.rows] == ["x:0", "x:2"]  # soonest due first, as any
+    assert inbox_page([answered], InboxQuery(escalated=True, status="answered"), "").rows == ()

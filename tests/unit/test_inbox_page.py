@@ -349,6 +349,29 @@ def test_possible_p0s_have_their_filter_and_their_banner(browser, services):
     assert "Confirm P0: page at high urgency" in only  # the selected item's banner
 
 
+def test_an_escalated_post_is_flagged_on_top_and_has_its_filter(browser, services):
+    """A Discord post the bot escalated (nobody of the team answered it within the hour)
+    is above items due sooner, with a badge, and the "Escalated" filter finds it."""
+    escalation = {
+        "at": NOW - timedelta(minutes=5),
+        "actor": "Hark",
+        "event": "escalated",
+        "detail": "no answer from the team on Discord within an hour",
+    }
+    question = item(
+        "discord:60", "mo", "is there a dark theme?", 600, priority="P3", history=[escalation]
+    )
+    ReplyQueue(services.connection).add(question)
+    html = browser("vera").get("/queue").text
+    assert html.index('id="item-discord-60"') < html.index('id="item-discord-20"')  # due later
+    row = html[html.index('id="item-discord-60"') :]
+    assert re.search(r'class="tag tag-escalated"[^>]*>escalated</span>', row[: row.index("</li>")])
+    assert re.search(r'Escalated <span class="count">1</span>', html)
+    only = browser("vera").get("/queue?escalated=1").text
+    assert only.count("data-row") == 1 and "escalated 5 min ago" in only  # its header
+    assert "no answer from the team on Discord within an hour" in only
+
+
 def test_the_page_lists_its_shortcuts_and_runs_no_inline_script(browser):
     html = browser("rosa").get("/queue").text
     assert "<kbd>j</kbd>" in html and "<kbd>c</kbd> claim" in html
