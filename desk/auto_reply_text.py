@@ -4,7 +4,8 @@ The playbook's e-mail process starts with "Email received -> Auto-reply confirma
 tone is thanks first, an honest timeline, and the troubleshooting questions asked up front so
 the person who answers need not ask them again. Nothing the sender wrote is quoted: the only
 text of theirs in the reply is its (redacted) subject line. A security or privacy report is
-told of the playbook's 4-hour target and asked not to mail secrets.
+told of the playbook's 4-hour target (in place of the business-day timeline) and asked not
+to mail secrets.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ class Confirmation:
     automatic: str
 
     def render(self, *, security: bool) -> str:
-        paragraphs = [self.greeting, self.received, self.timeline]
-        if security:
-            paragraphs.append(self.security.format(hours=SECURITY_TARGET))
-        paragraphs += [self.details, self.thanks, self.automatic]
+        """A security report is told the security target *instead of* the business-day
+        timeline: one promise per note, the one that applies."""
+        timeline = self.security.format(hours=SECURITY_TARGET) if security else self.timeline
+        paragraphs = [self.greeting, self.received, timeline, self.details, self.thanks]
+        paragraphs.append(self.automatic)
         return "\n\n".join(paragraphs) + "\n"
 
 

@@ -1,16 +1,24 @@
 """The support mailbox's automatic confirmation, as a ``ChannelBot`` and the RQ job it queues.
 
 ``MailBot.after_triage`` queues ``send_auto_reply`` for each triaged e-mail and returns: the
-job, on the triage queue (after paging and the P0 lane), decides with ``desk.auto_reply``,
-takes the conversation's once-a-day key (``SET NX`` with a two-day expiry) *before* it
-sends, and gives the key back only when the send failed in a way a retry may fix, so that
-a redelivered mention, a re-run triage or a retried job never mails twice. Without
+job, on the ``write-back`` queue (served after paging, the P0 lane and triage), decides
+with ``desk.auto_reply``, takes the conversation's once-a-day key (``SET NX`` with a
+two-day expiry) *before* it sends, and gives the key back only when the send failed in a
+way a retry may fix, so that a redelivered mention, a re-run triage or a retried job never
+mails twice.
+
+One sender gets at most ``SENDER_DAILY_CAP`` confirmations a day, whatever the number of
+conversations it opens: RFC 3834 (section 2) asks a responder to limit how often it
+answers one address, and the count is what stops a loop with a machine that ignores
+``Auto-Submitted`` (its every answer would be a new conversation). A send that failed in a
+way a retry may fix gives its place in the count back, as it gives the thread's key. Without
 ``HARK_SMTP_HOST`` and ``HARK_SMTP_FROM`` the bot is a dry run: the same decisions, and a
 record of what would have been sent instead of sending it.
 
 Every outcome is pushed on the Redis list ``AUTO_REPLY_LOG`` (newest first, the last
-``LOG_LENGTH`` kept): sent, dry-run, skipped (and why), already answered today, failed. A
-record names the recipient by an opaque tag, never by address.
+``LOG_LENGTH`` kept): sent, dry-run, skipped (and why), already-answered (this thread
+today), sender-capped, retrying, failed. A record names the recipient by an opaque tag,
+never by address.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, Protocol
 
@@ -51,6 +59,13 @@ LOG_LENGTH = 1_000
 ONCE_TTL = timedelta(days=2)  # the key names its day; it only has to outlive it
 SEND_RETRIES = (30, 120, 600)  # seconds before each retry of a send that may pass later
 JOB_TIMEOUT_S = 60  # connect, STARTTLS, login and DATA, each bounded by SMTP_TIMEOUT_S
+# Confirmations one address receives a day. Three covers a person who writes about two or
+# three separate problems in a day (each is worth confirming); past that, a person has
+# had their confirmation, and a machine that ignores Auto-Submitted (an auto-responder
+# that opens a new conversation with each answer, a ticketing system) is held to three
+# messages a day instead of a loop.
+SENDER_DAILY_CAP = 3
+SENDER_COUNT = "hark:auto-reply:sender:{day:%Y-%m-%d}:{digest}"
 TLS_MODES: dict[str, TlsMode] = {"starttls": "starttls", "tls": "tls", "none": "none"}
 _RELEASE_IF_OURS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -101,6 +116,12 @@ def send_auto_reply(services: Services, mention_id: str) -> str:
     key, token = once_key(plan.thread, now), uuid.uuid4().hex
     if not services.connection.set(key, token, nx=True, ex=ONCE_TTL):
         return _record(services, mention_id, "already-answered", reason="this thread, today")
+    counted = sender_count_key(plan.to, now)
+    if _count_sender(services, counted) > SENDER_DAILY_CAP:
+        # The thread's key stays: today this conversation would be refused again anyway.
+        services.connection.decr(counted)
+        reason = f"this sender had {SENDER_DAILY_CAP} confirmations today"
+        return _record(services, mention_id, "sender-capped", reason=reason)
     message = build_message(plan, bot.from_address, now)
     if bot.sender is None:
         return _record(
@@ -110,6 +131,7 @@ def send_auto_reply(services: Services, mention_id: str) -> str:
         bot.sender.send(message)
     except SmtpUnavailable as error:
         services.connection.eval(_RELEASE_IF_OURS, 1, key, token)
+        services.connection.decr(counted)
         job = get_current_job()
         outcome = "retrying" if job is not None and job.retries_left else "failed"
         _record(services, mention_id, outcome, reason=str(error), reply=plan)
@@ -118,6 +140,21 @@ def send_auto_reply(services: Services, mention_id: str) -> str:
         _log.warning("auto-reply to %s refused: %s", loggable(mention_id), error)
         return _record(services, mention_id, "failed", reason=str(error), reply=plan)
     return _record(services, mention_id, "sent", reply=plan, message_id=message["Message-ID"])
+
+
+def sender_count_key(address: str, day: datetime) -> str:
+    """The Redis counter of confirmations sent to ``address`` on ``day`` (a digest of the
+    address, never the address itself)."""
+    digest = hashlib.sha256(address.strip().lower().encode()).hexdigest()[:32]
+    return SENDER_COUNT.format(day=day, digest=digest)
+
+
+def _count_sender(services: Services, key: str) -> int:
+    with services.connection.pipeline() as pipe:
+        pipe.incr(key)
+        pipe.expire(key, ONCE_TTL)
+        count, _ = pipe.execute()
+    return int(count)
 
 
 def auto_reply_records(services: Services, limit: int = 100) -> list[dict[str, Any]]:

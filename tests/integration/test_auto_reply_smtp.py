@@ -174,6 +174,58 @@ def test_a_security_report_names_the_four_hour_target(services, smtp_server):
     assert "within 4 hours" in inbox.received[0][2].get_content()
 
 
+def test_one_sender_gets_at_most_the_cap_a_day(services, smtp_server):
+    """A sender opening many conversations (or a machine that ignores Auto-Submitted and
+    answers each confirmation with a new message) gets SENDER_DAILY_CAP confirmations a
+    day, not one per conversation; others are still answered, and the next day counts anew."""
+    inbox, _ = smtp_server
+    cap = mail_bot_module.SENDER_DAILY_CAP
+    loop = [
+        email(f"Caro crashes again, attempt {n}.", uid=n, message_id=f"<loop.{n}@example.com>")
+        for n in range(1, cap + 3)
+    ]
+    deliver(services, *loop)
+    assert len(inbox.received) == cap
+    assert outcomes(services) == ["sent"] * cap + ["sender-capped"] * 2
+    assert {rcpt for _, rcpts, _ in inbox.received for rcpt in rcpts} == {"ana@example.org"}
+
+    other = email(uid=90, sender="Bo <bo@example.net>", message_id="<bo.1@example.net>")
+    deliver(services, other)
+    assert inbox.received[-1][1] == ["bo@example.net"]
+
+    tomorrow = dataclasses.replace(services, clock=lambda: datetime.now(UTC) + timedelta(days=1))
+    assert send_auto_reply(tomorrow, loop[-1].id) == "sent"
+
+
+def test_the_cap_counts_replies_to_the_reply_to_address(services, smtp_server):
+    """The cap is on the address answered: changing From while keeping Reply-To does not
+    get round it."""
+    inbox, _ = smtp_server
+    cap = mail_bot_module.SENDER_DAILY_CAP
+    deliver(
+        services,
+        *[
+            email(
+                uid=n,
+                sender=f"Robot {n} <robot{n}@example.com>",
+                message_id=f"<r.{n}@example.com>",
+                Reply_To="tickets@example.com",
+            )
+            for n in range(1, cap + 2)
+        ],
+    )
+    assert len(inbox.received) == cap
+
+
+def test_a_temporary_failure_gives_the_senders_place_back(services, smtp_server, monkeypatch):
+    monkeypatch.setattr(mail_bot_module, "SENDER_DAILY_CAP", 1)
+    inbox, _ = smtp_server
+    inbox.answers = ["451 4.3.0 try again later"]
+    deliver(services, email())
+    assert len(inbox.received) == 1
+    assert outcomes(services) == ["retrying", "sent"]
+
+
 @pytest.mark.parametrize(
     ("sender", "headers"),
     [

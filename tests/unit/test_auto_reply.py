@@ -146,6 +146,16 @@ def test_a_security_report_is_told_the_four_hour_target(shipped):
     assert plan.security
     assert "within 4 hours" in plan.text
     assert "do not send passwords" in plan.text
+    # One promise, the one that applies: not "within one business day" beside it.
+    assert "business day" not in plan.text
+
+
+@pytest.mark.parametrize("language", sorted(CONFIRMATIONS))
+def test_a_security_note_makes_one_promise_in_every_language(language):
+    text = CONFIRMATIONS[language]
+    assert text.timeline not in text.render(security=True)
+    assert text.timeline in text.render(security=False)
+    assert "4" in text.render(security=True)
 
 
 def test_a_privacy_leak_is_a_security_report(shipped):
