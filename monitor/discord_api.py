@@ -77,6 +77,18 @@ class DiscordApi:
         """The guild's active threads (forum posts among them), each with its ``parent_id``."""
         return list(self._call("GET", f"/guilds/{guild_id}/threads/active").get("threads", []))
 
+    def archived_threads(
+        self, channel_id: str, before: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the channel's archived public threads (a forum's closed posts), latest
+        archived first, archived before ``before`` (an ISO 8601 moment) if given; and whether
+        there are more."""
+        query = {"limit": PAGE_SIZE, **({"before": before} if before else {})}
+        page = self._call(
+            "GET", f"/channels/{channel_id}/threads/archived/public?{urlencode(query)}"
+        )
+        return list(page.get("threads", [])), bool(page.get("has_more"))
+
     def messages(self, channel_id: str, after: str | None) -> list[dict[str, Any]]:
         """Up to 100 messages newer than ``after`` (the newest 100 without it), newest first
         as Discord returns them."""

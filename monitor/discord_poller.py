@@ -8,6 +8,15 @@ the cursor only once ``submit`` has returned for the page: a crash in between re
 again and the intake's dedup drops it. A text channel's first poll reads its newest page
 only (history is not backfilled); a thread is read from its start.
 
+Discord lists only unarchived threads as active, and archives a thread when its author
+closes it or after its auto-archive time without a message. So each poll also lists each
+watched channel's threads archived since the last one (``GET .../threads/archived/public``,
+latest first, paged with ``before``) and reads them to their end: a reply posted just before
+its author closed the post, or a whole post opened and archived while Hark was down, is not
+lost. The channel's archive cursor (the latest ``archive_timestamp`` read) moves once a
+thread is read; its first value is one poll interval before Hark first polled (earlier
+archives are history, not backfilled).
+
 Bots' messages are skipped. A staff member's message (``HARK_DISCORD_STAFF_IDS``) is an
 answer, not a report: it is noted on its conversation (``DiscordThreads.answered``) for the
 bot's hour-old check. Each conversation's first message is watched for a ✅ from the team,
@@ -84,6 +93,8 @@ class DiscordPoller:
         try:
             for place in self._places():
                 self._read(place, report)
+            for channel_id in self.channel_ids:
+                self._read_archived(channel_id, report)
             self._check_reactions()
         except DiscordRateLimited as error:
             until = self.clock() + timedelta(seconds=error.retry_after_s)
@@ -117,6 +128,46 @@ class DiscordPoller:
             info = self.api.channel(channel_id)
             self._info[channel_id] = {"type": info.get("type"), "guild_id": info.get("guild_id")}
         return self._info[channel_id]
+
+    def _read_archived(self, channel_id: str, report: PollReport) -> None:
+        """Read the threads of ``channel_id`` archived since its archive cursor, the
+        earliest archived first, skipping those read to their last message already."""
+        feed = f"discord:{channel_id}:archived"
+        saved = self.state.cursor(feed)
+        since = _moment(saved) if saved else self.clock() - timedelta(seconds=self.interval_s)
+        if saved is None:
+            self.state.save_cursor(feed, since.isoformat())
+        info = self._channel(channel_id)
+        forum = channel_id if info.get("type") == FORUM else None
+        for thread in reversed(self._archived_since(channel_id, since, report)):
+            thread_id = str(thread["id"])
+            read_to, last = self.state.cursor(f"discord:{thread_id}"), thread.get("last_message_id")
+            if not (read_to and last and int(last) <= int(read_to)):
+                place = Place(thread_id, info.get("guild_id"), forum, True, thread.get("name"))
+                self._read(place, report)
+            archived = _archived_at(thread)
+            if archived > since:
+                since = archived
+                self.state.save_cursor(feed, since.isoformat())
+
+    def _archived_since(
+        self, channel_id: str, since: datetime, report: PollReport
+    ) -> list[dict[str, Any]]:
+        """The channel's threads archived at ``since`` or later, latest archived first."""
+        found: list[dict[str, Any]] = []
+        before: str | None = None
+        for _ in range(self.max_pages):
+            page, more = self.api.archived_threads(channel_id, before)
+            newer = [thread for thread in page if _archived_at(thread) >= since]
+            found += newer
+            if not more or len(newer) < len(page):
+                return found
+            before = page[-1]["thread_metadata"]["archive_timestamp"]
+        report.errors.append(
+            f"discord:{channel_id}: more than {self.max_pages} pages of threads archived "
+            "since the last poll; the earliest of them are not read"
+        )
+        return found
 
     def _read(self, place: Place, report: PollReport) -> None:
         feed = f"discord:{place.location_id}"
@@ -201,3 +252,12 @@ class DiscordPoller:
     def _failed(self, report: PollReport, message: str) -> None:
         report.errors.append(message)
         self.state.record_error(SOURCE, self.clock(), self.interval_s, message)
+
+
+def _moment(stamp: str) -> datetime:
+    """Discord's ISO 8601 timestamps (``...+00:00``, or ``Z``) as an aware datetime."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _archived_at(thread: dict[str, Any]) -> datetime:
+    return _moment(thread["thread_metadata"]["archive_timestamp"])

@@ -10,6 +10,9 @@ signals make. Each step runs in its own RQ job, on the worker, never inside tria
   history gets an ``escalated`` entry (the inbox shows it), and the team is pinged in the
   thread. Not a page: the pager wakes the on-call for P0s, which the incident path already
   pages; a P2 question an hour old is the support team's, in the place they work.
+- A post already **closed** (archived: read from the archive, or closed before its job ran)
+  is not written in, as a message would reopen it: it is not tagged or answered off-hours,
+  and its escalation flags the queue item without pinging the team in the thread.
 - **Resolve** on a ✅ from a staff member (found by the poller, handed to
   ``DiscordResolutions``): the item is marked answered on Discord if it was still waiting,
   then resolved.
@@ -67,6 +70,7 @@ OFF_HOURS_TEXT = (
     "and we'll respond here within 2 hours. Meanwhile, your Caro version and OS help us "
     "get you unstuck faster."
 )
+CLOSED = "the post is closed (archived on Discord)"
 ESCALATION_TEXT = (
     "{pings} this post has waited over an hour without an answer from the team: "
     "escalated (priority {priority})."
@@ -159,6 +163,8 @@ def discord_write_back(services: Services, mention_id: str) -> dict[str, Any]:
 
         def tag() -> str:
             if bot.api is not None:
+                if _closed(bot.api, place["location_id"]):
+                    return f"not tagged {priority}: {CLOSED}"
                 _tag_post(bot.api, place["forum_id"], place["location_id"], priority)
             return f"tagged {priority}"
 
@@ -170,6 +176,8 @@ def discord_write_back(services: Services, mention_id: str) -> dict[str, Any]:
 
         def answer() -> str:
             if bot.api is not None:
+                if _closed(bot.api, place["location_id"]):
+                    return f"not answered off-hours: {CLOSED}"
                 bot.api.post_message(
                     place["location_id"], text, nonce=_nonce("off-hours", conversation)
                 )
@@ -199,14 +207,17 @@ def discord_check_unanswered(services: Services, mention_id: str) -> dict[str, A
     text = ESCALATION_TEXT.format(pings=pings, priority=stored.priority)
 
     def escalate() -> str:
+        said = f"no answer from the team on Discord within {_hours(bot.unanswered_after)}"
         if bot.api is not None:
+            if _closed(bot.api, place["location_id"]):
+                return f"{said}; {CLOSED}, so the team is not pinged in it"
             bot.api.post_message(
                 place["location_id"],
                 text,
                 nonce=_nonce("escalated", conversation),
                 mention_user_ids=bot.staff_ids,
             )
-        return f"no answer from the team on Discord within {_hours(bot.unanswered_after)}"
+        return said
 
     escalated = _once(services, bot, stored, conversation, "escalated", escalate)
     return {"mention": mention_id, "escalated": escalated}
@@ -250,6 +261,13 @@ def place_of(mention: StoredMention) -> dict[str, Any] | None:
         return None
     place = mention.raw.get(PLACE_KEY)
     return place if isinstance(place, dict) and place.get("location_id") else None
+
+
+def _closed(api: DiscordApi, location_id: str) -> bool:
+    """Whether the thread is archived (its author closed it, or it went idle): a message in
+    it would reopen it, and Discord refuses to change its tags. A text channel never is."""
+    metadata = api.channel(location_id).get("thread_metadata") or {}
+    return bool(metadata.get("archived"))
 
 
 def _tag_post(api: DiscordApi, forum_id: str, thread_id: str, priority: str) -> None:

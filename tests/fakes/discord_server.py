@@ -142,10 +142,12 @@ class FakeDiscord:
         self.messages[thread_id] = [self._message(thread_id, author, content, thread_id)]
         return thread_id
 
-    def archive(self, thread_id: str, *, locked: bool = False) -> None:
-        """Archive a thread now, as its poster closing it or Discord's inactivity timer."""
+    def archive(self, thread_id: str, *, locked: bool = False, at_s: float | None = None) -> None:
+        """Archive a thread (now, or at ``at_s``), as its poster closing it or Discord's
+        inactivity timer does."""
+        moment = _iso(time.time() if at_s is None else at_s)
         self.channels[thread_id]["thread_metadata"].update(
-            archived=True, archive_timestamp=_iso(time.time()), locked=locked
+            archived=True, archive_timestamp=moment, locked=locked
         )
 
     def post(
@@ -227,7 +229,8 @@ class FakeDiscord:
         if not parts or parts[0] != "channels" or len(parts) < 2:
             return 404, {"message": "404: Not Found", "code": 0}
         channel_id = parts[1]
-        ids = parts[1:4:2]  # the channel's and the message's: snowflakes
+        # the channel's id and, under /messages, the message's: snowflakes
+        ids = parts[1:4:2] if parts[2:3] == ["messages"] else parts[1:2]
         if not all(p.isdigit() for p in ids):
             return 400, {"message": "Invalid Form Body", "code": 50035}
         channel = self.channels.get(channel_id)

@@ -198,6 +198,23 @@ def test_an_answered_post_is_not_escalated(fake, world):
         assert fake.bot_messages(thread) == []
 
 
+def test_a_post_closed_before_the_bot_got_to_it_is_not_reopened(fake, world):
+    """Read from the archive (its author closed it): writing in it would reopen it, so it is
+    neither tagged nor answered there; an escalation still flags its queue item."""
+    thread = world["post"]("install fails on arch linux", at=SATURDAY)
+    fake.archive(thread)
+    services = world["services"]()
+    assert discord_write_back(services, f"discord:{thread}")["done"] == ["tagged", "off-hours"]
+    assert discord_check_unanswered(services, f"discord:{thread}")["escalated"]
+    assert fake.bot_messages(thread) == [] and fake.channels[thread]["applied_tags"] == []
+    assert fake.channels[thread]["thread_metadata"]["archived"]
+    history = ReplyQueue(world["connection"]).get(f"discord:{thread}").history
+    details = {e.event: e.detail for e in history if e.actor == "Hark"}
+    assert "the post is closed" in details["discord-tagged"]
+    assert "the post is closed" in details["discord-off-hours"]
+    assert "the post is closed" in details["escalated"]
+
+
 def test_a_tick_from_the_team_resolves_the_item(world):
     thread = world["post"]("how do I change the default model?")
     services = world["services"]()
