@@ -9,7 +9,8 @@ become this module's errors, so the caller decides what to do without reading HT
   rate-limit guide asks: ``retry-after`` when present (a secondary limit), else until
   ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0 (the primary limit), else one
   minute. Nothing here retries: the caller reschedules, so a limit is never hammered.
-- ``GitHubNotFound`` (404: no such repository or issue, or the token cannot see it),
+- ``GitHubNotFound`` (404: no such repository or issue, or the token cannot see it; 410:
+  the issue was deleted),
   ``GitHubInvalid`` (422, with GitHub's error list), ``GitHubAuthError`` (401, or a 403 that
   is not a rate limit): retrying would not help.
 - ``GitHubUnavailable``: 5xx, a timeout or a dropped connection; worth retrying.
@@ -46,7 +47,8 @@ class GitHubAuthError(GitHubError):
 
 
 class GitHubNotFound(GitHubError):
-    """404: no such repository, issue or label, or the token may not see it."""
+    """404: no such repository, issue or label, or the token may not see it; 410: the
+    issue was deleted."""
 
 
 class GitHubInvalid(GitHubError):
@@ -160,7 +162,7 @@ class GitHubClient:
                 return limited
         if status == 401 or status == 403:
             return GitHubAuthError(where, status)
-        if status == 404:
+        if status in (404, 410):  # 410 Gone: a deleted issue
             return GitHubNotFound(where, status)
         if status == 422:
             errors = _json(response).get("errors") or []

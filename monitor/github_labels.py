@@ -9,8 +9,12 @@ Hark labels an issue with its kind (``bug``, ``feature``, ``question``), its pri
   took it off;
 - the priority label is Hark's only while the issue's priority labels are exactly the one
   Hark last wrote (or is writing): then a new triage (an edited issue) may swap it. Any
-  other priority label, or Hark's taken off, is a person's decision, and Hark leaves the
-  priority alone from then on.
+  other priority label, or Hark's taken off, is a person's decision, and Hark adds no
+  priority label from then on. What a person did is also told by the webhook
+  (``Written.person``, which wins over what the labels suggest, so a stale read of the
+  issue cannot make Hark put back a label a person just took off);
+- when a person chose a priority, Hark's own earlier priority label, if still on the issue
+  beside theirs, comes off: one priority per issue, the person's.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class Written:
     labels: frozenset[str] = frozenset()
     priority: str | None = None
     pending: str | None = None
+    person: str | None = None  # the priority a person chose on GitHub ("none": took it off)
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,9 @@ def label_style(name: str) -> tuple[str, str]:
 
 def person_priority(current: set[str], written: Written) -> str | None:
     """The priority a person set on the issue (or "none", if they took Hark's off), else
-    None while the issue's priority is Hark's."""
+    None while the issue's priority is Hark's. What the webhook said a person did wins."""
+    if written.person is not None:
+        return written.person
     on_issue = sorted(current & set(PRIORITIES))
     own = {written.priority, written.pending} - {None}
     if on_issue and not set(on_issue) <= own:
@@ -112,12 +119,12 @@ def plan_labels(wanted: Wanted, current: set[str], written: Written) -> Plan:
     add = [name for name in wanted.others if name not in current and name not in written.labels]
     remove: list[str] = []
     chosen = person_priority(current, written)
+    own = {written.priority, written.pending}
     if chosen is None:
         if wanted.priority not in current:
             add.append(wanted.priority)
-        remove = [
-            name
-            for name in current & set(PRIORITIES)
-            if name != wanted.priority and name in {written.priority, written.pending}
-        ]
+        keep = wanted.priority
+    else:  # the person's choice stands; Hark's own label beside it comes off
+        keep = chosen
+    remove = [name for name in current & set(PRIORITIES) if name != keep and name in own]
     return Plan(tuple(add), tuple(sorted(remove)), chosen)

@@ -2,9 +2,10 @@
 vX.Y.Z" on an incident's issues when it is resolved with a version.
 
 ``GitHubBot.after_triage`` (a ``services.context.ChannelBot``) only queues
-``write_back_issue`` on the triage queue and returns: triage and paging never wait for
-GitHub. The jobs talk to GitHub through ``monitor.github_api.GitHubClient``; what labels
-to write without fighting a person is ``monitor.github_labels``.
+``write_back_issue`` on the ``write-back`` queue (served after paging and triage) and
+returns: triage and paging never wait for GitHub. The jobs talk to GitHub through
+``monitor.github_api.GitHubClient``; what labels to write without fighting a person is
+``monitor.github_labels``.
 
 Off (no ``HARK_GITHUB_TOKEN`` or no ``HARK_GITHUB_REPOS``), the bot is a dry run: each job
 writes what it would have done to ``hark:github:write-backs`` (the newest first, as the
@@ -14,7 +15,18 @@ Nothing is done twice: labels are planned against the issue's labels and what Ha
 (``hark:github:written:<repo>#<n>``); a comment carries a hidden marker, is looked for
 before it is posted, and is remembered once posted. A rate limit (primary or secondary)
 pauses every GitHub job until it lifts (``hark:github:paused``) and reschedules the job
-then; 404, 422 and auth answers are recorded and not retried; 5xx is retried by RQ.
+then; 404, 410, 422 and auth answers are recorded and not retried; 5xx is retried by RQ.
+A refusal leaves nothing half-done: labels refused do not keep a P0's first comment from
+being posted, a label Hark was adding is no longer taken for its own, and one deleted
+issue among an incident's does not keep the others from their "Fixed in" comment.
+
+A person's priority on GitHub wins (``monitor.github_labels``), and the webhook says who
+acted: Hark marks each priority label it adds or takes off (``ECHO``, an hour), so the
+``labeled``/``unlabeled`` delivery its own change causes is known as its own. A person's
+``labeled`` priority is a correction; a person's ``unlabeled`` priority is their decision
+that the issue carries no priority label Hark chose: Hark never puts one back, and the
+triage priority is left as it is (taking a label off names no priority to change to, and
+a revert could page, or stand an incident down, on a click).
 
 A resolution with a version is the person's approval of the "Fixed in" comment: the job
 posts it on every GitHub issue among the incident's reports, once per issue and version.
@@ -27,6 +39,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -62,9 +75,13 @@ WRITTEN = "hark:github:written:{issue}"  # hash: labels (JSON list), priority, p
 KNOWN_LABELS = "hark:github:labels:{repo}"  # labels known to exist in the repository
 COMMENTED = "hark:github:comment:{issue}:{marker}"  # the posted comment's URL
 SENDING = "hark:github:sending:{issue}:{marker}"  # a comment being posted (a short lock)
+ECHO = "hark:github:echo:{issue}:{action}:{label}"  # Hark is adding/removing this label
+ECHO_TTL_S = 3_600  # a webhook delivery arrives in seconds; an hour is ample
+KNOWN_LABELS_TTL_S = 86_400  # a label deleted from the repository is made again, coloured
 PAUSED = "hark:github:paused"  # set, with the wait as its expiry, by a rate-limit answer
 WRITE_BACKS = "hark:github:write-backs"  # what was written (or would be): newest first
 DRY_RUN_DONE = "hark:github:dry-run:{digest}"
+REFUSED = (GitHubNotFound, GitHubInvalid, GitHubAuthError)  # answers a retry would not change
 KEEP_WRITE_BACKS = 500
 MAX_RESCHEDULES = 48  # rate-limit waits before a job gives up (and says so)
 RETRIES = Retry(max=3, interval=[10, 60, 300])  # 5xx, timeouts: RQ retries
@@ -173,16 +190,23 @@ def post_fixed_in(services: Services, incident_id: str, version: str, attempt: i
         return f"dry run: {len(refs)} issues"
     if (wait := _paused_for(services)) is not None:
         return _reschedule(services, post_fixed_in, (incident_id, version), attempt, wait)
-    try:
-        for ref in refs:
+    refused = 0
+    for ref in refs:  # one issue deleted or locked does not keep the others from theirs
+        try:
             _comment_once(services, client, ref, "fixed-in", {"version": version}, incident_id)
-    except GitHubRateLimited as limited:
-        _pause(services, limited.wait_s)
-        return _reschedule(services, post_fixed_in, (incident_id, version), attempt, limited.wait_s)
-    except (GitHubNotFound, GitHubInvalid, GitHubAuthError) as error:
-        _record(services, {"incident": incident_id, "error": str(error)})
-        return "refused"
-    return f"commented on {len(refs)} issues"
+        except GitHubRateLimited as limited:  # those done are remembered: not posted twice
+            _pause(services, limited.wait_s)
+            args = (incident_id, version)
+            return _reschedule(services, post_fixed_in, args, attempt, limited.wait_s)
+        except GitHubAuthError as error:  # the token: every other issue would be refused too
+            _record(services, {"incident": incident_id, "issue": str(ref), "error": str(error)})
+            return "refused"
+        except REFUSED as error:
+            refused += 1
+            _record(services, {"incident": incident_id, "issue": str(ref), "error": str(error)})
+    return f"commented on {len(refs) - refused} issues" + (
+        f", {refused} refused" if refused else ""
+    )
 
 
 def _issues_of_incident(
@@ -221,32 +245,101 @@ def offer_fixed_in(services: Services, incident_id: str, version: str) -> bool:
 
 def record_label_event(services: Services, payload: dict[str, Any]) -> str:
     """An ``issues`` ``labeled`` delivery: a priority label a person set is a correction
-    (``correct_priority`` by ``github:<login>``); Hark's own labels and other labels are not.
-    What it did, in a few words (the webhook's answer)."""
-    label, issue = payload.get("label"), payload.get("issue")
-    repository, sender = payload.get("repository"), payload.get("sender")
-    if not (isinstance(label, dict) and isinstance(issue, dict)):
-        raise ValueError("a labeled event needs 'label' and 'issue' objects")
-    name = label.get("name")
+    (``correct_priority`` by ``github:<login>``), and the issue's priority is theirs from
+    then on; Hark's own labels and other labels are not. What it did, in a few words (the
+    webhook's answer)."""
+    name, issue, ref, person = _label_delivery(payload, "labeled")
     if name not in PRIORITIES:
         return "not a priority label"
-    full_name = repository.get("full_name") if isinstance(repository, dict) else None
-    number = issue.get("number")
-    if isinstance(full_name, str) and isinstance(number, int):
-        written = _written(services, IssueRef(full_name, number))
-        if name in {written.priority, written.pending}:
+    mention_id = mention_native_issue(issue)  # a delivery without an issue id stops here
+    if ref is not None:
+        if _own_echo(services, ref, "labeled", name):
             return "Hark's own label"
-    login = sender.get("login") if isinstance(sender, dict) else None
-    person = f"github:{login}" if isinstance(login, str) and login else "github"
+        written = _written(services, ref)
+        if written.person is None and name in {written.priority, written.pending}:
+            return "Hark's own label"  # announced again after its mark expired
+        services.connection.hset(WRITTEN.format(issue=ref), "person", name)
     from services.corrections import correct_priority  # corrections imports incidents
 
     try:
-        correct_priority(
-            services, mention_native_issue(issue), str(name), f"label {name} set on GitHub", person
-        )
+        correct_priority(services, mention_id, name, f"label {name} set on GitHub", person)
     except CorrectionError as error:
         return f"not a correction: {error}"
+    finally:
+        if ref is not None:
+            _tidy_after_person(services, mention_id, name)
     return f"corrected to {name} by {person}"
+
+
+def record_unlabel_event(services: Services, payload: dict[str, Any]) -> str:
+    """An ``issues`` ``unlabeled`` delivery. A priority label a person took off (theirs or
+    Hark's) is their decision about the issue's priority label: Hark records it and never
+    puts a priority label back on that issue; a priority left on the issue is theirs. It is
+    no correction: the triage priority stays (see the module's docstring). Hark's own
+    removals are recognised and change nothing."""
+    name, issue, ref, person = _label_delivery(payload, "unlabeled")
+    if name not in PRIORITIES:
+        return "not a priority label"
+    if ref is None:
+        return "no repository or issue number: nothing to record"
+    if _own_echo(services, ref, "unlabeled", name):
+        return "Hark's own removal"
+    labels = issue.get("labels")
+    left = sorted(
+        str(label["name"])
+        for label in (labels if isinstance(labels, list) else [])
+        if isinstance(label, dict) and label.get("name") in PRIORITIES and label["name"] != name
+    )
+    decision = left[0] if left else "none"
+    services.connection.hset(WRITTEN.format(issue=ref), "person", decision)
+    _record(services, {"issue": str(ref), "person_removed": name, "by": person})
+    return f"{name} taken off by {person}: Hark adds no priority label to {ref} again"
+
+
+def _label_delivery(
+    payload: dict[str, Any], action: str
+) -> tuple[str, dict[str, Any], IssueRef | None, str]:
+    """(the label's name, the issue, the issue's ref when the delivery names it, who acted)."""
+    label, issue = payload.get("label"), payload.get("issue")
+    repository, sender = payload.get("repository"), payload.get("sender")
+    if not (isinstance(label, dict) and isinstance(issue, dict)):
+        raise ValueError(f"an {action} event needs 'label' and 'issue' objects")
+    full_name = repository.get("full_name") if isinstance(repository, dict) else None
+    number = issue.get("number")
+    ref = None
+    if isinstance(full_name, str) and _REPO_NAME.fullmatch(full_name) and isinstance(number, int):
+        ref = IssueRef(full_name, number)
+    login = sender.get("login") if isinstance(sender, dict) else None
+    person = f"github:{login}" if isinstance(login, str) and login else "github"
+    return str(label.get("name")), issue, ref, person
+
+
+def _own_echo(services: Services, ref: IssueRef, action: str, name: str) -> bool:
+    """Whether Hark itself just made this change (and forget the mark: it is used once)."""
+    return bool(services.connection.delete(ECHO.format(issue=ref, action=action, label=name)))
+
+
+def _mark_echo(services: Services, ref: IssueRef, action: str, names: Iterable[str]) -> None:
+    for name in names:
+        if name in PRIORITIES:
+            key = ECHO.format(issue=ref, action=action, label=name)
+            services.connection.set(key, 1, ex=ECHO_TTL_S)
+
+
+def _tidy_after_person(services: Services, mention_id: str, name: str) -> None:
+    """Queue a write-back for the issue, so that Hark's own priority label, if still on it
+    beside the person's, comes off (and a P0 a person set gets its first comment)."""
+    if MentionStore(services.connection).get(mention_id) is None:
+        return
+    _queue(services).enqueue(
+        write_back_issue,
+        mention_id,
+        job_id=f"github-{_digest(mention_id, 'person', name)}",
+        description=f"github write-back after a person's {name}",
+        retry=RETRIES,
+        result_ttl=0,
+        failure_ttl=7 * 86_400,
+    )
 
 
 # ------------------------------------------------------------------------------ live
@@ -264,18 +357,27 @@ def _live(
     mention_id, attempt = job
     if (wait := _paused_for(services)) is not None:
         return _reschedule(services, write_back_issue, (mention_id,), attempt, wait)
+    outcomes: list[str] = []
     try:
-        outcome = _apply_labels(services, client, ref, wanted)
+        try:
+            outcomes.append(_apply_labels(services, client, ref, wanted))
+        except GitHubInvalid as error:  # a label refused: the P0's reporter still hears
+            outcomes.append(_refused(services, ref, mention_id, error))
         if comment:
             _comment_once(services, client, ref, comment, {}, incident_id)
-    except GitHubRateLimited as limited:
+            outcomes.append(f"commented {comment} on {ref}")
+    except GitHubRateLimited as limited:  # the rescheduled job does what is left
         _pause(services, limited.wait_s)
         return _reschedule(services, write_back_issue, (mention_id,), attempt, limited.wait_s)
-    except (GitHubNotFound, GitHubInvalid, GitHubAuthError) as error:
-        _record(services, {"issue": str(ref), "mention": mention_id, "error": str(error)})
-        _log.warning("github write-back on %s refused: %s", ref, error)
-        return "refused"
-    return outcome
+    except REFUSED as error:  # the issue gone, or the token cannot write it
+        outcomes.append(_refused(services, ref, mention_id, error))
+    return "; ".join(outcomes)
+
+
+def _refused(services: Services, ref: IssueRef, mention_id: str, error: Exception) -> str:
+    _record(services, {"issue": str(ref), "mention": mention_id, "error": str(error)})
+    _log.warning("github write-back on %s refused: %s", ref, error)
+    return "refused"
 
 
 def _apply_labels(services: Services, client: GitHubClient, ref: IssueRef, wanted: Wanted) -> str:
@@ -288,7 +390,15 @@ def _apply_labels(services: Services, client: GitHubClient, ref: IssueRef, wante
             _ensure_label(services, client, ref.repo, name)
         if wanted.priority in plan.add:
             connection.hset(key, "pending", wanted.priority)
-        current = set(client.add_labels(ref.repo, ref.number, list(plan.add)))
+        _mark_echo(services, ref, "labeled", plan.add)
+        try:
+            current = set(client.add_labels(ref.repo, ref.number, list(plan.add)))
+        except (*REFUSED, GitHubRateLimited):  # not added: the label is no longer Hark's
+            connection.hdel(key, "pending")
+            for name in plan.add:
+                connection.delete(ECHO.format(issue=ref, action="labeled", label=name))
+            raise
+    _mark_echo(services, ref, "unlabeled", plan.remove)
     for name in plan.remove:
         client.remove_label(ref.repo, ref.number, name)
     mine = set(written.labels) | (set(plan.add) & current)
@@ -314,6 +424,7 @@ def _ensure_label(services: Services, client: GitHubClient, repo: str, name: str
     color, description = label_style(name)
     client.create_label(repo, name, color, description)
     services.connection.sadd(key, name)
+    services.connection.expire(key, KNOWN_LABELS_TTL_S)
 
 
 def _comment_once(
@@ -427,7 +538,10 @@ def _written(services: Services, ref: IssueRef) -> Written:
     fields = services.connection.hgetall(WRITTEN.format(issue=ref))
     got = {key.decode(): value.decode() for key, value in fields.items()}
     return Written(
-        frozenset(json.loads(got.get("labels", "[]"))), got.get("priority"), got.get("pending")
+        frozenset(json.loads(got.get("labels", "[]"))),
+        got.get("priority"),
+        got.get("pending"),
+        got.get("person"),
     )
 
 
@@ -487,6 +601,7 @@ __all__ = [
     "offer_fixed_in",
     "post_fixed_in",
     "record_label_event",
+    "record_unlabel_event",
     "write_back_issue",
     "write_backs",
 ]

@@ -1,4 +1,6 @@
-"""``POST /webhooks/github``: issues and issue comments, signature-checked.
+"""``POST /webhooks/github``: issues and issue comments, signature-checked; a label added
+or taken off an issue (``issues`` ``labeled``/``unlabeled``) tells the GitHub write-back
+what a person decided about its priority (``services.github_bot``).
 
 GitHub signs the raw body with the webhook secret (``X-Hub-Signature-256``); a delivery
 with a missing or wrong signature is refused with 401 before anything is parsed or stored.
@@ -19,7 +21,7 @@ from redis import Redis
 from monitor.mention import encodable
 from monitor.sources.github import PayloadError, mention_from_delivery
 from oncall.incidents import IncidentError
-from services.github_bot import record_label_event
+from services.github_bot import record_label_event, record_unlabel_event
 from services.incidents import Action, apply_pagerduty_event
 from services.intake import Intake
 from web.errors import ApiError
@@ -28,6 +30,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 DELIVERY_KEY = "hark:github:delivery:{id}"
 DELIVERY_TTL_S = 14 * 86_400  # GitHub redelivers for days, not weeks
+LABEL_ACTIONS = {"labeled": record_label_event, "unlabeled": record_unlabel_event}
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -66,7 +69,7 @@ def github():
     key = DELIVERY_KEY.format(id=delivery)
     if connection.exists(key):
         return jsonify({"duplicate": True, "delivery": delivery})
-    if event == "issues" and payload.get("action") == "labeled":
+    if event == "issues" and payload.get("action") in LABEL_ACTIONS:
         return _labeled(connection, key, delivery, payload)
     try:
         mention = mention_from_delivery(event, payload, current_app.config["CLOCK"]())
@@ -83,14 +86,16 @@ def github():
 def _labeled(
     connection: Redis, key: str, delivery: str, payload: dict[str, Any]
 ) -> tuple[Response, int]:
-    """A label added on GitHub: a priority label a person set is a correction, Hark's own
-    labels are not (``services.github_bot.record_label_event``)."""
+    """A label added or taken off on GitHub: a priority label a person set is a correction,
+    one a person took off means Hark adds none again; Hark's own changes are neither
+    (``services.github_bot.record_label_event``, ``record_unlabel_event``)."""
+    action = str(payload["action"])
     try:
-        outcome = record_label_event(current_app.config["SERVICES"], payload)
+        outcome = LABEL_ACTIONS[action](current_app.config["SERVICES"], payload)
     except ValueError as error:
-        raise ApiError(422, "invalid_payload", f"issues labeled: {error}") from None
+        raise ApiError(422, "invalid_payload", f"issues {action}: {error}") from None
     connection.set(key, 1, ex=DELIVERY_TTL_S)
-    return jsonify({"delivery": delivery, "labeled": outcome}), 202
+    return jsonify({"delivery": delivery, action: outcome}), 202
 
 
 PD_EVENT_KEY = "hark:pagerduty:event:{id}"

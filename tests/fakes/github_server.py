@@ -16,6 +16,15 @@ REST API", "Troubleshooting": a request without a User-Agent is refused).
   until ``reset`` (epoch seconds) has passed.
 - Secondary rate limit: ``secondary_limit(count, retry_after_s)`` answers the next
   ``count`` requests 403 (or 429) with ``retry-after``.
+- Gone: ``remove_issue`` (a deleted issue: 410 ``This issue was deleted``), and an unknown
+  repository is 404 as on GitHub.
+
+Run standalone (``main``), the test's side is reachable over HTTP on the same port, with no
+token, so a person trying Hark by hand can provoke what GitHub would do: ``POST
+/_fake/exhaust?reset_in=30`` (the primary limit), ``POST
+/_fake/secondary?count=2&retry_after=20&status=403`` (a secondary limit), ``POST
+/_fake/delete?repo=owner/name&number=7`` (410 from then on) and ``GET
+/_fake/labels?repo=owner/name`` (the repository's labels with their colours).
 """
 
 from __future__ import annotations
@@ -27,9 +36,10 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 DOCS = "https://docs.github.com/rest"
+CONTROL = "/_fake/"  # the test's side over HTTP (the standalone fake)
 _COLOR = re.compile(r"[0-9a-fA-F]{6}")
 _ISSUE_LABELS = re.compile(r"^/repos/([^/]+/[^/]+)/issues/([0-9]+)/labels$")
 _ISSUE_LABEL = re.compile(r"^/repos/([^/]+/[^/]+)/issues/([0-9]+)/labels/([^/]+)$")
@@ -50,6 +60,7 @@ class RecordedRequest:
 class Issue:
     labels: list[str] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
 
 
 @dataclass
@@ -120,6 +131,11 @@ class FakeGitHub:
             for name in labels:
                 self._label(stored, name, "ededed", "")
             stored.issues[number].labels = list(labels)
+
+    def remove_issue(self, repo: str, number: int) -> None:
+        """Someone deleted the issue: GitHub answers 410 Gone for it from then on."""
+        with self._lock:
+            self.repos[repo.lower()].issues[number].deleted = True
 
     def exhaust(self, reset_in_s: float) -> None:
         """Spend the primary limit: refused until ``reset_in_s`` from now."""
@@ -201,6 +217,8 @@ class FakeGitHub:
         issue = self._repo(repo).issues.get(number)
         if issue is None:
             raise Answer(404, {"message": "Not Found", "documentation_url": DOCS})
+        if issue.deleted:
+            raise Answer(410, {"message": "This issue was deleted", "documentation_url": DOCS})
         return issue
 
     def _label_list(self, repo: str, issue: Issue) -> list[dict[str, Any]]:
@@ -259,6 +277,28 @@ class FakeGitHub:
         issue.comments.append(comment)
         return Answer(201, comment)
 
+    def _control(self, what: str, query: dict[str, list[str]]) -> Answer:
+        """The test's side over HTTP (``CONTROL`` paths), for the standalone fake."""
+
+        def arg(name: str, default: str) -> str:
+            return query.get(name, [default])[0]
+
+        try:
+            if what == "exhaust":
+                self.exhaust(float(arg("reset_in", "60")))
+            elif what == "secondary":
+                count, wait = int(arg("count", "1")), float(arg("retry_after", "60"))
+                self.secondary_limit(count, wait, int(arg("status", "403")))
+            elif what == "delete":
+                self.remove_issue(arg("repo", ""), int(arg("number", "0")))
+            elif what == "labels":
+                return Answer(200, list(self.repos[arg("repo", "").lower()].labels.values()))
+            else:
+                return Answer(404, {"message": f"no control {what!r}"})
+        except (KeyError, ValueError) as error:
+            return Answer(400, {"message": f"{what}: {error}"})
+        return Answer(200, {"ok": what})
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -266,10 +306,14 @@ class FakeGitHub:
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                path = urlsplit(self.path).path
+                parts = urlsplit(self.path)
+                path = parts.path
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 record = RecordedRequest(self.command, self.path, headers, body)
-                answer = fake._handle(self.command, path, headers, body)
+                if path.startswith(CONTROL):
+                    answer = fake._control(path.removeprefix(CONTROL), parse_qs(parts.query))
+                else:
+                    answer = fake._handle(self.command, path, headers, body)
                 record.status = answer.status
                 fake.requests.append(record)
                 data = json.dumps(answer.body).encode()

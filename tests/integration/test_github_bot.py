@@ -172,3 +172,27 @@ def test_without_a_token_the_write_back_is_a_dry_run(redis_conn, web, fake, ship
     (record,) = write_backs(services)
     assert record["dry_run"] and "P0" in record["labels"] and record["comment"] == "p0-first"
     assert fake.requests == []
+
+
+def test_a_priority_a_person_takes_off_on_github_stays_off(redis_conn, web, fake, shipped_rules):
+    """``unlabeled``: a person took the priority label off. Hark records it, puts no
+    priority label back when the issue is triaged again, and changes no triage priority."""
+    services = _worker(redis_conn, shipped_rules, GITHUB_TOKEN, fake.url)
+    _deliver(web, _issue(*NARROW))
+    assert run_worker(services, burst=True)
+    hark_said = MentionStore(redis_conn).get(MENTION_ID).priority
+    others = [name for name in fake.labels_on(REPO, NUMBER) if name != hark_said]
+    fake.person_sets(REPO, NUMBER, others)
+
+    taken_off = _labeled(hark_said, "rosa")
+    taken_off["action"] = "unlabeled"
+    taken_off["issue"]["labels"] = [{"name": name} for name in others]
+    answer = _deliver(web, taken_off)["unlabeled"]
+    assert answer.startswith(f"{hark_said} taken off by github:rosa")
+
+    _deliver(web, _issue(*CRASH, action="edited"))  # now a P0 report
+    assert run_worker(services, burst=True)
+    assert sorted(fake.labels_on(REPO, NUMBER)) == sorted(others)
+    assert any("critical (P0)" in body for body in fake.comments_on(REPO, NUMBER))
+    stored = MentionStore(redis_conn).get(MENTION_ID)
+    assert stored.priority == hark_said and stored.correction is None
