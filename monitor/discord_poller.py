@@ -35,6 +35,7 @@ from monitor.discord_api import (
     FORUM,
     PAGE_SIZE,
     DiscordApi,
+    DiscordAuthError,
     DiscordError,
     DiscordRateLimited,
     DiscordRequestError,
@@ -94,7 +95,10 @@ class DiscordPoller:
             for place in self._places():
                 self._read(place, report)
             for channel_id in self.channel_ids:
-                self._read_archived(channel_id, report)
+                try:
+                    self._read_archived(channel_id, report)
+                except (DiscordAuthError, DiscordRequestError) as error:  # a missing permission
+                    self._failed(report, f"archived threads of {channel_id}: {error}")
             self._check_reactions()
         except DiscordRateLimited as error:
             until = self.clock() + timedelta(seconds=error.retry_after_s)

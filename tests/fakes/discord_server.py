@@ -71,6 +71,7 @@ class FakeDiscord:
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> oldest first
         self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}  # -> emoji -> users
         self.rate_limits: list[tuple[float, bool]] = []  # the next requests' 429s
+        self.no_history: set[str] = set()  # channels whose history the bot may not read
         self.requests: list[str] = []
         self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
         self._sequence = itertools.count(1)
@@ -242,6 +243,8 @@ class FakeDiscord:
             if method == "PATCH":
                 return self._modify(channel, body or {})
         if parts[2:] == ["threads", "archived", "public"] and method == "GET":
+            if channel_id in self.no_history:  # Read Message History is needed
+                return 403, {"message": "Missing Access", "code": 50001}
             return self._archived(channel_id, query)
         if len(parts) == 3 and parts[2] == "messages":
             if method == "GET":

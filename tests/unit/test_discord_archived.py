@@ -124,6 +124,15 @@ def test_many_archived_posts_are_paged_with_before(fake, forum, poller):
     assert len(pages) == 3 and "before=" in pages[-1]  # the first poll's, then two pages
 
 
+def test_an_archive_list_refused_does_not_stop_the_rest_of_the_poll(fake, forum, poller):
+    fake.no_history.add(forum)  # the bot lacks Read Message History there
+    fake.add_post(forum, "caro hangs in tmux", ASKER, "after the first prompt")
+    report = poller.poll_once()
+    assert report.submitted == 1
+    assert report.errors == [f"archived threads of {forum}: 403 Missing Access"]
+    assert any("/reactions/" in r or "/messages/" in r for r in fake.requests)  # ✅ checked
+
+
 def test_a_rate_limit_on_the_archive_list_is_waited_out(fake, forum):
     thread = fake.add_post(forum, "caro hangs in tmux", ASKER, "after the first prompt")
     fake.archive(thread)
