@@ -204,6 +204,13 @@ def post_fixed_in(services: Services, incident_id: str, version: str, attempt: i
         except REFUSED as error:
             refused += 1
             _record(services, {"incident": incident_id, "issue": str(ref), "error": str(error)})
+            IncidentStore(services.connection).note(
+                incident_id,
+                services.clock(),
+                "github-comment-refused",
+                f"Fixed in v{version} not posted on {ref}: GitHub answered {error.status}",
+                author="Hark",
+            )
     return f"commented on {len(refs) - refused} issues" + (
         f", {refused} refused" if refused else ""
     )

@@ -19,6 +19,7 @@ from desk.mentions import MentionStore
 from monitor.github_api import GitHubClient, GitHubInvalid, GitHubRateLimited
 from monitor.github_labels import Wanted, Written, plan_labels
 from monitor.sources.github import mention_from_delivery
+from oncall.incidents import IncidentStore
 from services.context import Services
 from services.github_bot import (
     GitHubBot,
@@ -227,6 +228,10 @@ def test_one_deleted_issue_does_not_keep_the_others_from_fixed_in(shipped, fake)
     outcome = post_fixed_in(services, incident_id, "1.2.1")
     assert outcome == "commented on 1 issues, 1 refused"
     assert any("fixed in Caro v1.2.1" in body for body in fake.comments_on(REPO, 319))
+    # the person who resolved it sees, on the incident, which issue did not get it
+    incident = IncidentStore(services.connection).get(incident_id)
+    (refused,) = [e for e in incident.timeline if e.event == "github-comment-refused"]
+    assert f"{REPO}#{NUMBER}" in refused.detail and "410" in refused.detail
 
 
 @pytest.mark.parametrize("labels", [None, 7, "P1", {"name": "P1"}, [None, {"name": ["P1"]}]])
