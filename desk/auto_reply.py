@@ -4,8 +4,9 @@ RFC 3834 sets the rules for an automatic responder: never answer what a machine 
 (``Auto-Submitted`` other than "no"), a bounce (an empty ``Return-Path``), bulk or list mail
 (``Precedence``, ``List-*``), a no-reply address, or ourselves; answer the ``Reply-To``
 address, else ``From``; mark the answer ``Auto-Submitted: auto-replied`` and thread it with
-``In-Reply-To`` and ``References``. Once a day per conversation is enforced by the caller
-(``services.mail_bot``) with the key ``once_key`` gives.
+``In-Reply-To`` and ``References``. Once a day per conversation, and a few a day per
+address, are enforced by the caller (``services.mail_bot``), the first with the key
+``once_key`` gives.
 
 The headers are the ones ``monitor.sources.email_headers`` keeps in the mention's raw
 payload; a stored e-mail without them is not answered, since nothing says it was not

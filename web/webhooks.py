@@ -69,8 +69,9 @@ def github():
     key = DELIVERY_KEY.format(id=delivery)
     if connection.exists(key):
         return jsonify({"duplicate": True, "delivery": delivery})
-    if event == "issues" and payload.get("action") in LABEL_ACTIONS:
-        return _labeled(connection, key, delivery, payload)
+    action = payload.get("action")
+    if event == "issues" and isinstance(action, str) and action in LABEL_ACTIONS:
+        return _labeled(connection, key, delivery, action, payload)
     try:
         mention = mention_from_delivery(event, payload, current_app.config["CLOCK"]())
     except PayloadError as error:
@@ -84,12 +85,11 @@ def github():
 
 
 def _labeled(
-    connection: Redis, key: str, delivery: str, payload: dict[str, Any]
+    connection: Redis, key: str, delivery: str, action: str, payload: dict[str, Any]
 ) -> tuple[Response, int]:
     """A label added or taken off on GitHub: a priority label a person set is a correction,
     one a person took off means Hark adds none again; Hark's own changes are neither
     (``services.github_bot.record_label_event``, ``record_unlabel_event``)."""
-    action = str(payload["action"])
     try:
         outcome = LABEL_ACTIONS[action](current_app.config["SERVICES"], payload)
     except ValueError as error:
