@@ -405,9 +405,13 @@ def _apply_labels(services: Services, client: GitHubClient, ref: IssueRef, wante
             for name in plan.add:
                 connection.delete(ECHO.format(issue=ref, action="labeled", label=name))
             raise
-    _mark_echo(services, ref, "unlabeled", plan.remove)
     for name in plan.remove:
-        client.remove_label(ref.repo, ref.number, name)
+        _mark_echo(services, ref, "unlabeled", [name])
+        try:
+            client.remove_label(ref.repo, ref.number, name)
+        except (*REFUSED, GitHubRateLimited):  # not taken off: a person's removal is theirs
+            connection.delete(ECHO.format(issue=ref, action="unlabeled", label=name))
+            raise
     mine = set(written.labels) | (set(plan.add) & current)
     fields = {"labels": json.dumps(sorted(mine))}
     if plan.person_priority is None:

@@ -186,6 +186,27 @@ def test_harks_own_swap_is_not_taken_for_a_persons(shipped, fake):
     assert _priorities(fake) == [before]
 
 
+def test_a_removal_github_refused_is_not_taken_for_harks_own(shipped, fake, monkeypatch):
+    """Hark's swap was rate-limited before its DELETE went through: when a person then
+    takes that label off, it is their decision, not an echo of Hark's."""
+    services = _services(shipped, github_bot_from(TOKEN, REPO, fake.url))
+    _triage(services, *NARROW)
+    write_back_issue(services, MENTION_ID)
+    (before,) = _priorities(fake)
+    edited = mention_from_delivery("issues", _delivery(*CRASH, action="edited"), NOW)
+    triage_mention(services, edited.model_dump(mode="json"))
+
+    def limited(*args, **kwargs):
+        raise GitHubRateLimited("DELETE label: 403", 403, 60, secondary=True)
+
+    monkeypatch.setattr(GitHubClient, "remove_label", limited)
+    assert write_back_issue(services, edited.id).startswith("rate-limited")
+    assert before in _priorities(fake)
+    fake.person_sets(REPO, NUMBER, [n for n in fake.labels_on(REPO, NUMBER) if n != before])
+    said = record_unlabel_event(services, _label_event("unlabeled", before, "rosa", fake))
+    assert said.startswith(f"{before} taken off by github:rosa")
+
+
 # ------------------------------------------------------------------ refused for good
 
 
