@@ -150,3 +150,25 @@ class Dovecot:
             imap.login(self.user, self.password)
             status, detail = imap.append("INBOX", None, None, raw)
             assert status == "OK", detail
+
+
+def main() -> None:
+    """``python -m tests.integration.imap_server``: a support mailbox for a local ``make run``
+    (docs/OPERATIONS.md); prints the settings to export, stops and cleans up on Ctrl-C."""
+    imap = Dovecot().start()
+    print(
+        f"export HARK_IMAP_HOST=127.0.0.1 HARK_IMAP_PORT={imap.port} HARK_IMAP_USER={imap.user}"
+        f" HARK_IMAP_PASSWORD={imap.password} HARK_IMAP_CAFILE={imap.cafile}",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        imap.stop()
+
+
+if __name__ == "__main__":
+    main()
