@@ -50,16 +50,18 @@ def discord_poller_from(
     if not discord_enabled(settings):
         return None
     connection = state.connection
+    resolutions = DiscordResolutions(connection)  # a ✅, and a first answer from the team
     return DiscordPoller(
         discord_api(settings),
         intake,
         state,
         DiscordThreads(connection),
-        DiscordResolutions(connection),
+        resolutions,
         utc_now,
         channels,
         frozenset(staff),
         interval_s=interval_s,
+        answers=resolutions,
     )
 
 

@@ -19,7 +19,9 @@ archives are history, not backfilled).
 
 Bots' messages are skipped. A staff member's message (``HARK_DISCORD_STAFF_IDS``) is an
 answer, not a report: it is noted on its conversation (``DiscordThreads.answered``) for the
-bot's hour-old check. Each conversation's first message is watched for a ✅ from the team,
+bot's hour-old check, and the first one is handed to an ``AnswerSink`` (the bot marks the
+conversation's queue item answered: the team's first response was on Discord). Each
+conversation's first message is watched for a ✅ from the team,
 checked every poll, which hands the mention to a ``ResolutionSink`` (the bot queues the
 resolve). A rate limit pauses the whole source until Discord's ``retry_after``.
 """
@@ -57,6 +59,13 @@ class ResolutionSink(Protocol):
     def resolved(self, mention_id: str, staff_id: str) -> None: ...
 
 
+class AnswerSink(Protocol):
+    """Told of the team's first message in a conversation (``mention_id``: its first
+    message's); idempotent."""
+
+    def answered(self, mention_id: str, staff_id: str, at: datetime) -> None: ...
+
+
 @dataclass(frozen=True)
 class Place:
     """Where messages are read: a text channel, or a thread (a forum post is one)."""
@@ -83,6 +92,7 @@ class DiscordPoller:
     interval_s: float = 60.0
     max_pages: int = 20
     watch_for: timedelta = timedelta(days=14)  # a post older than this is no longer checked
+    answers: AnswerSink | None = None
     _info: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def poll_once(self) -> PollReport:
@@ -198,7 +208,9 @@ class DiscordPoller:
             return
         conversation = self._conversation(message, place)
         if str(author.get("id")) in self.staff_ids:
-            self.threads.answered(conversation, str(author["id"]), self._posted(message))
+            staff, posted = str(author["id"]), self._posted(message)
+            if self.threads.answered(conversation, staff, posted) and self.answers is not None:
+                self.answers.answered(f"{SOURCE}:{conversation}", staff, posted)
             report.skipped += 1
             return
         mention = mention_from_message(

@@ -51,11 +51,11 @@ class DiscordThreads:
             )
         return found
 
-    def answered(self, starter_id: str, staff_id: str, at: datetime) -> None:
-        """Keep the first staff answer only (a re-read page changes nothing)."""
-        self.connection.hsetnx(
-            ANSWERED, starter_id, json.dumps({"by": staff_id, "at": at.isoformat()})
-        )
+    def answered(self, starter_id: str, staff_id: str, at: datetime) -> bool:
+        """Keep the first staff answer only (a re-read page changes nothing); True when
+        this was the first."""
+        value = json.dumps({"by": staff_id, "at": at.isoformat()})
+        return bool(self.connection.hsetnx(ANSWERED, starter_id, value))
 
     def answer(self, starter_id: str) -> tuple[str, datetime] | None:
         """Who of the team answered the conversation first, and when; None: nobody yet."""

@@ -13,6 +13,11 @@ signals make. Each step runs in its own RQ job, on the worker, never inside tria
 - A post already **closed** (archived: read from the archive, or closed before its job ran)
   is not written in, as a message would reopen it: it is not tagged or answered off-hours,
   and its escalation flags the queue item without pinging the team in the thread.
+- **Answered on Discord**: the team's first message in a conversation (found by the
+  poller, handed to ``DiscordResolutions``) marks its first message's item replied, with
+  the message's time as the first response, so its SLA clock stops; a message of the
+  conversation triaged after that answer, and posted before it, is marked so by its
+  write-back job.
 - **Resolve** on a ✅ from a staff member (found by the poller, handed to
   ``DiscordResolutions``): the item is marked answered on Discord if it was still waiting,
   then resolved.
@@ -71,6 +76,8 @@ OFF_HOURS_TEXT = (
     "get you unstuck faster."
 )
 CLOSED = "the post is closed (archived on Discord)"
+STAFF_ANSWER = "answered on Discord (a message from the team)"
+TICK = "answered on Discord (✅ from the team)"
 ESCALATION_TEXT = (
     "{pings} this post has waited over an hour without an answer from the team: "
     "escalated (priority {priority})."
@@ -128,10 +135,24 @@ class DiscordBot:
 
 
 class DiscordResolutions:
-    """The poller's ``ResolutionSink``: a ✅ from the team becomes a resolve job."""
+    """The poller's ``ResolutionSink`` and ``AnswerSink``: a ✅ from the team becomes a
+    resolve job, the team's first message in a conversation an "answered" job."""
 
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
+
+    def answered(self, mention_id: str, staff_id: str, at: datetime) -> None:
+        _queue(self.connection).enqueue(
+            discord_staff_answered,
+            mention_id,
+            staff_id,
+            at.isoformat(),
+            job_id=f"discord-answered-{_job_key(mention_id)}",
+            description="discord answered by a staff message",
+            retry=RETRIES,
+            result_ttl=0,
+            failure_ttl=30 * 86_400,
+        )
 
     def resolved(self, mention_id: str, staff_id: str) -> None:
         _queue(self.connection).enqueue(
@@ -158,6 +179,13 @@ def discord_write_back(services: Services, mention_id: str) -> dict[str, Any]:
         return {"mention": mention_id, "done": []}
     conversation = stored.thread_id or stored.native_id
     done = []
+    first = DiscordThreads(services.connection).answer(conversation)
+    if (  # the team answered after this message was posted, before this job ran
+        first is not None
+        and first[1] >= stored.created_at
+        and _mark_answered(services, mention_id, first[0], first[1], STAFF_ANSWER)
+    ):
+        done.append("answered")
     if place.get("starter") and place.get("forum_id"):
         priority = stored.priority
 
@@ -171,7 +199,7 @@ def discord_write_back(services: Services, mention_id: str) -> dict[str, Any]:
         if _once(services, bot, stored, conversation, "tagged", tag):
             done.append("tagged")
     calendar = BusinessCalendar(services.engine().rulebook.business_hours)
-    if not calendar.is_open(stored.created_at):
+    if first is None and not calendar.is_open(stored.created_at):  # the team is not here
         text = OFF_HOURS_TEXT.format(hours=calendar.describe())
 
         def answer() -> str:
@@ -223,6 +251,39 @@ def discord_check_unanswered(services: Services, mention_id: str) -> dict[str, A
     return {"mention": mention_id, "escalated": escalated}
 
 
+def discord_staff_answered(
+    services: Services, mention_id: str, staff_id: str, at: str
+) -> dict[str, Any]:
+    """Job: the team's first message in the conversation ``mention_id`` starts marks its
+    item replied, if it still waits (absent: its write-back job marks it once triaged)."""
+    marked = _mark_answered(
+        services, mention_id, staff_id, datetime.fromisoformat(at), STAFF_ANSWER
+    )
+    return {"mention": mention_id, "answered": marked}
+
+
+def _mark_answered(
+    services: Services, mention_id: str, staff_id: str, at: datetime, detail: str
+) -> bool:
+    """Mark a waiting item replied on Discord by ``staff_id`` at ``at``; False when there is
+    no such item or it no longer waits."""
+    queue, person = ReplyQueue(services.connection), f"discord:{staff_id}"
+    item = queue.get(mention_id)
+    if item is None or item.status not in WAITING:
+        return False
+    try:
+        queue.apply(
+            mention_id,
+            person,
+            services.clock(),
+            lambda current: _answered_on_discord(current, person, at, detail),
+        )
+    except QueueError as error:  # changed meanwhile
+        _log.info("discord answer of a queue item skipped: %s", error)
+        return False
+    return True
+
+
 def discord_resolved(services: Services, mention_id: str, staff_id: str) -> dict[str, Any]:
     """Job: a staff member's ✅ resolves the item (marked answered on Discord first when it
     was still waiting). A dismissed or already resolved item is left as it is."""
@@ -241,7 +302,7 @@ def discord_resolved(services: Services, mention_id: str, staff_id: str) -> dict
                 mention_id,
                 person,
                 now,
-                lambda current: _answered_on_discord(current, person, answered_at),
+                lambda current: _answered_on_discord(current, person, answered_at, TICK),
             )
         if item.status == "replied" and item.resolved_at is None:
             queue_services.resolve(services, mention_id, person)
@@ -324,7 +385,7 @@ def _note(services: Services, mention_id: str, event: str, detail: str) -> None:
     queue.apply(mention_id, "Hark", services.clock(), lambda item: Change(item, event, detail))
 
 
-def _answered_on_discord(item: QueueItem, person: str, at: datetime) -> Change:
+def _answered_on_discord(item: QueueItem, person: str, at: datetime, detail: str) -> Change:
     if item.status not in WAITING:
         raise QueueError("conflict", f"the item is {item.status}")
     replied = item.model_copy(
@@ -336,7 +397,7 @@ def _answered_on_discord(item: QueueItem, person: str, at: datetime) -> Change:
             "first_response_at": item.first_response_at or at,
         }
     )
-    return Change(replied, "replied", "answered on Discord (✅ from the team)")
+    return Change(replied, "replied", detail)
 
 
 def _bot(services: Services) -> DiscordBot | None:

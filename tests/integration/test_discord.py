@@ -67,6 +67,7 @@ def desk():
             utc_now,
             [forum],
             frozenset({STAFF["id"]}),
+            answers=DiscordResolutions(redis_conn),
         )
         bot = DiscordBot(
             api, (STAFF["id"],), unanswered_after=timedelta(0), read_grace=timedelta(0)
@@ -119,6 +120,8 @@ def test_the_forum_is_read_tagged_answered_escalated_and_resolved(
     (off_hours,) = fake.bot_messages(crash)  # Saturday: answered once
     assert "within 2 hours" in off_hours["content"]
     assert fake.bot_messages(question) == []  # Monday 10:00 in New York
+    answered = queue.get(f"discord:{question}")  # the team's message was its first response
+    assert answered.status == "replied" and answered.first_response_at.isoformat() == MONDAY
 
     # Redelivery and re-runs: polled again, worked again, nothing is done twice.
     assert poller.poll_once().submitted == 0

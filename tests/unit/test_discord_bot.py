@@ -31,6 +31,7 @@ from services.discord_bot import (
     DiscordBot,
     discord_check_unanswered,
     discord_resolved,
+    discord_staff_answered,
     discord_write_back,
 )
 from services.jobs import WRITE_BACK_QUEUE
@@ -215,6 +216,46 @@ def test_a_post_closed_before_the_bot_got_to_it_is_not_reopened(fake, world):
     assert "the post is closed" in details["escalated"]
 
 
+def test_the_teams_first_message_on_discord_is_the_items_first_response(fake, world):
+    thread = world["post"]("how do I change the default model?")
+    answered_at = NOW - timedelta(minutes=20)
+    services = world["services"]()
+    done = discord_staff_answered(services, f"discord:{thread}", STAFF_ID, answered_at.isoformat())
+    assert done["answered"]
+    item = ReplyQueue(world["connection"]).get(f"discord:{thread}")
+    assert item.status == "replied" and item.first_response_at == answered_at
+    assert item.replied_by == f"discord:{STAFF_ID}" and item.sla_state_at(NOW) == "ok"
+    assert item.history[-1].detail == "answered on Discord (a message from the team)"
+    again = discord_staff_answered(services, f"discord:{thread}", STAFF_ID, NOW.isoformat())
+    assert not again["answered"]  # replied already: unchanged
+    assert discord_resolved(services, f"discord:{thread}", STAFF_ID)["resolved"]  # then ✅
+
+
+def test_an_answer_noted_before_the_write_back_marks_the_item_and_stops_the_auto_answer(
+    fake, world
+):
+    """The team answered a Saturday post before its write-back ran (both on one page): the
+    item is answered, and the "we'll respond within 2 hours" answer is not sent."""
+    thread = world["post"]("install fails on arch linux", at=SATURDAY)
+    DiscordThreads(world["connection"]).answered(thread, STAFF_ID, NOW - timedelta(hours=40))
+    services = world["services"]()
+    assert discord_write_back(services, f"discord:{thread}")["done"] == ["answered", "tagged"]
+    assert fake.bot_messages(thread) == []
+    item = ReplyQueue(world["connection"]).get(f"discord:{thread}")
+    assert item.status == "replied" and item.first_response_at == NOW - timedelta(hours=40)
+
+
+def test_a_follow_up_after_the_teams_answer_still_waits(fake, world):
+    thread = world["post"]("how do I change the default model?", at=MONDAY)
+    DiscordThreads(world["connection"]).answered(thread, STAFF_ID, NOW - timedelta(minutes=60))
+    fake.post(thread, ASKER, "and per project?", at=(NOW - timedelta(minutes=10)).isoformat())
+    follow_up = fake.messages[thread][-1]
+    services = world["services"]()
+    world["triage_in"](thread, follow_up, services)
+    assert "answered" not in discord_write_back(services, f"discord:{follow_up['id']}")["done"]
+    assert ReplyQueue(world["connection"]).get(f"discord:{follow_up['id']}").waiting
+
+
 def test_a_tick_from_the_team_resolves_the_item(world):
     thread = world["post"]("how do I change the default model?")
     services = world["services"]()
@@ -261,6 +302,7 @@ def test_off_until_the_token_and_channels_are_set():
     enabled = Settings(discord_bot_token="t", discord_channel_ids="1, 2", discord_staff_ids="3")
     poller = discord_poller_from(enabled, None, state)
     assert poller.channel_ids == ["1", "2"] and poller.staff_ids == {"3"}
+    assert poller.answers is not None  # the team's answers on Discord reach the queue
     assert discord_bot_from(enabled).api is not None
     with pytest.raises(ConfigError, match="HARK_DISCORD_STAFF_IDS"):
         discord_bot_from(Settings(discord_staff_ids="kim"))
