@@ -372,6 +372,22 @@ def test_an_escalated_post_is_flagged_on_top_and_has_its_filter(browser, service
     assert "no answer from the team on Discord within an hour" in only
 
 
+def test_an_item_the_team_answered_on_discord_does_not_claim_the_draft_was_sent(browser, services):
+    answered = item(
+        "discord:61",
+        "mo",
+        "where are the logs kept?",
+        60,
+        priority="P3",
+        status="replied",
+        replied_by="discord:300000000000000001",
+        first_response_at=NOW,
+    )
+    ReplyQueue(services.connection).add(answered)
+    html = browser("vera").get("/queue?status=answered&sel=discord:61").text
+    assert "Hark's draft was not sent" in html and "What was sent" not in html
+
+
 def test_the_page_lists_its_shortcuts_and_runs_no_inline_script(browser):
     html = browser("rosa").get("/queue").text
     assert "<kbd>j</kbd>" in html and "<kbd>c</kbd> claim" in html
