@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
 
 Analyzer = Literal["char_wb", "char", "word"]
 READABLE_WORD = 16  # longer space-free runs are shown as their n-grams
+TITLE_CHARS = 200  # at most this much of the first line is read again as the title
 PUNCTUATION = ".,;:!?()[]{}<>\"'`“”‘’«»。，、！？：；（）"
 MAX_N_FEATURES = 2**20  # a model's coefficients are held dense: 4 levels x 8 bytes x this
 
@@ -43,6 +44,10 @@ class FeatureSettings(BaseModel):
     ngram_range: tuple[int, int] = (2, 3)
     n_features: int = Field(default=2**18, ge=2, le=MAX_N_FEATURES)
     max_chars: int = Field(default=2_000, ge=1, le=1_000_000)
+    # How many times the first line (the title of an issue or an e-mail's subject, up to
+    # TITLE_CHARS characters) is read: 2 counts it twice, which the priority mostly hangs
+    # on (cross-validated: P0 AUC 0.855 -> 0.863, exact 0.554 -> 0.574; classifier/README).
+    title_copies: int = Field(default=1, ge=1, le=5)
 
     @model_validator(mode="after")
     def _ngram_range_in_order(self) -> FeatureSettings:
@@ -77,9 +82,14 @@ class Features:
         )
 
     def clip(self, text: str) -> str:
-        """The part of ``text`` the model reads: its first ``max_chars`` characters, a lone
-        surrogate (from JSON's "\\ud800") made "?", as scikit-learn's hashing encodes UTF-8."""
+        """The part of ``text`` the model reads: its first ``max_chars`` characters, after
+        ``title_copies - 1`` more copies of its first line (at most ``TITLE_CHARS``
+        characters); a lone surrogate (from JSON's "\\ud800") made "?", as scikit-learn's
+        hashing encodes UTF-8."""
         clipped = text[: self.settings.max_chars]
+        if self.settings.title_copies > 1:
+            title = clipped.split("\n", 1)[0][:TITLE_CHARS]
+            clipped = (title + "\n") * (self.settings.title_copies - 1) + clipped
         return clipped.encode("utf-8", "replace").decode("utf-8")
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:

@@ -24,7 +24,8 @@ from classifier.model_file import (
     TriageModel,
 )
 
-DEFAULT_SETTINGS = FeatureSettings()
+# The title read twice: see classifier/README.md ("What was tried").
+DEFAULT_SETTINGS = FeatureSettings(title_copies=2)
 DEFAULT_C = 10.0  # weak regularization: a few hundred short texts, many n-grams each
 DECIMALS = 4  # coefficients are stored to 4 decimals (features are of unit length)
 PRUNE_BELOW = 0.0  # coefficients smaller than this are dropped from the file

@@ -62,20 +62,65 @@ def test_a_missed_p0_fails_the_command(tmp_path):
     assert "MISSED P0" in result.stdout
 
 
-# Real issues, gathered and labelled blind to the rules, their text paraphrased in our own
-# words (tests/data/corpus/README.md). Floors a little under the figures of the shipped
-# rulebook with its model on 2026-12-07 (README "Triage quality"): exact accuracy and P0
-# caught at either urgency, and for the sets blind to both rules and model (the fourth and
-# fifth) the precision of high-urgency P0s. The model was trained on the development set
-# and the first three held-out sets, so their floors guard against a regression only: they
-# measure nothing. Not targets.
+# Real issues, labelled by the playbook, their text paraphrased in our own words
+# (tests/data/corpus/README.md). DEVELOPMENT FIGURES, not blind ones: since 2026-12-07 the
+# shipped model is trained on every one of these sets (the blind set of the day is gathered
+# and measured outside the repository), so the combined figures measure nothing but a
+# regression. Floors a little under `hark rules test` with the shipped rulebook and model on
+# 2026-12-07: exact accuracy, P0 caught at either urgency and the precision of high-urgency
+# P0s, combined; and the rules alone (exact and P0 caught), which the model cannot flatter.
+# The honest estimate of what they do on new messages is the blind figures in the README and
+# the cross-validated ones in classifier/README.md. Not targets.
 HELD_OUT_FLOORS = {
-    "real-dev.jsonl": {"accuracy": 0.85, "p0_caught": 0.80},
-    "real-heldout.jsonl": {"accuracy": 0.58, "p0_caught": 0.85},
-    "real-heldout-2.jsonl": {"accuracy": 0.58, "p0_caught": 0.80},
-    "real-heldout-3.jsonl": {"accuracy": 0.58, "p0_caught": 0.85},
-    "real-heldout-4.jsonl": {"accuracy": 0.50, "p0_caught": 0.52, "high_precision": 0.60},
-    "real-heldout-5.jsonl": {"accuracy": 0.55, "p0_caught": 0.60, "high_precision": 0.85},
+    "real-dev.jsonl": {
+        "accuracy": 0.85,
+        "p0_caught": 0.95,
+        "high_precision": 0.95,
+        "rules_exact": 0.85,
+        "rules_p0_caught": 0.80,
+    },
+    "real-heldout.jsonl": {
+        "accuracy": 0.68,
+        "p0_caught": 0.92,
+        "high_precision": 0.85,
+        "rules_exact": 0.55,
+        "rules_p0_caught": 0.65,
+    },
+    "real-heldout-2.jsonl": {
+        "accuracy": 0.75,
+        "p0_caught": 0.95,
+        "high_precision": 0.95,
+        "rules_exact": 0.53,
+        "rules_p0_caught": 0.48,
+    },
+    "real-heldout-3.jsonl": {
+        "accuracy": 0.69,
+        "p0_caught": 0.95,
+        "high_precision": 0.83,
+        "rules_exact": 0.58,
+        "rules_p0_caught": 0.78,
+    },
+    "real-heldout-4.jsonl": {
+        "accuracy": 0.77,
+        "p0_caught": 0.95,
+        "high_precision": 0.87,
+        "rules_exact": 0.54,
+        "rules_p0_caught": 0.55,
+    },
+    "real-heldout-5.jsonl": {
+        "accuracy": 0.76,
+        "p0_caught": 0.95,
+        "high_precision": 0.95,
+        "rules_exact": 0.54,
+        "rules_p0_caught": 0.45,
+    },
+    "real-train-6.jsonl": {
+        "accuracy": 0.75,
+        "p0_caught": 0.95,
+        "high_precision": 0.92,
+        "rules_exact": 0.54,
+        "rules_p0_caught": 0.60,
+    },
 }
 
 
@@ -96,24 +141,40 @@ def test_real_issues_beyond_the_development_set_stay_above_their_floor(name, hel
     floors = HELD_OUT_FLOORS[name]
     report = held_out_reports[name]
     assert report["total"] >= (25 if name == "real-dev.jsonl" else 80)
+    rules = report["by_judge"]["rules only"]
     print(
-        f"\n{name}: exact {report['accuracy']}, P0 caught {report['p0_caught']},"
-        f" high-urgency P0 precision {report['p0_high_urgency_precision']}"
+        f"\n{name} (development figures): exact {report['accuracy']}, P0 caught"
+        f" {report['p0_caught']}, high-urgency P0 precision"
+        f" {report['p0_high_urgency_precision']}; rules only: exact {rules['exact']},"
+        f" P0 caught {rules['p0_caught']}"
     )
     assert report["accuracy"] >= floors["accuracy"], report["misses"]
     assert report["p0_caught"] >= floors["p0_caught"], report["missed_p0"]
-    if "high_precision" in floors:
-        assert report["p0_high_urgency_precision"] >= floors["high_precision"]
+    assert report["p0_high_urgency_precision"] >= floors["high_precision"]
+    assert rules["exact"] >= floors["rules_exact"]
+    assert rules["p0_caught"] >= floors["rules_p0_caught"]
 
 
-def test_rules_test_judges_three_ways_and_flags_a_corpus_the_model_learned(held_out_reports):
+def test_rules_test_judges_three_ways_and_flags_a_corpus_the_model_learned(
+    held_out_reports, tmp_path
+):
     """The figures say which are a measure: the model was trained on the development set
-    (flagged), not on the fifth held-out set; each is judged by the rules alone, the model
+    (flagged), not on messages it never saw; each is judged by the rules alone, the model
     alone and both."""
-    learned = {"real-dev.jsonl": True, "real-heldout-5.jsonl": False}
+    unseen = tmp_path / "unseen.jsonl"
+    unseen.write_text(
+        json.dumps({"text": "caro crashes on launch, even caro --version", "priority": "P0"})
+        + "\n"
+        + json.dumps({"text": "How do I change the default backend?", "priority": "P3"})
+        + "\n"
+    )
+    result, fresh = rules_test(unseen)
+    assert result.returncode == 0, result.stdout
+    reports = {"real-dev.jsonl": held_out_reports["real-dev.jsonl"], "unseen.jsonl": fresh}
+    learned = {"real-dev.jsonl": True, "unseen.jsonl": False}
     for name, trained_on_it in learned.items():
-        assert held_out_reports[name]["model_trained_on_it"] is trained_on_it
-        assert set(held_out_reports[name]["by_judge"]) == {"rules only", "model only", "combined"}
+        assert reports[name]["model_trained_on_it"] is trained_on_it
+        assert set(reports[name]["by_judge"]) == {"rules only", "model only", "combined"}
     development_set = str(DATA / "corpus" / "real-dev.jsonl")
     printed = subprocess.run(
         [hark(), "rules", "test", development_set], capture_output=True, text=True

@@ -16,13 +16,25 @@ from rules.schema import LEVELS
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / "tests" / "data" / "corpus"
-# What the shipped model is trained on; real-heldout-4.jsonl stays out: it is the blind set.
+# What the shipped model is trained on: every labelled corpus in the repository (the blind
+# set of the day is gathered outside it and measured once; classifier/README.md).
 SHIPPED_TRAINING = [
     "caro-support.jsonl",
     "real-dev.jsonl",
     "real-heldout.jsonl",
     "real-heldout-2.jsonl",
     "real-heldout-3.jsonl",
+    "real-heldout-4.jsonl",
+    "real-heldout-5.jsonl",
+    "real-train-6.jsonl",
+]
+# Texts no corpus holds, to compare predictions beyond the training rows too.
+UNSEEN = [
+    "caro ran rm -rf on my project folder without asking, everything is gone",
+    "Installation via Homebrew fails on macOS 15 with a 404 for the bottle",
+    "How do I change the default model? Love the tool btw",
+    "fish: the completion script prints an error on startup",
+    "安装后一启动就闪退，什么命令都用不了",
 ]
 VOCABULARY = RulebookVocabulary(tuple(LEVELS), ("safety", "other"))
 
@@ -59,9 +71,7 @@ def test_the_shipped_model_is_what_the_repository_corpora_train():
         vocabulary=RulebookVocabulary(tuple(LEVELS), categories),
         corpora=shipped.training.corpora,
     )
-    texts = [row.text for row in rows] + [
-        row.text for row in read_corpus(CORPORA / "real-heldout-4.jsonl")
-    ]
+    texts = [row.text for row in rows] + UNSEEN
     expected = shipped.probabilities_batch(texts)
     for got, want in zip(retrained.probabilities_batch(texts), expected, strict=True):
         assert max(got, key=got.__getitem__) == max(want, key=want.__getitem__)
