@@ -42,11 +42,13 @@ system-packages:
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES)
 
 # Every tier, as CI runs it: unit, integration and system (whole `hark` processes) over
-# both cores, then reliability (bounded; faults and load that want the machine to themselves)
-# and e2e (Chromium).
+# both cores, then reliability (bounded faults and load, mostly waiting on outages, slow
+# servers and restarts) and e2e (Chromium) over both cores too, the minute-long tests first;
+# the browser tests share one `hark run` on one worker, the two load forms run one after
+# the other (tests/reliability/conftest.py).
 test: $(STAMP) system-packages lint
 	$(BIN)/python -m pytest -m "unit or integration or system" -n 2 --dist worksteal -q tests/unit tests/integration tests/system
-	$(BIN)/python -m pytest -m "reliability or e2e" tests/reliability tests/e2e
+	$(BIN)/python -m pytest -m "reliability or e2e" -n 2 --dist loadgroup tests/reliability tests/e2e
 
 # The development loop, under 2 minutes on 2 cores: lint, types, unit and integration tiers,
 # spread over the cores (each pytest-xdist worker starts its own redis-server). The system

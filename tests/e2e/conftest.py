@@ -1,6 +1,11 @@
 """What every browser test shares: one ``hark run`` for the whole e2e session (the
 launch-day sample replayed, every mention stored before the first test), and a logged-in
-Chromium tab per test (Debian's package, driven by Playwright)."""
+Chromium tab per test (Debian's package, driven by Playwright).
+
+Under pytest-xdist the session is a worker's: each worker that runs browser tests starts a
+``hark run`` of its own, in its own temporary folder (``tmp_path_factory`` is per worker)
+on a free port. ``make test`` keeps them on one worker (``XDIST_GROUPS`` in
+tests/reliability/conftest.py)."""
 
 from __future__ import annotations
 

@@ -22,6 +22,50 @@ LONG = os.environ.get("HARK_CHAOS_LONG") == "1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability"
 
 
+# Tests that share one pytest-xdist worker, one after another, under ``--dist loadgroup``
+# (``make test``), by the start of their node ids. pytest-xdist 3.8 reads ``xdist_group``
+# marks by renaming ``item._nodeid``, which pytest 9 no longer reads (its node ids are
+# structured), so marks would be ignored without a word.
+XDIST_GROUPS = {
+    # one ``hark run`` for every browser test (the ``running`` fixture is per worker), not
+    # one per worker, each replaying the launch-day sample on a core for a quarter-minute
+    "tests/e2e/": "e2e",
+    # each form keeps the cores busy for most of its run (two at once would measure each
+    # other), and both update load.json
+    "tests/reliability/test_load.py::": "load",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadgroup`` with the groups of ``XDIST_GROUPS``; any other test a unit of
+    its own, handed to whichever worker is free."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling  # type: ignore[import-untyped]
+
+    class GroupsByNodeId(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next(
+                (g for start, g in XDIST_GROUPS.items() if nodeid.startswith(start)), nodeid
+            )
+
+    return GroupsByNodeId(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long_running(seconds)`` first, longest first, the rest in their
+    order: over several xdist workers (``make test``), a minute-long test started last
+    would run alone at the end while the other workers sat idle."""
+
+    def seconds(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("long_running")
+        return float(mark.args[0]) if mark else 0.0
+
+    items.sort(key=seconds, reverse=True)
+
+
 def scaled(bounded: float, long: float) -> float:
     """A duration or a size: ``bounded`` in ``make test``, ``long`` in ``make chaos``."""
     return long if LONG else bounded

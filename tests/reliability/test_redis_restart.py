@@ -80,6 +80,7 @@ def held_answers(fake_pd) -> Iterator[HeldAnswers]:
 
 
 # Every inner wait, the 3 s outage, and starting workers and checking the figures.
+@pytest.mark.long_running(35)
 @pytest.mark.timeout(READY_S + MID_PAGE_S + DONE_S + 90)
 def test_a_redis_restart_mid_run_loses_nothing(
     processes, aof_redis, aof_conn, fake_pd, held_answers

@@ -86,6 +86,7 @@ def _kill_mid_job(processes, connection, prefix: str, queue: str, replacement: s
 
 
 # Two kills, the wait for the end, and starting workers and submitting mentions.
+@pytest.mark.long_running(55)
 @pytest.mark.timeout(int(2 * KILL_WAIT_S + DONE_WAIT_S + scaled(90, 380)))
 def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn, fake_pd):
     fake_pd.delay_s = 1.0
