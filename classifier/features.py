@@ -84,12 +84,12 @@ class Features:
     def clip(self, text: str) -> str:
         """The part of ``text`` the model reads: its first ``max_chars`` characters, after
         ``title_copies - 1`` more copies of its first line (at most ``TITLE_CHARS``
-        characters); a lone surrogate (from JSON's "\\ud800") made "?", as scikit-learn's
-        hashing encodes UTF-8."""
+        characters) when more lines follow; a lone surrogate (from JSON's "\\ud800") made
+        "?", as scikit-learn's hashing encodes UTF-8."""
         clipped = text[: self.settings.max_chars]
-        if self.settings.title_copies > 1:
-            title = clipped.split("\n", 1)[0][:TITLE_CHARS]
-            clipped = (title + "\n") * (self.settings.title_copies - 1) + clipped
+        title, newline, _ = clipped.partition("\n")
+        if self.settings.title_copies > 1 and newline:  # one line (a tweet): no title
+            clipped = (title[:TITLE_CHARS] + "\n") * (self.settings.title_copies - 1) + clipped
         return clipped.encode("utf-8", "replace").decode("utf-8")
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
