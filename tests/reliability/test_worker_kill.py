@@ -92,7 +92,9 @@ def test_workers_killed_mid_page_and_mid_triage_lose_nothing(processes, aof_conn
     fake_pd.delay_s = 1.0
     processes.start("worker-1", "worker")
     processes.start("worker-2", "worker")
-    mentions = corpus_mentions(int(scaled(600, 3000)), "kill")
+    # Half before the page kill, half (a quarter of them 100 kB pasted logs) before the
+    # triage kill: enough that both kinds of job are in flight to be cut off.
+    mentions = corpus_mentions(int(scaled(300, 3000)), "kill")
     intake = Intake(aof_conn)
     for mention in mentions[: len(mentions) // 2]:
         intake.submit(mention)
