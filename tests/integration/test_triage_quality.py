@@ -88,7 +88,7 @@ HELD_OUT_FLOORS = {
     },
     "real-heldout-2.jsonl": {
         "accuracy": 0.75,
-        "p0_caught": 0.95,
+        "p0_caught": 0.85,
         "high_precision": 0.95,
         "rules_exact": 0.53,
         "rules_p0_caught": 0.48,
@@ -108,15 +108,15 @@ HELD_OUT_FLOORS = {
         "rules_p0_caught": 0.55,
     },
     "real-heldout-5.jsonl": {
-        "accuracy": 0.76,
-        "p0_caught": 0.95,
+        "accuracy": 0.74,
+        "p0_caught": 0.83,
         "high_precision": 0.95,
         "rules_exact": 0.54,
         "rules_p0_caught": 0.45,
     },
     "real-train-6.jsonl": {
-        "accuracy": 0.75,
-        "p0_caught": 0.95,
+        "accuracy": 0.74,
+        "p0_caught": 0.88,
         "high_precision": 0.92,
         "rules_exact": 0.54,
         "rules_p0_caught": 0.60,
