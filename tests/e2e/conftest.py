@@ -1,6 +1,7 @@
 """What every browser test shares: one ``hark run`` for the whole e2e session (the
-launch-day sample replayed, every mention stored before the first test), and a logged-in
-Chromium tab per test (Debian's package, driven by Playwright).
+launch-day sample replayed, every mention stored before the first test), one Chromium
+(Debian's package, driven by Playwright), and a logged-in tab in a browser context of its
+own per test.
 
 Under pytest-xdist the session is a worker's: each worker that runs browser tests starts a
 ``hark run`` of its own, in its own temporary folder (``tmp_path_factory`` is per worker)
@@ -13,10 +14,11 @@ import json
 import re
 import shutil
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from hark.embedded_redis import free_port
 from hark.replay import launch_day_sample
@@ -75,12 +77,22 @@ def _admin_password(directory: Path) -> str:
     return json.loads((directory / "var" / "secrets.json").read_text())["admin_password"]
 
 
-@pytest.fixture
-def page(running):
-    ARTIFACTS.mkdir(exist_ok=True)
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One Chromium for the session (a launch costs a core for a second or more on a loaded
+    machine); each test gets a browser context of its own, so no cookie, storage or
+    permission passes from one test to the next."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(running, chromium):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
         tab = context.new_page()
         tab.set_default_timeout(PAGE_TIMEOUT_MS)
         tab.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
@@ -94,4 +106,5 @@ def page(running):
         expect(tab).not_to_have_url(re.compile(r"/login"))
         expect(tab.get_by_role("heading", level=1, name="Overview")).to_be_visible()
         yield tab, base
-        browser.close()
+    finally:
+        context.close()
