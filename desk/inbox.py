@@ -278,21 +278,24 @@ def matching(entries: list[Entry], query: InboxQuery, me: str) -> list[Entry]:
     return [entry for entry in entries if all(test(entry) for test in tests)]
 
 
+def _waiting_order(entry: Entry) -> tuple[bool, bool, bool]:
+    return (not entry.possible_p0, entry.item.priority != "P0", not entry.escalated)
+
+
 def inbox_page(
     entries: list[Entry], query: InboxQuery, me: str, page_size: int = PAGE_SIZE
 ) -> InboxPage:
     """The view ``query`` asks of ``entries`` (waiting items soonest due first, then answered
     ones latest first), as ``me`` sees it: its page of rows and every filter's count.
-    Waiting possible P0s come first, then escalated items; answered items are never folded
-    into an incident row (each says what was sent)."""
+    Waiting possible P0s come first, then P0s, then escalated items; answered items are
+    never folded into an incident row (each says what was sent)."""
     shown = matching(entries, query, me)
     if query.status == "answered":
         rows = [InboxRow(key=entry.item.mention_id, entries=(entry,)) for entry in shown]
     else:  # possible P0s first (each waits for a person to confirm or downgrade it), then
-        # the escalated ones; the sort is stable, so each group stays soonest due first
-        rows = group_rows(
-            sorted(shown, key=lambda entry: (not entry.possible_p0, not entry.escalated))
-        )
+        # the P0s (a P0 outranks a P3 left an hour), then the escalated ones; the sort is
+        # stable, so each group stays soonest due first
+        rows = group_rows(sorted(shown, key=_waiting_order))
         rows = _with_report_counts(rows, entries, query)
     pages = max(1, -(-len(rows) // page_size))
     page = min(query.page, pages)

@@ -101,7 +101,11 @@ def _query(args: Mapping[str, str]) -> InboxQuery:
 
 def _entry_json(entry: Entry) -> dict[str, Any]:
     item = entry.item.model_copy(update={"incident_id": entry.incident_id})
-    return {**item.model_dump(mode="json"), "possible_p0": entry.possible_p0}
+    return {
+        **item.model_dump(mode="json"),
+        "possible_p0": entry.possible_p0,
+        "escalated": entry.escalated,
+    }
 
 
 @bp.post("/incidents/<incident_id>/reply-all", defaults={"action": "reply-all"})

@@ -142,11 +142,12 @@ def escalated(number: int, **fields) -> Entry:
     return entry(number, history=history, **fields)
 
 
-def test_escalated_items_are_listed_on_top_after_the_possible_p0s_and_flagged():
+def test_escalated_items_are_listed_after_the_possible_p0s_and_p0s_and_flagged():
     entries = [entry(1), escalated(3), entry(2, suspect=True), escalated(4), entry(5)]
+    entries.append(entry(9, priority="P0"))  # due last, but a P0 outranks an hour's wait
     page = inbox_page(entries, InboxQuery(), "")
-    assert [row.key for row in page.rows] == ["x:2", "x:3", "x:4", "x:1", "x:5"]
-    assert [row.escalated for row in page.rows] == [False, True, True, False, False]
+    assert [row.key for row in page.rows] == ["x:2", "x:9", "x:3", "x:4", "x:1", "x:5"]
+    assert [row.escalated for row in page.rows] == [False, False, True, True, False, False]
 
 
 def test_the_escalated_filter_finds_them_and_counts_them():

@@ -349,7 +349,7 @@ def test_possible_p0s_have_their_filter_and_their_banner(browser, services):
     assert "Confirm P0: page at high urgency" in only  # the selected item's banner
 
 
-def test_an_escalated_post_is_flagged_on_top_and_has_its_filter(browser, services):
+def test_an_escalated_post_is_flagged_on_top_and_has_its_filter(app, browser, services):
     """A Discord post the bot escalated (nobody of the team answered it within the hour)
     is above items due sooner, with a badge, and the "Escalated" filter finds it."""
     escalation = {
@@ -370,6 +370,10 @@ def test_an_escalated_post_is_flagged_on_top_and_has_its_filter(browser, service
     only = browser("vera").get("/queue?escalated=1").text
     assert only.count("data-row") == 1 and "escalated 5 min ago" in only  # its header
     assert "no answer from the team on Discord within an hour" in only
+    listed = app.test_client().get("/api/queue?escalated=1", headers=API).get_json()
+    assert [(entry["mention_id"], entry["escalated"]) for entry in listed["items"]] == [
+        ("discord:60", True)
+    ]
 
 
 def test_an_item_the_team_answered_on_discord_does_not_claim_the_draft_was_sent(browser, services):
@@ -389,7 +393,7 @@ def test_an_item_the_team_answered_on_discord_does_not_claim_the_draft_was_sent(
 
 
 def test_the_page_lists_its_shortcuts_and_runs_no_inline_script(browser):
-    html = browser("rosa").get("/queue").text
+    html = browser("rosa").get("/queue?sel=discord:20").text  # a lone item: claim, reply
     assert "<kbd>j</kbd>" in html and "<kbd>c</kbd> claim" in html
     assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
     assert 'data-shortcut="c"' in html and 'data-shortcut="r"' in html
