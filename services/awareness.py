@@ -94,6 +94,9 @@ class VolumeWatch:
             if spike is not None:
                 self._found(services, spike, window_s)
 
+    def after_correction(self, services: Services, mention: StoredMention) -> None:
+        """Nothing: a window counts mentions as they arrived."""
+
     def _found(self, services: Services, spike: Spike, window_s: int) -> None:
         """Record a spike once per scope and window; page once per window when asked and
         the window is the current or the one before (a backlog read late pages nothing)."""

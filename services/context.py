@@ -49,6 +49,11 @@ class ChannelBot(Protocol):
         self, services: Services, mention: StoredMention, incident_id: str | None
     ) -> None: ...
 
+    def after_correction(self, services: Services, mention: StoredMention) -> None:
+        """A person changed ``mention``'s priority (``mention`` as it is now): bring what
+        the bot shows of it on its channel in line (a label, a tag), or nothing."""
+        ...
+
 
 @dataclass(frozen=True)
 class Services:

@@ -48,6 +48,7 @@ from desk.reply_queue import ReplyQueue
 from oncall.incidents import OF_MENTION, IncidentError, IncidentStore
 from oncall.records import Incident
 from rules import Rulebook
+from services.bots import queue_correction_for_bots
 from services.context import Services
 from services.incidents import change_incident, confirm_incident
 from services.paging import enqueue_page, schedule_escalation
@@ -98,6 +99,7 @@ def correct_priority(
         mention_id, priority, reason, person, now
     )
     _move_queue_item(services, label, rulebook)
+    queue_correction_for_bots(services, mention_id)  # a label or tag on the channel follows
     if label.to_priority == "P0":
         incident, change = _page(services, mention, label)
         return Correction(label, mention, incident, change)

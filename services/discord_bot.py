@@ -133,6 +133,22 @@ class DiscordBot:
         archive), but no sooner than ``read_grace`` after it was read."""
         return max(posted_at + self.unanswered_after, read_at + self.read_grace)
 
+    def after_correction(self, services: Services, mention: StoredMention) -> None:
+        """Queue the re-tagging of a forum post whose priority a person changed."""
+        place = place_of(mention)
+        if place is None or not (place.get("starter") and place.get("forum_id")):
+            return
+        _queue(services.connection).enqueue(
+            discord_retag,
+            mention.id,
+            job_id=f"discord-retag-{_job_key(mention.id)}-{mention.triage.priority}",
+            description=f"discord re-tag {mention.native_id}",
+            retry=RETRIES,
+            job_timeout=JOB_TIMEOUT_S,
+            result_ttl=0,
+            failure_ttl=30 * 86_400,
+        )
+
 
 class DiscordResolutions:
     """The poller's ``ResolutionSink`` and ``AnswerSink``: a ✅ from the team becomes a
@@ -324,6 +340,30 @@ def place_of(mention: StoredMention) -> dict[str, Any] | None:
     return place if isinstance(place, dict) and place.get("location_id") else None
 
 
+def discord_retag(services: Services, mention_id: str) -> dict[str, Any]:
+    """Job: tag the post with the priority it has now, a person having changed it. Unlike
+    the first tag it is not done once per post: tagging replaces the priority tag, so a
+    retry or a second correction does no harm."""
+    stored = MentionStore(services.connection).get(mention_id)
+    bot = _bot(services)
+    place = place_of(stored) if stored else None
+    if stored is None or bot is None or place is None or not place.get("forum_id"):
+        return {"mention": mention_id, "done": []}
+    priority = stored.triage.priority
+    if bot.api is None:
+        conversation = stored.thread_id or stored.native_id
+        detail = f"re-tagged {priority}"
+        _record_dry_run(services, conversation, "re-tagged", detail)
+        detail += " (dry run)"
+    elif _closed(bot.api, place["location_id"]):
+        detail = f"not re-tagged {priority}: {CLOSED}"
+    else:
+        _tag_post(bot.api, place["forum_id"], place["location_id"], priority)
+        detail = f"re-tagged {priority}"
+    _note(services, stored.id, "discord-re-tagged", detail)
+    return {"mention": mention_id, "done": [detail]}
+
+
 def _closed(api: DiscordApi, location_id: str) -> bool:
     """Whether the thread is archived (its author closed it, or it went idle): a message in
     it would reopen it, and Discord refuses to change its tags. A text channel never is."""
@@ -365,16 +405,21 @@ def _once(
     detail = do()  # a DiscordError fails the job, which RQ retries: nothing is recorded
     now = services.clock()
     if bot.api is None:
-        entry = {"at": now.isoformat(), "conversation": conversation, "step": step}
-        with connection.pipeline() as pipe:
-            pipe.lpush(DRY_RUN, json.dumps({**entry, "detail": detail}))
-            pipe.ltrim(DRY_RUN, 0, DRY_RUN_KEPT - 1)
-            pipe.execute()
+        _record_dry_run(services, conversation, step, detail)
         detail += " (dry run)"
     connection.hset(key, step, now.isoformat())
     connection.expire(key, 90 * 86_400)
     _note(services, stored.id, f"discord-{step}" if step != "escalated" else "escalated", detail)
     return True
+
+
+def _record_dry_run(services: Services, conversation: str, step: str, detail: str) -> None:
+    """What the bot would have done, on the dry-run log (newest first, bounded)."""
+    entry = {"at": services.clock().isoformat(), "conversation": conversation, "step": step}
+    with services.connection.pipeline() as pipe:
+        pipe.lpush(DRY_RUN, json.dumps({**entry, "detail": detail}))
+        pipe.ltrim(DRY_RUN, 0, DRY_RUN_KEPT - 1)
+        pipe.execute()
 
 
 def _note(services: Services, mention_id: str, event: str, detail: str) -> None:

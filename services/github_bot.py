@@ -129,6 +129,11 @@ class GitHubBot:
             failure_ttl=7 * 86_400,
         )
 
+    def after_correction(self, services: Services, mention: StoredMention) -> None:
+        """The issue's priority label follows a person's correction (unless a person set
+        or took off a priority label on GitHub: theirs wins, as always)."""
+        self.after_triage(services, mention, None)
+
 
 def github_bot_from(token: str | None, repos: str | None, api_url: str) -> GitHubBot:
     """The bot for the settings: live with a token and repositories, else a dry run.

@@ -83,6 +83,9 @@ class MailBot:
     sender: SmtpSender | None = None
     name: str = "email"
 
+    def after_correction(self, services: Services, mention: StoredMention) -> None:
+        """Nothing: a confirmation of receipt says nothing of the priority."""
+
     def after_triage(
         self, services: Services, mention: StoredMention, incident_id: str | None
     ) -> None:

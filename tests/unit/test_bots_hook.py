@@ -23,12 +23,18 @@ class Recorder:
     def after_triage(self, services, mention: StoredMention, incident_id: str | None) -> None:
         self.seen.append((mention.id, incident_id))
 
+    def after_correction(self, services, mention: StoredMention) -> None:
+        self.seen.append((mention.id, mention.triage.priority))
+
 
 class Broken:
     name = "broken"
 
     def after_triage(self, services, mention, incident_id) -> None:
         raise RuntimeError("the bot fell over")
+
+    def after_correction(self, services, mention) -> None:
+        raise RuntimeError("the bot fell over again")
 
 
 def test_bots_are_told_of_each_mention_and_a_broken_one_blocks_nothing(shipped, caplog):
@@ -43,6 +49,31 @@ def test_bots_are_told_of_each_mention_and_a_broken_one_blocks_nothing(shipped, 
     assert recorder.seen == [("x:1", filed["incident"]["id"]), ("x:2", None)]
     assert MentionStore(services.connection).get("x:1") is not None
     assert "bot broken could not take x:1" in caplog.text
+
+
+def test_bots_hear_of_a_correction_through_a_job_and_a_broken_one_blocks_nothing(shipped, caplog):
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from services.bots import tell_bots_of_correction
+    from services.corrections import correct_priority
+    from services.jobs import WRITE_BACK_QUEUE
+
+    recorder = Recorder()
+    services = replace(
+        Services(connection=fakeredis.FakeRedis(), engine=lambda: shipped),
+        bots=(Broken(), recorder),
+    )
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    question = make_mention(channel="x", native_id="2", text="how do I set the model?", now=now)
+    triage_mention(services, question.model_dump(mode="json"))
+    queue = Queue(WRITE_BACK_QUEUE, connection=services.connection, serializer=JSONSerializer)
+    correct_priority(services, "x:2", "P1", "every model setting is ignored", "rosa")
+    (job,) = [job for job in queue.jobs if job.func is tell_bots_of_correction]
+    assert recorder.seen == [("x:2", None)]  # told by the worker's job, not in the request
+    tell_bots_of_correction(services, *job.args)
+    assert recorder.seen[-1] == ("x:2", "P1")
+    assert "bot broken could not take the correction of x:2" in caplog.text
 
 
 def test_a_worker_has_every_bot_each_a_dry_run_until_set():

@@ -4,6 +4,7 @@ once, a ✅ from the team resolving the queue item, and the dry run when it is o
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import fakeredis
@@ -24,13 +25,16 @@ from monitor.mention import make_mention
 from monitor.sources.discord import mention_from_message
 from monitor.store import MonitorState
 from services import queue as queue_services
+from services.bots import tell_bots_of_correction
 from services.context import Services
+from services.corrections import correct_priority
 from services.discord_bot import (
     DRY_RUN,
     READ_GRACE,
     DiscordBot,
     discord_check_unanswered,
     discord_resolved,
+    discord_retag,
     discord_staff_answered,
     discord_write_back,
 )
@@ -151,6 +155,37 @@ def test_a_tag_someone_set_is_kept_beside_the_priority(fake, world):
     discord_write_back(world["services"](), f"discord:{thread}")
     names = _tag_names(fake, world["forum"], thread)
     assert names[0] == "bug" and names[1] in ("P0", "P1", "P2", "P3") and len(names) == 2
+
+
+def test_a_priority_a_person_corrects_retags_the_post_in_place_of_the_old_tag(fake, world):
+    thread = world["post"]("how do I change the default model?")
+    services, mention_id = world["services"](), f"discord:{thread}"
+    discord_write_back(services, mention_id)
+    before = _tag_names(fake, world["forum"], thread)
+    assert before != ["P0"]
+    queue = Queue(WRITE_BACK_QUEUE, connection=world["connection"], serializer=JSONSerializer)
+    queue.empty()
+    correct_priority(services, mention_id, "P0", "it ran rm -rf on the user's home", "rosa")
+    (told,) = queue.jobs  # the correction tells the worker's bots through a job
+    assert told.func is tell_bots_of_correction
+    tell_bots_of_correction(services, *told.args)
+    (retag,) = [job for job in queue.jobs if job.func is discord_retag]
+    assert discord_retag(services, *retag.args)["done"] == ["re-tagged P0"]
+    assert _tag_names(fake, world["forum"], thread) == ["P0"]  # the old priority tag is gone
+    history = ReplyQueue(world["connection"]).get(mention_id).history
+    assert history[-1].event == "discord-re-tagged" and history[-1].detail == "re-tagged P0"
+    assert discord_retag(services, *retag.args)["done"] == ["re-tagged P0"]  # a retry: same
+    assert _tag_names(fake, world["forum"], thread) == ["P0"]
+
+
+def test_a_correction_in_the_dry_run_is_recorded_not_sent(fake, world):
+    thread = world["post"]("how do I change the default model?", dry_run=True)
+    services = world["services"](dry_run=True)
+    correct_priority(services, f"discord:{thread}", "P1", "every model fails", "rosa")
+    assert discord_retag(services, f"discord:{thread}")["done"] == ["re-tagged P1 (dry run)"]
+    logged = [json.loads(entry) for entry in world["connection"].lrange(DRY_RUN, 0, -1)]
+    assert logged[0]["step"] == "re-tagged" and logged[0]["detail"] == "re-tagged P1"
+    assert fake.channels[thread]["applied_tags"] == []
 
 
 def test_off_hours_get_one_answer_per_conversation(fake, world):

@@ -26,7 +26,9 @@ from monitor.github_api import (
 from monitor.mention import make_mention
 from monitor.sources.github import mention_from_delivery
 from oncall.incidents import IncidentStore
+from services.bots import tell_bots_of_correction
 from services.context import Services
+from services.corrections import correct_priority
 from services.github_bot import (
     GitHubBot,
     github_bot_from,
@@ -163,6 +165,23 @@ def test_a_p0_gets_one_redacted_first_comment_noted_on_its_incident(shipped, fak
     assert "P0" in fake.labels_on(REPO, NUMBER)
     incident = IncidentStore(services.connection).get(filed["incident"]["id"])
     assert [e.event for e in incident.timeline].count("github-comment") == 1
+
+
+def test_a_priority_corrected_in_hark_moves_the_issues_label(shipped, fake):
+    services = _services(shipped, github_bot_from(TOKEN, REPO, fake.url))
+    _triage(services, *NARROW)
+    write_back_issue(services, MENTION_ID)
+    old = next(name for name in fake.labels_on(REPO, NUMBER) if name in ("P1", "P2", "P3"))
+    queue = Queue(WRITE_BACK_QUEUE, connection=services.connection, serializer=JSONSerializer)
+    queue.empty()
+    correct_priority(services, MENTION_ID, "P0", "the suggested find deleted files", "rosa")
+    (told,) = queue.jobs
+    tell_bots_of_correction(services, *told.args)  # what the worker runs
+    (job,) = [job for job in queue.jobs if job.func is write_back_issue]
+    write_back_issue(services, *job.args)
+    labels = fake.labels_on(REPO, NUMBER)
+    assert "P0" in labels and old not in labels  # one priority label: the person's
+    assert len(fake.comments_on(REPO, NUMBER)) == 1  # a P0 now: the reporter is told
 
 
 def test_a_comment_already_on_the_issue_is_not_posted_again(shipped, fake):
