@@ -12,6 +12,7 @@ not have (``exclude_none``): a timeline entry shows only the page facts its note
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, field_validator
@@ -55,12 +56,14 @@ class IncidentReport(BaseModel):
     text: str
     url: str | None = None
 
-    @property
+    # Read once a report: grouping asks them for every open incident, and on a long text
+    # (a 100 kB log) each reading takes a noticeable part of a second.
+    @cached_property
     def version(self) -> str | None:
         """The Caro version the report is about (``oncall.signatures``)."""
         return caro_version(self.text)
 
-    @property
+    @cached_property
     def cause(self) -> str | None:
         """The known cause the report names, if any (``oncall.signatures``)."""
         return named_cause(self.text)
