@@ -20,6 +20,8 @@ from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
     TfidfTransformer,
 )
 
+from classifier.word_hashing import WordHashing
+
 Analyzer = Literal["char_wb", "char", "word"]
 READABLE_WORD = 16  # longer space-free runs are shown as their n-grams
 TITLE_CHARS = 200  # at most this much of the first line is read again as the title
@@ -77,6 +79,7 @@ class Features:
         self.weighting = TfidfTransformer(use_idf=False, sublinear_tf=True, norm="l2")
         self.weighting.fit(sp.csr_matrix((1, settings.n_features)))
         self._analyze = self.vectorizer.build_analyzer()
+        self._by_word = WordHashing(self.vectorizer) if settings.analyzer == "char_wb" else None
         self._hasher = FeatureHasher(
             n_features=settings.n_features, input_type="string", alternate_sign=False
         )
@@ -94,7 +97,9 @@ class Features:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One row per text: weighted n-gram counts, each row of unit length."""
-        counts = self.vectorizer.transform([self.clip(text) for text in texts])
+        clipped = [self.clip(text) for text in texts]
+        by_word = self._by_word
+        counts = by_word.transform(clipped) if by_word else self.vectorizer.transform(clipped)
         return self.weighting.transform(counts)
 
     def ngrams(self, text: str) -> list[str]:
