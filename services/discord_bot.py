@@ -109,10 +109,7 @@ class DiscordBot:
             mention.id,
             job_id=f"discord-write-{key}",
             description=f"discord write-back {mention.native_id}",
-            retry=RETRIES,
-            job_timeout=JOB_TIMEOUT_S,
-            result_ttl=0,
-            failure_ttl=30 * 86_400,
+            **_job_options(),
         )
         if place.get("starter"):
             queue.enqueue_at(
@@ -121,10 +118,7 @@ class DiscordBot:
                 mention.id,
                 job_id=f"discord-unanswered-{key}",
                 description=f"discord unanswered check {mention.native_id}",
-                retry=RETRIES,
-                job_timeout=JOB_TIMEOUT_S,
-                result_ttl=0,
-                failure_ttl=30 * 86_400,
+                **_job_options(),
             )
 
     def check_due(self, posted_at: datetime, read_at: datetime) -> datetime:
@@ -143,10 +137,7 @@ class DiscordBot:
             mention.id,
             job_id=f"discord-retag-{_job_key(mention.id)}-{mention.triage.priority}",
             description=f"discord re-tag {mention.native_id}",
-            retry=RETRIES,
-            job_timeout=JOB_TIMEOUT_S,
-            result_ttl=0,
-            failure_ttl=30 * 86_400,
+            **_job_options(),
         )
 
 
@@ -165,9 +156,7 @@ class DiscordResolutions:
             at.isoformat(),
             job_id=f"discord-answered-{_job_key(mention_id)}",
             description="discord answered by a staff message",
-            retry=RETRIES,
-            result_ttl=0,
-            failure_ttl=30 * 86_400,
+            **_job_options(),
         )
 
     def resolved(self, mention_id: str, staff_id: str) -> None:
@@ -177,9 +166,7 @@ class DiscordResolutions:
             staff_id,
             job_id=f"discord-resolved-{_job_key(mention_id)}",
             description="discord resolved by a staff reaction",
-            retry=RETRIES,
-            result_ttl=0,
-            failure_ttl=30 * 86_400,
+            **_job_options(),
         )
 
 
@@ -447,6 +434,16 @@ def _answered_on_discord(item: QueueItem, person: str, at: datetime, detail: str
 
 def _bot(services: Services) -> DiscordBot | None:
     return next((bot for bot in services.bots if isinstance(bot, DiscordBot)), None)
+
+
+def _job_options() -> dict[str, Any]:
+    """Every Discord job's: retried, bounded, forgotten once done, kept 30 days if failed."""
+    return {
+        "retry": RETRIES,
+        "job_timeout": JOB_TIMEOUT_S,
+        "result_ttl": 0,
+        "failure_ttl": 30 * 86_400,
+    }
 
 
 def _queue(connection: Redis) -> Queue:
