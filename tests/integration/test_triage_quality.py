@@ -16,6 +16,10 @@ import pytest
 
 from tests.conftest import DATA
 
+# Each test runs `hark rules test` as a user would, a whole process reading the rulebook and
+# the model: the system tier (make test), not make check's loop.
+pytestmark = pytest.mark.system
+
 CORPORA = {"project": DATA / "corpus" / "caro-support.jsonl"}
 
 

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from web import create_app
 from web.users import load_users
@@ -70,7 +72,9 @@ def test_a_redis_bug_is_still_a_500_with_its_trace_in_the_log(app, redis_conn, c
 
 
 def test_a_login_while_redis_is_gone_is_the_login_page(write_users, log_in):
-    gone = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    gone = redis.Redis(  # refused at once, and not asked again (redis-py retries by default)
+        host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     client = create_app(
         redis=gone, secret_key="k" * 40, users=load_users(write_users(USERS))
     ).test_client()
