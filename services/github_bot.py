@@ -209,12 +209,11 @@ def post_fixed_in(services: Services, incident_id: str, version: str, attempt: i
         except REFUSED as error:
             refused += 1
             _record(services, {"incident": incident_id, "issue": str(ref), "error": str(error)})
-            IncidentStore(services.connection).note(
+            _note(
+                services,
                 incident_id,
-                services.clock(),
                 "github-comment-refused",
                 f"Fixed in v{version} not posted on {ref}: GitHub answered {error.status}",
-                author="Hark",
             )
     return f"commented on {len(refs) - refused} issues" + (
         f", {refused} refused" if refused else ""
@@ -474,13 +473,8 @@ def _comment_once(
         connection.delete(lock)
     _record(services, {"issue": str(ref), "comment": marker, "url": posted.url})
     if incident_id:
-        IncidentStore(connection).note(
-            incident_id,
-            services.clock(),
-            "github-comment",
-            f"commented {template_id} on {ref}",
-            author="Hark",
-            link=posted.url or None,
+        _note(
+            services, incident_id, "github-comment", f"commented {template_id} on {ref}", posted.url
         )
 
 
@@ -513,12 +507,11 @@ def _record_dry_run(
         return
     _record(services, {"dry_run": True, "issue": str(ref), "labels": labels, "comment": comment})
     if incident_id and comment:
-        IncidentStore(services.connection).note(
+        _note(
+            services,
             incident_id,
-            services.clock(),
             "github-dry-run",
             f"would comment {comment} on {ref} (set HARK_GITHUB_TOKEN and HARK_GITHUB_REPOS)",
-            author="Hark",
         )
 
 
@@ -589,6 +582,15 @@ def _reschedule(
         failure_ttl=7 * 86_400,
     )
     return f"rate-limited: again in {wait_s:.0f} s"
+
+
+def _note(
+    services: Services, incident_id: str, event: str, text: str, link: str | None = None
+) -> None:
+    """A line on the incident's timeline, by Hark."""
+    IncidentStore(services.connection).note(
+        incident_id, services.clock(), event, text, author="Hark", link=link or None
+    )
 
 
 def _bot(services: Services) -> GitHubBot | None:
